@@ -53,8 +53,9 @@ func TestRecvThreshold(t *testing.T) {
 	check(t, "Release(0)", r.Release(0), 0)
 	check(t, "Release(2)", r.Release(2), 2)
 
-	r.SetThreshold(255)                          // 1024*255/256 = 1020
-	checkErr(t, "Consume", r.Consume(1017), nil) // held: 7 + 1017
+	r.SetThreshold(255) // 1024*255/256 = 1020
+	// held: 7 + 1017
+	checkErr(t, "Consume", r.Consume(1017), nil)
 	check(t, "Release(1019)", r.Release(1019), 0)
 	check(t, "Release(1) reaching 1020", r.Release(1), 1020)
 	check(t, "Available", r.Available(), 1020)
