@@ -30,6 +30,7 @@ const (
 	// maxLowered bounds names lowered without an allocation.
 	maxLowered = 64
 )
+
 // common strings are returned without touching the cache.
 var common = map[string]string{}
 
