@@ -66,10 +66,17 @@ func AppendContinuation(dst []byte, streamID uint32, endHeaders bool, fragment [
 }
 
 // AppendHeaderBlock appends a whole encoded field block as one HEADERS frame
-// followed by as many CONTINUATION frames as maxFrameSize requires (§4.3).
+// followed by as many CONTINUATION frames as maxFrameSize requires (§4.3):
+// every frame but the last carries exactly maxFrameSize octets, END_STREAM is
+// set (if endStream) only on the HEADERS frame, END_HEADERS only on the last
+// frame, and no frame is empty unless block is. maxFrameSize is the peer's
+// SETTINGS_MAX_FRAME_SIZE, clamped to [16384, 2^24-1], the range §6.5.2 allows.
 func AppendHeaderBlock(dst []byte, streamID uint32, endStream bool, block []byte, maxFrameSize uint32) []byte {
 	if maxFrameSize < DefaultMaxFrameSize {
 		maxFrameSize = DefaultMaxFrameSize
+	}
+	if maxFrameSize > MaxFrameSizeLimit {
+		maxFrameSize = MaxFrameSizeLimit
 	}
 	max := int(maxFrameSize)
 	if len(block) <= max {

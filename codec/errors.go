@@ -62,7 +62,7 @@ func connErr(code ErrCode, reason string) *ConnError { return &ConnError{Code: c
 // error path allocates nothing; compare with errors.Is or ==.
 var (
 	ErrFrameTooLarge         = connErr(ErrCodeFrameSize, "frame larger than SETTINGS_MAX_FRAME_SIZE")
-	ErrPadding               = connErr(ErrCodeProtocol, "pad length not less than payload length")
+	ErrPadding               = connErr(ErrCodeProtocol, "padding does not fit in the frame payload")
 	ErrShortPayload          = connErr(ErrCodeFrameSize, "payload too short for frame fields")
 	ErrStreamIDZero          = connErr(ErrCodeProtocol, "frame requires a non-zero stream id")
 	ErrStreamIDNonZero       = connErr(ErrCodeProtocol, "frame requires stream id zero")

@@ -2,6 +2,13 @@ package codec
 
 import "encoding/binary"
 
+// Every ParseX function takes the frame header h (from ParseFrameHeader) and
+// the payload p: exactly the h.Length octets that follow the header. Slices in
+// the returned values are subslices of p, valid as long as p is (for netpoll
+// input: until Release). None of the parsers allocates on success; the only
+// allocating error paths are the stream errors of ParsePriority and
+// ParseWindowUpdate, which carry the stream id.
+
 // CheckFrameSize enforces SETTINGS_MAX_FRAME_SIZE on a received frame header
 // (RFC 9113 §4.2: "An endpoint MUST send an error code of FRAME_SIZE_ERROR if a
 // frame exceeds the size defined in SETTINGS_MAX_FRAME_SIZE"). Every oversized
@@ -26,19 +33,36 @@ func parsePriorityParam(b []byte) PriorityParam {
 	return PriorityParam{StreamDep: v & MaxStreamID, Exclusive: v>>31 == 1, Weight: b[4]}
 }
 
-// stripPadding removes the Pad Length octet and the padding of a PADDED frame.
-// "If the length of the padding is the length of the frame payload or greater,
-// the recipient MUST treat this as a connection error of type PROTOCOL_ERROR"
-// (RFC 9113 §6.1, §6.2).
-func stripPadding(h FrameHeader, p []byte) (body []byte, padLen uint8, err error) {
+// stripPadding removes the Pad Length octet and the padding of a PADDED frame
+// and checks that the payload holds the frame's fixed fields: fixed is the
+// number of octets that must follow the Pad Length octet before any field
+// block fragment or data (5 for HEADERS with PRIORITY, 4 for PUSH_PROMISE,
+// else 0). body starts with those fixed fields and is a subslice of p.
+//
+// A payload too short for the Pad Length octet and the fixed fields is a
+// FRAME_SIZE_ERROR: "An endpoint MUST send an error code of FRAME_SIZE_ERROR
+// if a frame ... is too small to contain mandatory frame data" (RFC 9113
+// §4.2); every frame that can be padded changes connection state (flow
+// control or the field block), so it is a connection error.
+//
+// Padding must fit in what is left after the fixed fields: "If the length of
+// the padding is the length of the frame payload or greater, the recipient
+// MUST treat this as a connection error (Section 5.4.1) of type
+// PROTOCOL_ERROR" (§6.1), and "Padding that exceeds the size remaining for the
+// field block fragment MUST be treated as a PROTOCOL_ERROR" (§6.2; §6.6 uses
+// the same padding fields).
+func stripPadding(h FrameHeader, p []byte, fixed int) (body []byte, padLen uint8, err error) {
 	if !h.Flags.Has(FlagPadded) {
+		if len(p) < fixed {
+			return nil, 0, ErrShortPayload
+		}
 		return p, 0, nil
 	}
-	if len(p) < 1 {
+	if len(p) < 1+fixed {
 		return nil, 0, ErrShortPayload
 	}
 	padLen = p[0]
-	if int(padLen) >= len(p) {
+	if int(padLen) > len(p)-1-fixed {
 		return nil, 0, ErrPadding
 	}
 	return p[1 : len(p)-int(padLen)], padLen, nil
@@ -50,8 +74,8 @@ type DataFrame struct {
 	EndStream bool
 	Data      []byte // borrowed from the parsed payload
 	PadLen    uint8
-	// FlowLen is the whole payload length, padding included: the amount the
-	// frame counts against flow control (§6.9.1).
+	// FlowLen is the whole payload length, Pad Length octet and padding
+	// included: the amount the frame counts against flow control (§6.9.1).
 	FlowLen uint32
 }
 
@@ -62,11 +86,11 @@ func ParseData(h FrameHeader, p []byte) (DataFrame, error) {
 	if h.StreamID == 0 {
 		return DataFrame{}, ErrStreamIDZero
 	}
-	body, pad, err := stripPadding(h, p)
+	body, pad, err := stripPadding(h, p, 0)
 	if err != nil {
 		return DataFrame{}, err
 	}
-	return DataFrame{StreamID: h.StreamID, EndStream: h.Flags.Has(FlagEndStream), Data: body, PadLen: pad, FlowLen: h.Length}, nil
+	return DataFrame{StreamID: h.StreamID, EndStream: h.Flags.Has(FlagEndStream), Data: body, PadLen: pad, FlowLen: uint32(len(p))}, nil
 }
 
 // HeadersFrame is a parsed HEADERS frame (RFC 9113 §6.2). Fragment borrows the payload.
@@ -86,15 +110,16 @@ func ParseHeaders(h FrameHeader, p []byte) (HeadersFrame, error) {
 	if h.StreamID == 0 {
 		return HeadersFrame{}, ErrStreamIDZero
 	}
-	body, _, err := stripPadding(h, p)
+	fixed := 0
+	if h.Flags.Has(FlagPriority) {
+		fixed = 5
+	}
+	body, _, err := stripPadding(h, p, fixed)
 	if err != nil {
 		return HeadersFrame{}, err
 	}
 	f := HeadersFrame{StreamID: h.StreamID, EndStream: h.Flags.Has(FlagEndStream), EndHeaders: h.Flags.Has(FlagEndHeaders)}
-	if h.Flags.Has(FlagPriority) {
-		if len(body) < 5 {
-			return HeadersFrame{}, ErrShortPayload
-		}
+	if fixed != 0 {
 		f.HasPriority = true
 		f.Priority = parsePriorityParam(body)
 		body = body[5:]
@@ -241,15 +266,15 @@ type PushPromiseFrame struct {
 // ParsePushPromise parses the payload of a PUSH_PROMISE frame. Servers must
 // reject every PUSH_PROMISE (§8.4: "A client cannot push"); clients use this.
 func ParsePushPromise(h FrameHeader, p []byte) (PushPromiseFrame, error) {
+	// "If the Stream Identifier field specifies the value 0x00, a recipient
+	// MUST respond with a connection error (Section 5.4.1) of type
+	// PROTOCOL_ERROR" (§6.6).
 	if h.StreamID == 0 {
 		return PushPromiseFrame{}, ErrStreamIDZero
 	}
-	body, _, err := stripPadding(h, p)
+	body, _, err := stripPadding(h, p, 4)
 	if err != nil {
 		return PushPromiseFrame{}, err
-	}
-	if len(body) < 4 {
-		return PushPromiseFrame{}, ErrShortPayload
 	}
 	return PushPromiseFrame{
 		StreamID:         h.StreamID,
@@ -291,6 +316,10 @@ func ParseGoAway(h FrameHeader, p []byte) (GoAwayFrame, error) {
 	if h.StreamID != 0 {
 		return GoAwayFrame{}, ErrStreamIDNonZero
 	}
+	// The payload holds at least Last-Stream-ID and Error Code: "An endpoint
+	// MUST send an error code of FRAME_SIZE_ERROR if a frame ... is too small
+	// to contain mandatory frame data" (§4.2); GOAWAY is on stream 0, so it is
+	// a connection error.
 	if len(p) < 8 {
 		return GoAwayFrame{}, ErrGoAwayLength
 	}
