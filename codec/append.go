@@ -22,10 +22,10 @@ func AppendDataPadded(dst []byte, streamID uint32, endStream bool, data []byte, 
 	dst = appendHeader(dst, 1+len(data)+int(padLen), FrameData, f, streamID)
 	dst = append(dst, padLen)
 	dst = append(dst, data...)
-	for i := 0; i < int(padLen); i++ {
-		dst = append(dst, 0)
-	}
-	return dst
+	// "Padding octets MUST be set to zero when sending" (RFC 9113 §6.1). The
+	// compiler turns this append of a fresh zeroed slice into a clear of dst's
+	// tail: no allocation.
+	return append(dst, make([]byte, padLen)...)
 }
 
 // AppendHeaders appends a single HEADERS frame carrying fragment.
