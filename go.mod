@@ -9,4 +9,5 @@ require (
 	github.com/cloudwego/netpoll v0.7.2 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )
