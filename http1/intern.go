@@ -31,7 +31,7 @@ const (
 	maxLowered = 64
 )
 
-// common strings are returned without touching the cache.
+// common strings are never allocated, even the first time.
 var common = map[string]string{}
 
 func init() {
@@ -57,9 +57,6 @@ func init() {
 // String returns b as a string, reusing an earlier one with the same bytes
 // when it can.
 func (in *Interner) String(b []byte) string {
-	if s, ok := common[string(b)]; ok {
-		return s
-	}
 	if len(b) > maxInterned {
 		return string(b)
 	}
@@ -74,7 +71,10 @@ func (in *Interner) String(b []byte) string {
 	if set.way[1] == string(b) {
 		return set.way[1]
 	}
-	s := string(b)
+	s, ok := common[string(b)]
+	if !ok {
+		s = string(b)
+	}
 	set.way[set.next] = s
 	set.next ^= 1
 	return s

@@ -27,6 +27,7 @@ const (
 	h1Head                   // part of a request head: HeaderTimeout
 	h1Body                   // head read, body arriving: ReadTimeout without progress
 	h1Serving                // a handler is running: no timeout here
+	h1Drain                  // an error answered, input discarded: h1DrainTime
 )
 
 // h1body is how the body of the request being read is framed.
@@ -57,6 +58,9 @@ const (
 	h1FlushAt = 32 << 10
 	// h1KeepOut is the largest output buffer kept between requests.
 	h1KeepOut = 256 << 10
+	// h1DrainTime is how long input is discarded after an error response
+	// before the connection closes (one to two ticks).
+	h1DrainTime = time.Second
 )
 
 // h1conn serves HTTP/1.1 on one connection.
@@ -86,6 +90,7 @@ type h1conn struct {
 	upgrade []byte // decoded HTTP2-Settings when req upgrades to h2c
 	up      *h2Upgrade
 	resp    h1resp
+	drain   bool   // an error was answered: discard input until closing
 	out     []byte // response bytes not yet written
 	scratch []byte
 
@@ -130,6 +135,10 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 	h.mu.Unlock()
 
 	for !done && h.up == nil {
+		if h.drain {
+			used = len(buf)
+			break
+		}
 		rest := buf[used:]
 		var n int
 		switch {
@@ -144,6 +153,10 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 			n, need, done = h.readChunked(rest)
 		}
 		used += n
+		if h.drain {
+			used = len(buf)
+			break
+		}
 		if n == 0 || need > 0 {
 			break
 		}
@@ -158,6 +171,8 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 	switch {
 	case h.closed.Load():
 		done = true
+	case h.drain:
+		h.enter(h1Drain)
 	case h.req != nil:
 		// A body is arriving; the phase is h1Body.
 	case used < len(buf) || h.up != nil:
@@ -197,24 +212,25 @@ func (h *h1conn) enter(p h1phase) {
 func (h *h1conn) readHead(rest []byte) (n, need int, done bool) {
 	n, err := http1.ParseRequest(rest, &h.head, &h.lim)
 	if err != nil {
-		h.refuse(err)
-		return 0, 0, true
+		return 0, 0, h.refuse(err)
 	}
 	if n == 0 {
 		return 0, len(rest) + 1, false
 	}
 	hd := &h.head
 	if hd.ContentLength > h.maxBody {
-		h.refuse(http1.ErrBodyTooLarge)
-		return 0, 0, true
+		return n, 0, h.refuse(http1.ErrBodyTooLarge)
 	}
 	h.minor, h.keep, h.kaOpt = hd.Minor, hd.KeepAlive, hd.KeepAliveOption
 	h.isHead = string(hd.Method) == "HEAD"
 	h.upgrade = nil
 	if hd.UpgradeH2C && !h.tls && !h.shutting.Load() {
-		// Any failure here serves the request as HTTP/1.1 ("A server MUST
-		// ignore an "h2" token in an Upgrade header field", and h2c needs a
-		// valid HTTP2-Settings: RFC 7540 §3.2, §3.2.1).
+		// h2c is "HTTP/2 over cleartext TCP" (RFC 7540 §3.1): over TLS,
+		// ALPN chose HTTP/1.1 already. "A server MAY ignore a received
+		// Upgrade header field if it wishes to continue using the current
+		// protocol on that connection" (RFC 9110 §7.8): we do when
+		// HTTP2-Settings is not a valid SETTINGS payload, and while shutting
+		// down.
 		if s, ok := http1.DecodeHTTP2Settings(hd.HTTP2Settings); ok {
 			h.upgrade = s
 		}
@@ -273,7 +289,16 @@ func (h *h1conn) readLength(rest []byte) (n, need int, done bool) {
 	}
 	h.req.SetBody(h.body)
 	h.bodyIn = h1NoBody
+	h.trimBody()
 	return n, 0, false
+}
+
+// trimBody drops a large body buffer once its bytes are copied to the
+// request, so that an idle connection does not keep it.
+func (h *h1conn) trimBody() {
+	if cap(h.body) > h1KeepOut {
+		h.body = nil
+	}
 }
 
 // readChunked decodes chunked body bytes.
@@ -281,8 +306,7 @@ func (h *h1conn) readChunked(rest []byte) (n, need int, done bool) {
 	n, body, end, err := h.chunk.Decode(rest, h.body, h.maxBody, &h.lim)
 	h.body = body
 	if err != nil {
-		h.refuse(err)
-		return n, 0, true
+		return n, 0, h.refuse(err)
 	}
 	if n > 0 {
 		h.progress()
@@ -296,6 +320,7 @@ func (h *h1conn) readChunked(rest []byte) (n, need int, done bool) {
 		h.fillTrailers(r)
 	}
 	h.bodyIn = h1NoBody
+	h.trimBody()
 	return n, 0, false
 }
 
@@ -415,11 +440,17 @@ func (h *h1conn) complete(last bool) bool {
 	return !h.keep || h.resp == respClose || h.closed.Load() || h.shutting.Load()
 }
 
-// refuse answers a request the parser rejected and closes the connection.
-// Bytes that are not HTTP at all get no answer: "On a port that also
-// serves HTTP/1.1, bytes that are neither the preface nor a valid HTTP/1.1
-// request line close the connection" (DESIGN.md, h2spec 3.5/2).
-func (h *h1conn) refuse(err error) {
+// refuse answers a request the parser rejected; it reports whether the
+// connection is done at once. Bytes that are not HTTP at all get no answer:
+// "On a port that also serves HTTP/1.1, bytes that are neither the preface
+// nor a valid HTTP/1.1 request line close the connection" (DESIGN.md,
+// h2spec 3.5/2). Otherwise the error response says "Connection: close" and
+// the connection discards what the client still sends for h1DrainTime
+// before closing: closing with unread input makes the kernel send a TCP
+// reset, which can destroy the response before the client reads it (a
+// client sending a body too large for us would see "connection reset"
+// instead of 413).
+func (h *h1conn) refuse(err error) bool {
 	var e *http1.Error
 	if !errors.As(err, &e) {
 		e = &http1.Error{Status: 400, Reason: err.Error()}
@@ -434,15 +465,22 @@ func (h *h1conn) refuse(err error) {
 		m.Malformed.Add(1)
 	}
 	h.core.logf("h2loop: http/1.1 from %v: %v", h.remote, err)
-	if e.Status == 0 {
-		return
+	if r := h.req; r != nil {
+		h.req = nil
+		h.core.opts.Hooks.Release(r)
 	}
+	if e.Status == 0 {
+		return true
+	}
+	h.drain = true
+	h.keep = false
 	h.out = http1.AppendStatusLine(h.out, e.Status)
 	h.out = append(h.out, "Content-Type: text/plain; charset=utf-8\r\n"...)
 	h.out = http1.AppendContentLength(h.out, int64(len(e.Reason)+1))
 	h.out = append(h.out, "Connection: close\r\n\r\n"...)
 	h.out = append(h.out, e.Reason...)
 	h.out = append(h.out, '\n')
+	return false
 }
 
 // flush writes the pending output.
@@ -734,6 +772,8 @@ func (h *h1conn) tick(now time.Time) {
 		expired = elapsed > cfg.HeaderTimeout
 	case h1Body:
 		expired = elapsed > h.core.opts.ReadTimeout
+	case h1Drain:
+		expired = elapsed >= h1DrainTime
 	}
 	h.mu.Unlock()
 	if expired && !h.closed.Load() {
@@ -748,7 +788,7 @@ func (h *h1conn) tick(now time.Time) {
 func (h *h1conn) shutdown() {
 	h.shutting.Store(true)
 	h.mu.Lock()
-	now := h.phase == h1Idle && !h.busy
+	now := (h.phase == h1Idle || h.phase == h1Drain) && !h.busy
 	h.mu.Unlock()
 	if now {
 		h.close()
