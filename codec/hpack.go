@@ -108,12 +108,14 @@ func NewHeaderDecoder(maxDynamicTableSize, maxHeaderListSize uint32) *HeaderDeco
 // names plus values plus 32 per field, uncompressed) a block may have; larger
 // blocks make End return ErrHeaderListTooLarge. Call it between blocks.
 //
-// A single name or value longer than n is a connection error
+// A single name or value longer than 4n+64 KiB is a connection error
 // (COMPRESSION_ERROR) from Write: the HPACK decoder has to buffer a string
-// whole before it can move past it, and n bounds that buffer.
+// whole before it can move past it, and that bounds the buffer. Strings
+// between n and that bound are decoded (keeping the connection's HPACK state
+// in sync) and make the block too large, so the stream alone is answered.
 func (d *HeaderDecoder) SetMaxHeaderListSize(n uint32) {
 	d.maxListSize = n
-	d.hd.SetMaxStringLength(int(min(max(uint64(n), 1), math.MaxInt32)))
+	d.hd.SetMaxStringLength(int(min(4*uint64(n)+64<<10, math.MaxInt32)))
 }
 
 // SetMaxDynamicTableSize sets the limit of our dynamic table, the value we
@@ -340,7 +342,8 @@ type HeaderEncoder struct {
 	// guarded by the connection's write lock
 	out encoderSink // the block being encoded
 
-	// peer's SETTINGS_HEADER_TABLE_SIZE changes not yet signalled
+	// peer's SETTINGS_HEADER_TABLE_SIZE and the changes not yet signalled
+	peerLimit   uint32 // last value the peer sent (initially 4096)
 	sizePending bool
 	sizeMin     uint32 // smallest size since the last block
 	sizeFinal   uint32 // latest size
@@ -357,26 +360,29 @@ func (s *encoderSink) Write(p []byte) (int, error) {
 // NewHeaderEncoder returns an encoder with the initial dynamic table size of
 // 4096 (RFC 9113 §6.5.2), ready for its first block.
 func NewHeaderEncoder() *HeaderEncoder {
-	e := &HeaderEncoder{}
+	e := &HeaderEncoder{peerLimit: DefaultHeaderTableSize}
 	e.enc = hpack.NewEncoder(&e.out)
 	e.enc.SetMaxDynamicTableSizeLimit(maxEncoderTableSize)
 	return e
 }
 
 // SetPeerMaxDynamicTableSize records the peer's SETTINGS_HEADER_TABLE_SIZE.
-// The encoder uses min(n, 4096) and signals the change with a dynamic table
+// The encoder uses min(n, 4096) and signals a change with a dynamic table
 // size update at the start of the next block (the next Reset), preceded by
 // the smallest size since the last block when the size went down and up
 // again. RFC 7541 §4.2: "This dynamic table size update MUST occur at the
 // beginning of the first header block following the change to the dynamic
-// table size."
+// table size." A reduction of n is signalled even when our table already
+// fits, because the peer must reject a block without one (RFC 9113 §4.3.1).
 func (e *HeaderEncoder) SetPeerMaxDynamicTableSize(n uint32) {
 	v := min(n, maxEncoderTableSize)
+	reduced := n < e.peerLimit
+	e.peerLimit = n
 	switch {
 	case e.sizePending:
 		e.sizeMin = min(e.sizeMin, v)
-	case v == e.enc.MaxDynamicTableSize():
-		return // nothing changes for our table
+	case !reduced && v == e.enc.MaxDynamicTableSize():
+		return // nothing for the peer to learn
 	default:
 		e.sizePending, e.sizeMin = true, v
 	}

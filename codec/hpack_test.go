@@ -354,13 +354,21 @@ func TestHeaderDecoderTooLargeBoundedWork(t *testing.T) {
 	}
 }
 
-// TestHeaderDecoderStringTooLong: a string longer than the whole limit cannot
-// be skipped, so it is a connection error.
+// TestHeaderDecoderStringTooLong: a string longer than the decoder's string
+// bound (4n+64 KiB) cannot be skipped, so it is a connection error; one
+// longer than n but within the bound only makes the block too large.
 func TestHeaderDecoderStringTooLong(t *testing.T) {
 	var buf bytes.Buffer
 	enc := hpack.NewEncoder(&buf)
 	block := peerBlock(enc, &buf, hf("x", strings.Repeat("v", 300)))
 	d := NewHeaderDecoder(4096, 200)
+	if _, err := decodeHPACKBlock(d, 1, BlockTrailers, block, 10); err != ErrHeaderListTooLarge {
+		t.Fatalf("err = %v, want ErrHeaderListTooLarge", err)
+	}
+	buf.Reset()
+	enc = hpack.NewEncoder(&buf)
+	block = peerBlock(enc, &buf, hf("x", strings.Repeat("v", 4*200+64<<10+1)))
+	d = NewHeaderDecoder(4096, 200)
 	_, err := decodeHPACKBlock(d, 1, BlockTrailers, block, 10)
 	if err != errStringTooLong {
 		t.Fatalf("err = %v, want errStringTooLong", err)
@@ -767,6 +775,8 @@ func TestHeaderEncoderTableSizeUpdates(t *testing.T) {
 		{"first block, default size", nil, "88 4003 782d 6b01 76"},
 		{"same size: no update", []uint32{4096}, "88 be"},
 		{"larger than 4096: capped, no update", []uint32{65536}, "88 be"},
+		{"reduced to 8192: our table fits, but a reduction is signalled", []uint32{8192}, "3fe11f 88 be"},
+		{"back to 4096: reduced again", []uint32{4096}, "3fe11f 88 be"},
 		{"to 0: table emptied", []uint32{0}, "20 88 0003 782d 6b01 76"}, // 0 fits nothing: literal, not indexed
 		{"0 again: no update", []uint32{0}, "88 0003 782d 6b01 76"},
 		{"to 256", []uint32{256}, "3fe101 88 4003 782d 6b01 76"},

@@ -1,0 +1,296 @@
+package h2loop_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/h2loop/h2loop"
+	"github.com/h2loop/h2loop/internal/testutil"
+	"golang.org/x/net/http2"
+)
+
+// helloHandler implements the examples/hello contract for the tests.
+func helloHandler(ctx *h2loop.RequestCtx) {
+	path := ctx.Path()
+	switch {
+	case path == "/":
+		ctx.SetContentType("text/plain")
+		ctx.WriteString("hello, world!\n")
+	case strings.HasPrefix(path, "/bytes/"):
+		n, _ := strconv.Atoi(path[len("/bytes/"):])
+		b := ctx.BodyBuffer()
+		for i := 0; i < n; i++ {
+			b = append(b, 'a'+byte(i%26))
+		}
+		ctx.SetBodyRaw(b)
+	case path == "/echo":
+		buf := make([]byte, 16<<10)
+		for {
+			n, err := ctx.Read(buf)
+			if n > 0 {
+				ctx.Write(buf[:n])
+				if ctx.Flush() != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	case strings.HasPrefix(path, "/delay/"):
+		ms, _ := strconv.Atoi(path[len("/delay/"):])
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+		ctx.WriteString("delayed\n")
+	default:
+		ctx.SetStatus(404)
+	}
+}
+
+// startServer serves h on a loopback port and returns its address.
+func startServer(t testing.TB, configure func(*h2loop.Server)) (string, *h2loop.Server) {
+	t.Helper()
+	srv := &h2loop.Server{Handler: h2loop.HandlerFunc(helloHandler)}
+	if configure != nil {
+		configure(srv)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		select {
+		case err := <-done:
+			if err != h2loop.ErrServerClosed {
+				t.Errorf("Serve returned %v, want ErrServerClosed", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("Serve did not return after Shutdown")
+		}
+	})
+	return ln.Addr().String(), srv
+}
+
+func h2cClient() *http.Client {
+	return &http.Client{Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}, Timeout: 30 * time.Second}
+}
+
+func TestGoTransportH2C(t *testing.T) {
+	addr, _ := startServer(t, nil)
+	c := h2cClient()
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "hello, world!\n" || resp.ProtoMajor != 2 {
+		t.Fatalf("%d %q proto %d", resp.StatusCode, b, resp.ProtoMajor)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain" {
+		t.Fatalf("content-type %q", ct)
+	}
+	resp, err = c.Get("http://" + addr + "/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+func TestBigResponseAndBody(t *testing.T) {
+	addr, _ := startServer(t, nil)
+	c := h2cClient()
+	resp, err := c.Get("http://" + addr + "/bytes/3000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) != 3000000 || resp.ContentLength != 3000000 {
+		t.Fatalf("got %d bytes, content-length %d", len(b), resp.ContentLength)
+	}
+	for i, ch := range b {
+		if ch != 'a'+byte(i%26) {
+			t.Fatalf("byte %d = %q", i, ch)
+		}
+	}
+	// A request body far larger than the stream and connection windows.
+	body := bytes.Repeat([]byte("0123456789abcdef"), 300000) // 4.8 MB
+	resp, err = c.Post("http://"+addr+"/echo", "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, body) {
+		t.Fatalf("echo returned %d bytes, want %d", len(got), len(body))
+	}
+}
+
+func TestManyConcurrentStreamsOneConn(t *testing.T) {
+	addr, _ := startServer(t, nil)
+	c := h2cClient()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 64; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				var resp *http.Response
+				var err error
+				switch i % 3 {
+				case 0:
+					resp, err = c.Get("http://" + addr + "/")
+				case 1:
+					resp, err = c.Get(fmt.Sprintf("http://%s/bytes/%d", addr, 1000+g*37+i))
+				default:
+					resp, err = c.Post("http://"+addr+"/echo", "text/plain", strings.NewReader(strings.Repeat("x", g*100+i)))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				want := 0
+				switch i % 3 {
+				case 0:
+					want = 14
+				case 1:
+					want = 1000 + g*37 + i
+				default:
+					want = g*100 + i
+				}
+				if resp.StatusCode != 200 || len(b) != want {
+					errs <- fmt.Errorf("status %d, %d bytes, want %d", resp.StatusCode, len(b), want)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestDelayDoesNotBlockOtherStreams(t *testing.T) {
+	addr, _ := startServer(t, nil)
+	c := h2cClient()
+	slow := make(chan error, 1)
+	go func() {
+		resp, err := c.Get("http://" + addr + "/delay/1500")
+		if err == nil {
+			resp.Body.Close()
+		}
+		slow <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("a fast request waited %v behind a slow one", d)
+	}
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCurl(t *testing.T) {
+	curl := testutil.Tool(t, "curl")
+	addr, _ := startServer(t, nil)
+	out, err := exec.Command(curl, "-sS", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}", "http://"+addr+"/").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if string(out) != "hello, world!\n\n2 200" {
+		t.Fatalf("curl: %q", out)
+	}
+	out, err = exec.Command(curl, "-sS", "--http2-prior-knowledge", "--data-binary", "ping-pong", "http://"+addr+"/echo").CombinedOutput()
+	if err != nil || string(out) != "ping-pong" {
+		t.Fatalf("curl echo: %v %q", err, out)
+	}
+}
+
+func TestNghttp(t *testing.T) {
+	nghttp := testutil.Tool(t, "nghttp")
+	addr, _ := startServer(t, nil)
+	// 16-bit windows (-w 16 -W 16) force the server through flow control.
+	out, err := exec.Command(nghttp, "-n", "-s", "-w", "16", "-W", "16", "http://"+addr+"/bytes/10000000").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "200") && !regexp.MustCompile(`responseEnd`).Match(out) {
+		t.Fatalf("nghttp: %s", out)
+	}
+	out, err = exec.Command(nghttp, "-v", "http://"+addr+"/").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "hello, world!") || !strings.Contains(string(out), ":status: 200") {
+		t.Fatalf("nghttp -v: %v\n%s", err, out)
+	}
+}
+
+var h2loadSucceeded = regexp.MustCompile(`requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored`)
+
+func runH2load(t *testing.T, args ...string) string {
+	h2load := testutil.Tool(t, "h2load")
+	out, err := exec.Command(h2load, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("h2load %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func wantAllSucceeded(t *testing.T, out string, n int) {
+	t.Helper()
+	m := h2loadSucceeded.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no summary in h2load output:\n%s", out)
+	}
+	if m[1] != strconv.Itoa(n) || m[4] != strconv.Itoa(n) || m[5] != "0" || m[6] != "0" {
+		t.Fatalf("h2load: %s\n%s", m[0], out)
+	}
+}
+
+func TestH2load(t *testing.T) {
+	addr, _ := startServer(t, nil)
+	out := runH2load(t, "-n", "100000", "-c", "64", "-m", "16", "http://"+addr+"/")
+	wantAllSucceeded(t, out, 100000)
+	// 10 MB responses to a client with 16-bit windows.
+	out = runH2load(t, "-n", "4", "-c", "2", "-w", "16", "-W", "16", "http://"+addr+"/bytes/10000000")
+	wantAllSucceeded(t, out, 4)
+}

@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/h2loop/h2loop/codec"
+)
+
+// Config holds the limits of one connection. Every limit has a safe default,
+// applied by Normalize to zero fields.
+type Config struct {
+	// MaxConcurrentStreams is advertised as SETTINGS_MAX_CONCURRENT_STREAMS;
+	// streams beyond it are refused with RST_STREAM(REFUSED_STREAM). Default
+	// 256, at most 65536.
+	MaxConcurrentStreams uint32
+	// InitialStreamWindow is our SETTINGS_INITIAL_WINDOW_SIZE: how many request
+	// body bytes a client may send on one stream before we read them. Default
+	// 256 KiB, at least 65535.
+	InitialStreamWindow uint32
+	// InitialConnWindow is the connection receive window. Default 1 MiB.
+	InitialConnWindow uint32
+	// MaxFrameSize is our SETTINGS_MAX_FRAME_SIZE. Default and minimum 16384.
+	MaxFrameSize uint32
+	// MaxHeaderListSize is our SETTINGS_MAX_HEADER_LIST_SIZE; larger request
+	// header sections are answered with 431. Default 64 KiB.
+	MaxHeaderListSize uint32
+	// HeaderTableSize is our SETTINGS_HEADER_TABLE_SIZE (the HPACK dynamic
+	// table the client may use). Default 4096.
+	HeaderTableSize uint32
+	// MaxRequestBodySize caps one request body; larger bodies are answered
+	// with 413 (or the stream is reset if the response has started). Default 8 MiB.
+	MaxRequestBodySize int64
+	// BodyStreamThreshold is how many body bytes are buffered before the
+	// handler is started with the body still arriving. Default 64 KiB.
+	BodyStreamThreshold int
+	// StreamRequestBody starts every handler as soon as its request headers
+	// are complete; the body is then read as it arrives.
+	StreamRequestBody bool
+	// MaxQueuedControlFrames caps control frames (SETTINGS ACK, PING ACK,
+	// RST_STREAM) produced but not yet written; a peer that provokes more
+	// without reading gets GOAWAY(ENHANCE_YOUR_CALM). Default 10000.
+	MaxQueuedControlFrames int
+	// MaxResetsPerSecond caps client RST_STREAM of active streams (the rapid
+	// reset attack, CVE-2023-44487). Default 200 a second (with a burst of 2x).
+	MaxResetsPerSecond int
+	// MaxUselessFrames caps frames that do no work (empty DATA without
+	// END_STREAM, PRIORITY, WINDOW_UPDATE on closed streams, unknown frame
+	// types); the count decays by one per request served. Default 10000.
+	MaxUselessFrames int
+	// MaxHeaderBlockFrames caps CONTINUATION frames in one field block (the
+	// CONTINUATION flood). Default 64.
+	MaxHeaderBlockFrames int
+	// WriteChunk is how many bytes of DATA are produced per scheduling round
+	// before the output is flushed. Default 256 KiB.
+	WriteChunk int
+	// SettingsTimeout is how long the client has to acknowledge our SETTINGS
+	// (and, at the start, to send its preface and SETTINGS). Default 10s.
+	SettingsTimeout time.Duration
+	// IdleTimeout closes a connection with no open streams after this long
+	// (GOAWAY NO_ERROR). Default 5 minutes; negative disables.
+	IdleTimeout time.Duration
+	// HeaderTimeout bounds the time between the first and the last frame of a
+	// request's header section. Default 10s.
+	HeaderTimeout time.Duration
+	// Logf, when set, receives one line per protocol error, reset and limit
+	// crossed.
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
+}
+
+// Normalize fills zero fields with defaults and clamps out-of-range values.
+func (c *Config) Normalize() {
+	def := func(p *uint32, v uint32) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&c.MaxConcurrentStreams, 256)
+	def(&c.InitialStreamWindow, 256<<10)
+	def(&c.InitialConnWindow, 1<<20)
+	def(&c.MaxFrameSize, codec.DefaultMaxFrameSize)
+	def(&c.MaxHeaderListSize, 64<<10)
+	def(&c.HeaderTableSize, codec.DefaultHeaderTableSize)
+	if c.MaxConcurrentStreams > 1<<16 {
+		c.MaxConcurrentStreams = 1 << 16 // the stream table is allocated up front
+	}
+	if c.InitialStreamWindow < codec.DefaultInitialWindowSize {
+		// A client may send up to 65535 bytes before it applies our SETTINGS
+		// (§6.9.3); a smaller window would make us reject data it may send.
+		c.InitialStreamWindow = codec.DefaultInitialWindowSize
+	}
+	if c.MaxFrameSize < codec.DefaultMaxFrameSize {
+		c.MaxFrameSize = codec.DefaultMaxFrameSize
+	}
+	if c.MaxFrameSize > codec.MaxFrameSizeLimit {
+		c.MaxFrameSize = codec.MaxFrameSizeLimit
+	}
+	if c.InitialStreamWindow > codec.MaxWindowSize {
+		c.InitialStreamWindow = codec.MaxWindowSize
+	}
+	if c.InitialConnWindow > codec.MaxWindowSize {
+		c.InitialConnWindow = codec.MaxWindowSize
+	}
+	if c.InitialConnWindow < codec.DefaultInitialWindowSize {
+		c.InitialConnWindow = codec.DefaultInitialWindowSize
+	}
+	if c.MaxRequestBodySize == 0 {
+		c.MaxRequestBodySize = 8 << 20
+	}
+	if c.BodyStreamThreshold == 0 {
+		c.BodyStreamThreshold = 64 << 10
+	}
+	if c.MaxQueuedControlFrames == 0 {
+		c.MaxQueuedControlFrames = 10000
+	}
+	if c.MaxResetsPerSecond == 0 {
+		c.MaxResetsPerSecond = 200
+	}
+	if c.MaxUselessFrames == 0 {
+		c.MaxUselessFrames = 10000
+	}
+	if c.MaxHeaderBlockFrames == 0 {
+		c.MaxHeaderBlockFrames = 64
+	}
+	if c.WriteChunk == 0 {
+		c.WriteChunk = 256 << 10
+	}
+	if c.SettingsTimeout == 0 {
+		c.SettingsTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.HeaderTimeout == 0 {
+		c.HeaderTimeout = 10 * time.Second
+	}
+}

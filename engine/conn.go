@@ -1,0 +1,636 @@
+// Package engine is the sans-I/O HTTP/2 server connection: bytes in, requests
+// dispatched and bytes out. It does no I/O, starts no goroutine and is not
+// safe for concurrent use: the transport serialises every call on one
+// connection with a lock of its own.
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"github.com/h2loop/h2loop/codec"
+	"github.com/h2loop/h2loop/streamtable"
+	"github.com/h2loop/h2loop/window"
+)
+
+// Callbacks connect the engine to the server. They are called with the
+// connection's lock held and must not call back into the Conn.
+type Callbacks interface {
+	// AcquireRequest returns a reset Request for a new stream.
+	AcquireRequest() *Request
+	// Dispatch starts the handler for r. It must not block: it queues r to a
+	// worker, or runs it inline after the current Feed returns.
+	Dispatch(r *Request)
+	// Wake tells a handler blocked on r that something changed: body bytes
+	// arrived, the body ended, send window opened, or the stream was canceled.
+	Wake(r *Request)
+	// ReleaseRequest returns r once both its handler and its stream are done.
+	ReleaseRequest(r *Request)
+}
+
+type connState uint8
+
+const (
+	statePreface  connState = iota // waiting for the 24-byte client preface
+	stateSettings                  // preface seen; the first frame must be SETTINGS
+	stateOpen
+	stateClosed // GOAWAY sent after an error, or the transport closed
+)
+
+// stream is the per-stream record, stored inline in the stream table.
+type stream struct {
+	id        uint32
+	state     streamState
+	send      window.SendStream
+	recv      window.Recv
+	req       *Request
+	queued    bool // in the send queue
+	respDone  bool // END_STREAM or RST_STREAM sent
+	clen      int64
+	trailers  bool // a trailer section is being received
+	buffering bool // counts toward Conn.buffered
+}
+
+// Conn is one HTTP/2 server connection.
+type Conn struct {
+	// immutable after NewConn
+	cfg *Config
+	cb  Callbacks
+	m   *Metrics
+
+	// state, owned by the caller holding the connection lock
+	state      connState
+	out        []byte
+	dec        *codec.HeaderDecoder
+	enc        *codec.HeaderEncoder
+	streams    *streamtable.Table[stream]
+	sendConn   window.SendConn
+	recvConn   window.Recv
+	scratch    codec.HeaderBlock // for header blocks we decode only to keep HPACK in sync
+	peerMaxFrm uint32
+	peerMaxHdr uint32
+
+	lastClientID uint32 // highest stream id the client opened
+	closedRing   [16]uint32
+	closedNext   uint32
+	buffered     int64 // body bytes buffered by streams not yet dispatched
+
+	// field block in progress (HEADERS without END_HEADERS)
+	contStream  uint32
+	contEnd     bool
+	contFrames  int
+	contDiscard bool
+	contStart   time.Time
+	pendingErr  error // reported when a discarded field block ends
+
+	// send queue: round-robin over streams with DATA to send
+	queue     []uint32
+	queueHead int
+	queueLen  int
+
+	// settings and liveness
+	settingsSentAt time.Time
+	awaitingAck    bool
+	started        time.Time
+	lastActive     time.Time
+	now            time.Time
+	active         bool
+
+	// shutdown
+	goAwaySent   bool   // final GOAWAY sent
+	goAwayLast   uint32 // its last stream id
+	shutdownPing bool   // first GOAWAY of a graceful shutdown sent, PING outstanding
+	peerGoAway   bool
+
+	// abuse counters
+	ctrlQueued  int // control frames produced since the last TakeOutput
+	resets      int // client resets of active streams in the current second
+	useless     int
+	closeReason error
+}
+
+// shutdownPingData marks the PING of a graceful shutdown.
+var shutdownPingData = [8]byte{'h', '2', 'l', 'o', 'o', 'p', 'g', 'a'}
+
+// NewConn returns a connection in its initial state; it appends the server
+// preface (our SETTINGS and a connection WINDOW_UPDATE) to the output at once.
+// cfg must have been normalised and outlives the Conn; m may be nil.
+func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
+	if m == nil {
+		m = new(Metrics)
+	}
+	c := &Conn{
+		cfg:        cfg,
+		cb:         cb,
+		m:          m,
+		dec:        codec.NewHeaderDecoder(cfg.HeaderTableSize, cfg.MaxHeaderListSize),
+		enc:        codec.NewHeaderEncoder(),
+		streams:    streamtable.New[stream](int(cfg.MaxConcurrentStreams)),
+		sendConn:   window.NewSendConn(codec.DefaultInitialWindowSize),
+		recvConn:   window.NewRecv(cfg.InitialConnWindow),
+		peerMaxFrm: codec.DefaultMaxFrameSize,
+		queue:      make([]uint32, cfg.MaxConcurrentStreams+1),
+		out:        make([]byte, 0, 4096),
+		started:    now,
+		lastActive: now,
+		now:        now,
+	}
+	c.scratch.Fields = make([]hpackField, 0, 16)
+	c.out = codec.AppendSettings(c.out,
+		codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: cfg.MaxConcurrentStreams},
+		codec.Setting{ID: codec.SettingInitialWindowSize, Value: cfg.InitialStreamWindow},
+		codec.Setting{ID: codec.SettingMaxFrameSize, Value: cfg.MaxFrameSize},
+		codec.Setting{ID: codec.SettingMaxHeaderListSize, Value: cfg.MaxHeaderListSize},
+		codec.Setting{ID: codec.SettingHeaderTableSize, Value: cfg.HeaderTableSize},
+	)
+	if cfg.InitialConnWindow > codec.DefaultInitialWindowSize {
+		c.out = codec.AppendWindowUpdate(c.out, 0, cfg.InitialConnWindow-codec.DefaultInitialWindowSize)
+	}
+	c.settingsSentAt = now
+	c.awaitingAck = true
+	c.m.inc(&c.m.Conns)
+	return c
+}
+
+// Output returns the bytes produced so far. The transport writes them and
+// then calls ConsumeOutput; the slice is valid until the next call into c.
+func (c *Conn) Output() []byte { return c.out }
+
+// ConsumeOutput drops the first n bytes of output once they are written.
+func (c *Conn) ConsumeOutput(n int) {
+	if n >= len(c.out) {
+		c.out = c.out[:0]
+		c.ctrlQueued = 0
+		return
+	}
+	c.out = c.out[:copy(c.out, c.out[n:])]
+}
+
+// Closed reports whether the connection is finished: the transport should
+// write the remaining output and close the socket.
+func (c *Conn) Closed() bool { return c.state == stateClosed }
+
+// Err is the reason the connection closed, nil while it is open or after a
+// clean shutdown.
+func (c *Conn) Err() error { return c.closeReason }
+
+// ActiveStreams is the number of open or half-closed streams.
+func (c *Conn) ActiveStreams() int { return c.streams.Len() }
+
+// Need returns how many buffered input bytes the next Feed needs to make
+// progress (the rest of the preface, a frame header, or a whole frame).
+func (c *Conn) Need(buffered []byte) int {
+	if c.state == statePreface {
+		return len(codec.ClientPreface)
+	}
+	if len(buffered) < codec.FrameHeaderLen {
+		return codec.FrameHeaderLen
+	}
+	h := codec.ParseFrameHeader(buffered)
+	return codec.FrameHeaderLen + int(h.Length)
+}
+
+var (
+	errBadPreface = errors.New("h2: invalid connection preface")
+	errClosed     = errors.New("h2: connection closed")
+)
+
+// Feed processes the complete frames at the start of in and returns how many
+// bytes it consumed; a partial frame at the end is left for the next call.
+// A non-nil error means the connection is finished (a GOAWAY may be in the
+// output): write the output, then close.
+func (c *Conn) Feed(in []byte) (int, error) {
+	if c.state == stateClosed {
+		return 0, errClosed
+	}
+	c.active = true
+	off := 0
+	if c.state == statePreface {
+		n := len(in)
+		if n > len(codec.ClientPreface) {
+			n = len(codec.ClientPreface)
+		}
+		if string(in[:n]) != codec.ClientPreface[:n] {
+			// "Clients and servers MUST treat an invalid connection preface as
+			// a connection error of type PROTOCOL_ERROR" (RFC 9113 §3.4).
+			c.m.inc(&c.m.ProtocolErrors)
+			return 0, c.connError(codec.ErrCodeProtocol, "invalid connection preface", errBadPreface)
+		}
+		if n < len(codec.ClientPreface) {
+			return 0, nil
+		}
+		off = n
+		c.state = stateSettings
+	}
+	for c.state != stateClosed {
+		rest := in[off:]
+		if len(rest) < codec.FrameHeaderLen {
+			break
+		}
+		h := codec.ParseFrameHeader(rest)
+		if h.Length > c.cfg.MaxFrameSize {
+			c.m.inc(&c.m.ProtocolErrors)
+			return off, c.fail(codec.ErrFrameTooLarge)
+		}
+		end := codec.FrameHeaderLen + int(h.Length)
+		if len(rest) < end {
+			break
+		}
+		off += end
+		if err := c.frame(h, rest[codec.FrameHeaderLen:end]); err != nil {
+			return off, err
+		}
+	}
+	if c.state == stateClosed {
+		return off, errClosed
+	}
+	return off, nil
+}
+
+// fail turns an error from frame processing into the connection's answer:
+// RST_STREAM for a stream error, GOAWAY for a connection error.
+func (c *Conn) fail(err error) error {
+	var se *codec.StreamError
+	if errors.As(err, &se) {
+		c.resetStream(se.StreamID, se.Code, se.Reason)
+		return nil
+	}
+	var ce *codec.ConnError
+	if errors.As(err, &ce) {
+		c.m.inc(&c.m.ConnErrors)
+		return c.connError(ce.Code, ce.Reason, err)
+	}
+	c.m.inc(&c.m.ConnErrors)
+	return c.connError(codec.ErrCodeInternal, err.Error(), err)
+}
+
+// connError sends GOAWAY with code and closes the connection.
+func (c *Conn) connError(code codec.ErrCode, reason string, err error) error {
+	if c.state == stateClosed {
+		return errClosed
+	}
+	c.cfg.logf("h2: connection error %v: %s", code, reason)
+	if c.state != statePreface || code != codec.ErrCodeProtocol || err != errBadPreface {
+		c.out = codec.AppendGoAway(c.out, c.lastClientID, code, []byte(reason))
+	}
+	c.closeReason = err
+	c.goAwaySent = true
+	c.abortAll(codec.ErrCodeCancel)
+	c.state = stateClosed
+	return err
+}
+
+func (c *Conn) frame(h codec.FrameHeader, p []byte) error {
+	if c.m != nil {
+		c.m.Frames.Add(1)
+	}
+	// "A receiver MUST treat the receipt of any other type of frame or a frame
+	// on a different stream as a connection error of type PROTOCOL_ERROR"
+	// (§6.2, about frames between HEADERS and its CONTINUATION frames).
+	if c.contStream != 0 && (h.Type != codec.FrameContinuation || h.StreamID != c.contStream) {
+		c.m.inc(&c.m.ProtocolErrors)
+		return c.connError(codec.ErrCodeProtocol, "frame interleaved in a field block", errProto)
+	}
+	if c.state == stateSettings {
+		// "The client connection preface ... MUST be followed by a SETTINGS
+		// frame" (§3.4).
+		if h.Type != codec.FrameSettings || h.Flags.Has(codec.FlagAck) {
+			c.m.inc(&c.m.ProtocolErrors)
+			return c.connError(codec.ErrCodeProtocol, "preface not followed by SETTINGS", errProto)
+		}
+		c.state = stateOpen
+	}
+	var err error
+	switch h.Type {
+	case codec.FrameData:
+		err = c.onData(h, p)
+	case codec.FrameHeaders:
+		err = c.onHeaders(h, p)
+	case codec.FramePriority:
+		err = c.onPriority(h, p)
+	case codec.FrameRSTStream:
+		err = c.onRSTStream(h, p)
+	case codec.FrameSettings:
+		err = c.onSettings(h, p)
+	case codec.FramePushPromise:
+		// "A client cannot push. Thus, servers MUST treat the receipt of a
+		// PUSH_PROMISE frame as a connection error of type PROTOCOL_ERROR" (§8.4).
+		err = codec.ErrPushPromiseFromClient
+	case codec.FramePing:
+		err = c.onPing(h, p)
+	case codec.FrameGoAway:
+		err = c.onGoAway(h, p)
+	case codec.FrameWindowUpdate:
+		err = c.onWindowUpdate(h, p)
+	case codec.FrameContinuation:
+		err = c.onContinuation(h, p)
+	default:
+		// "Implementations MUST ignore and discard frames of unknown types" (§5.5).
+		err = c.uselessFrame()
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	return nil
+}
+
+var errProto = errors.New("h2: protocol error")
+
+func (c *Conn) uselessFrame() error {
+	c.useless++
+	if c.useless > c.cfg.MaxUselessFrames {
+		c.m.inc(&c.m.FloodErrors)
+		return errCalm("too many frames that do no work")
+	}
+	return nil
+}
+
+func errCalm(reason string) error {
+	return &codec.ConnError{Code: codec.ErrCodeEnhanceYourCalm, Reason: reason}
+}
+
+// control counts a control frame produced in answer to the peer.
+func (c *Conn) control() error {
+	c.ctrlQueued++
+	if c.ctrlQueued > c.cfg.MaxQueuedControlFrames {
+		c.m.inc(&c.m.FloodErrors)
+		return errCalm("too many queued control frames")
+	}
+	return nil
+}
+
+// isIdle reports whether id names a stream the client has not opened yet.
+func (c *Conn) isIdle(id uint32) bool { return id > c.lastClientID }
+
+func (c *Conn) onPriority(h codec.FrameHeader, p []byte) error {
+	pp, err := codec.ParsePriority(h, p)
+	if err != nil {
+		return err
+	}
+	// "A stream cannot depend on itself. An endpoint MUST treat this as a
+	// stream error of type PROTOCOL_ERROR" (§5.3.1).
+	if pp.StreamDep == h.StreamID {
+		return &codec.StreamError{StreamID: h.StreamID, Code: codec.ErrCodeProtocol, Reason: "stream depends on itself"}
+	}
+	// Priority signals are accepted in any state and otherwise ignored (§5.3.2).
+	return c.uselessFrame()
+}
+
+func (c *Conn) onRSTStream(h codec.FrameHeader, p []byte) error {
+	code, err := codec.ParseRSTStream(h, p)
+	if err != nil {
+		return err
+	}
+	st := c.streams.Get(h.StreamID)
+	if st == nil {
+		if c.isIdle(h.StreamID) {
+			// idle: "Receiving any frame other than HEADERS or PRIORITY on a
+			// stream in this state MUST be treated as a connection error of
+			// type PROTOCOL_ERROR" (§5.1).
+			return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "RST_STREAM on an idle stream"}
+		}
+		return c.uselessFrame()
+	}
+	c.m.inc(&c.m.ResetsReceived)
+	if !st.respDone {
+		c.resets++
+		if c.resets > 2*c.cfg.MaxResetsPerSecond {
+			c.m.inc(&c.m.FloodErrors)
+			return errCalm("too many stream resets")
+		}
+	}
+	st.respDone = true
+	c.closeStream(st, true, code)
+	return nil
+}
+
+func (c *Conn) onSettings(h codec.FrameHeader, p []byte) error {
+	sf, err := codec.ParseSettings(h, p)
+	if err != nil {
+		return err
+	}
+	if sf.Ack {
+		c.awaitingAck = false
+		return nil
+	}
+	grew := false
+	for i, n := 0, sf.Len(); i < n; i++ {
+		s := sf.At(i)
+		switch s.ID {
+		case codec.SettingHeaderTableSize:
+			v := s.Value
+			if v > codec.DefaultHeaderTableSize {
+				v = codec.DefaultHeaderTableSize // our encoder never needs more
+			}
+			c.enc.SetPeerMaxDynamicTableSize(v)
+		case codec.SettingInitialWindowSize:
+			if err := c.sendConn.SetInitialStreamWindow(s.Value); err != nil {
+				// "An endpoint MUST treat a change to SETTINGS_INITIAL_WINDOW_SIZE
+				// that causes any flow-control window to exceed the maximum size
+				// as a connection error of type FLOW_CONTROL_ERROR" (§6.9.2).
+				return &codec.ConnError{Code: codec.ErrCodeFlowControl, Reason: "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window"}
+			}
+			grew = true
+		case codec.SettingMaxFrameSize:
+			c.peerMaxFrm = s.Value
+		case codec.SettingMaxHeaderListSize:
+			c.peerMaxHdr = s.Value
+		}
+	}
+	// "Once all values have been processed, the recipient MUST immediately
+	// emit a SETTINGS frame with the ACK flag set" (§6.5.3).
+	c.out = codec.AppendSettingsAck(c.out)
+	if err := c.control(); err != nil {
+		return err
+	}
+	if grew {
+		c.requeueAll()
+	}
+	return nil
+}
+
+func (c *Conn) onPing(h codec.FrameHeader, p []byte) error {
+	data, err := codec.ParsePing(h, p)
+	if err != nil {
+		return err
+	}
+	if h.Flags.Has(codec.FlagAck) {
+		if c.shutdownPing && data == shutdownPingData {
+			c.finalGoAway()
+		}
+		return nil
+	}
+	// "Receivers of a PING frame that does not include an ACK flag MUST send a
+	// PING frame with the ACK flag set in response, with an identical frame
+	// payload" (§6.7).
+	c.out = codec.AppendPing(c.out, true, data)
+	return c.control()
+}
+
+func (c *Conn) onGoAway(h codec.FrameHeader, p []byte) error {
+	ga, err := codec.ParseGoAway(h, p)
+	if err != nil {
+		return err
+	}
+	c.peerGoAway = true
+	if ga.Code != codec.ErrCodeNo {
+		c.cfg.logf("h2: client sent GOAWAY %v", ga.Code)
+	}
+	c.maybeFinish()
+	return nil
+}
+
+func (c *Conn) onWindowUpdate(h codec.FrameHeader, p []byte) error {
+	incr, err := codec.ParseWindowUpdate(h, p)
+	if err != nil {
+		return err
+	}
+	if h.StreamID == 0 {
+		if err := c.sendConn.AddConn(incr); err != nil {
+			// "If a sender receives a WINDOW_UPDATE that causes a flow-control
+			// window to exceed this maximum, it MUST terminate either the stream
+			// or the connection, as appropriate" (§6.9.1).
+			return &codec.ConnError{Code: codec.ErrCodeFlowControl, Reason: "connection window above 2^31-1"}
+		}
+		c.writeData()
+		return nil
+	}
+	st := c.streams.Get(h.StreamID)
+	if st == nil {
+		if c.isIdle(h.StreamID) {
+			return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "WINDOW_UPDATE on an idle stream"}
+		}
+		return c.uselessFrame()
+	}
+	if err := c.sendConn.AddStream(&st.send, incr); err != nil {
+		return &codec.StreamError{StreamID: h.StreamID, Code: codec.ErrCodeFlowControl, Reason: "stream window above 2^31-1"}
+	}
+	if st.req != nil && st.req.Pending() > 0 {
+		c.enqueue(st)
+		c.writeData()
+	}
+	return nil
+}
+
+// Tick runs the connection's timers; the transport calls it about once a
+// second. It returns a non-nil error when the connection must close.
+func (c *Conn) Tick(now time.Time) error {
+	c.now = now
+	c.resets = 0
+	if c.active {
+		c.lastActive = now
+		c.active = false
+	}
+	if c.state == stateClosed {
+		return errClosed
+	}
+	if c.state != stateOpen && now.Sub(c.started) > c.cfg.SettingsTimeout {
+		c.m.inc(&c.m.Timeouts)
+		if c.state == statePreface {
+			c.state = stateClosed
+			c.closeReason = errTimeout
+			return errTimeout
+		}
+		return c.connError(codec.ErrCodeSettingsTimeout, "no SETTINGS from the client", errTimeout)
+	}
+	// "If the sender of a SETTINGS frame does not receive an acknowledgment
+	// within a reasonable amount of time, it MAY issue a connection error of
+	// type SETTINGS_TIMEOUT" (§6.5.3).
+	if c.awaitingAck && now.Sub(c.settingsSentAt) > c.cfg.SettingsTimeout {
+		c.m.inc(&c.m.Timeouts)
+		return c.connError(codec.ErrCodeSettingsTimeout, "SETTINGS not acknowledged", errTimeout)
+	}
+	if c.contStream != 0 && now.Sub(c.contStart) > c.cfg.HeaderTimeout {
+		c.m.inc(&c.m.Timeouts)
+		return c.connError(codec.ErrCodeEnhanceYourCalm, "header block not completed in time", errTimeout)
+	}
+	if c.cfg.IdleTimeout > 0 && c.streams.Len() == 0 && now.Sub(c.lastActive) > c.cfg.IdleTimeout {
+		c.m.inc(&c.m.Timeouts)
+		c.out = codec.AppendGoAway(c.out, c.lastClientID, codec.ErrCodeNo, nil)
+		c.goAwaySent = true
+		c.state = stateClosed
+		return errIdle
+	}
+	if c.shutdownPing && now.Sub(c.settingsSentAt) > c.cfg.SettingsTimeout {
+		c.finalGoAway() // the client never answered the shutdown PING
+	}
+	return nil
+}
+
+var (
+	errTimeout = errors.New("h2: timeout")
+	errIdle    = errors.New("h2: idle timeout")
+)
+
+// Shutdown starts a graceful shutdown: "A server that is attempting to
+// gracefully shut down a connection SHOULD send an initial GOAWAY frame with
+// the last stream identifier set to 2^31-1 and a NO_ERROR code ... After
+// allowing time for any in-flight stream creation (at least one round-trip
+// time), the server MAY send another GOAWAY frame with an updated last stream
+// identifier" (§6.8). The second GOAWAY goes out when our PING comes back.
+func (c *Conn) Shutdown() {
+	if c.state == stateClosed || c.goAwaySent || c.shutdownPing {
+		return
+	}
+	if c.state == statePreface {
+		c.state = stateClosed
+		return
+	}
+	c.out = codec.AppendGoAway(c.out, codec.MaxStreamID, codec.ErrCodeNo, nil)
+	c.out = codec.AppendPing(c.out, false, shutdownPingData)
+	c.shutdownPing = true
+	c.settingsSentAt = c.now
+}
+
+func (c *Conn) finalGoAway() {
+	c.shutdownPing = false
+	if c.goAwaySent || c.state == stateClosed {
+		return
+	}
+	c.out = codec.AppendGoAway(c.out, c.lastClientID, codec.ErrCodeNo, nil)
+	c.goAwaySent = true
+	c.goAwayLast = c.lastClientID
+	c.maybeFinish()
+}
+
+// maybeFinish closes a connection that is going away once no stream is left.
+func (c *Conn) maybeFinish() {
+	if (c.goAwaySent || c.peerGoAway) && c.streams.Len() == 0 && c.state != stateClosed {
+		if !c.goAwaySent {
+			c.out = codec.AppendGoAway(c.out, c.lastClientID, codec.ErrCodeNo, nil)
+			c.goAwaySent = true
+		}
+		c.state = stateClosed
+	}
+}
+
+// Abort ends the connection after the transport closed: every request is
+// canceled. It is safe to call more than once.
+func (c *Conn) Abort() {
+	if c.state != stateClosed {
+		c.state = stateClosed
+		c.closeReason = errClosed
+	}
+	c.abortAll(codec.ErrCodeCancel)
+}
+
+func (c *Conn) abortAll(code codec.ErrCode) {
+	if c.streams.Len() == 0 {
+		return
+	}
+	var ids [64]uint32
+	for c.streams.Len() > 0 {
+		n := 0
+		c.streams.Range(func(id uint32, _ *stream) bool {
+			ids[n] = id
+			n++
+			return n < len(ids)
+		})
+		for _, id := range ids[:n] {
+			if st := c.streams.Get(id); st != nil {
+				st.respDone = true
+				c.closeStream(st, true, code)
+			}
+		}
+	}
+}

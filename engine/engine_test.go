@@ -1,0 +1,368 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/h2loop/h2loop/codec"
+)
+
+func TestGetResponse(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(tc.get(1, "/"))
+	if len(tc.cb.reqs) != 1 {
+		t.Fatalf("dispatched %d requests, want 1", len(tc.cb.reqs))
+	}
+	r := tc.cb.reqs[0]
+	if r.Header.Method != "GET" || r.Header.Path != "/" || r.Header.Authority != "example.com" || r.StreamID != 1 {
+		t.Fatalf("request %+v", r.Header)
+	}
+	tc.serveAll("hello, world!\n")
+	status, fields, end := tc.response(1)
+	if status != "200" || end {
+		t.Fatalf("status %q end %v", status, end)
+	}
+	var clen string
+	for _, f := range fields {
+		if f.Name == "content-length" {
+			clen = f.Value
+		}
+	}
+	if clen != "14" {
+		t.Fatalf("content-length %q", clen)
+	}
+	if b := tc.body(1); string(b) != "hello, world!\n" {
+		t.Fatalf("body %q", b)
+	}
+	tc.noFrames()
+	if tc.cb.released != 1 || tc.c.ActiveStreams() != 0 {
+		t.Fatalf("released %d, active %d", tc.cb.released, tc.c.ActiveStreams())
+	}
+}
+
+func TestEmptyBodyEndsOnHeaders(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(tc.get(1, "/"))
+	r := tc.cb.reqs[0]
+	r.Status = 204
+	tc.c.Respond(r)
+	status, _, end := tc.response(1)
+	if status != "204" || !end {
+		t.Fatalf("status %q end %v", status, end)
+	}
+	tc.noFrames()
+}
+
+func TestPostBodyAndContentLength(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(tc.post(1, "/echo", "content-length", "5"))
+	if len(tc.cb.reqs) != 0 {
+		t.Fatal("dispatched before the body")
+	}
+	tc.feed(codec.AppendData(nil, 1, false, []byte("hel")))
+	tc.feed(codec.AppendData(nil, 1, true, []byte("lo")))
+	if len(tc.cb.reqs) != 1 {
+		t.Fatal("not dispatched after END_STREAM")
+	}
+	r := tc.cb.reqs[0]
+	if got := string(r.BodyBuffered()); got != "hello" || !r.BodyComplete() {
+		t.Fatalf("body %q complete %v", got, r.BodyComplete())
+	}
+}
+
+func TestContentLengthMismatch(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(tc.post(1, "/", "content-length", "10"))
+	tc.feed(codec.AppendData(nil, 1, true, []byte("short")))
+	tc.wantRST(1, codec.ErrCodeProtocol)
+}
+
+func TestPrefaceErrors(t *testing.T) {
+	tc := newTConn(t, Config{})
+	if err := tc.feed([]byte("GET / HTTP/1.1\r\n")); err == nil {
+		t.Fatal("bad preface accepted")
+	}
+	tc2 := newTConn(t, Config{})
+	tc2.feed([]byte(codec.ClientPreface))
+	tc2.next() // our SETTINGS
+	tc2.next() // WINDOW_UPDATE
+	tc2.feed(codec.AppendPing(nil, false, [8]byte{}))
+	tc2.wantGoAway(codec.ErrCodeProtocol)
+}
+
+func TestStreamRules(t *testing.T) {
+	cases := []struct {
+		name  string
+		send  func(tc *tconn) []byte
+		check func(tc *tconn)
+	}{
+		{"even stream id", func(tc *tconn) []byte { return tc.get(2, "/") },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"DATA on idle stream", func(tc *tconn) []byte { return codec.AppendData(nil, 5, true, []byte("x")) },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"RST_STREAM on idle stream", func(tc *tconn) []byte { return codec.AppendRSTStream(nil, 5, codec.ErrCodeCancel) },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"WINDOW_UPDATE on idle stream", func(tc *tconn) []byte { return codec.AppendWindowUpdate(nil, 5, 10) },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"CONTINUATION without HEADERS", func(tc *tconn) []byte { return codec.AppendContinuation(nil, 1, true, nil) },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"PUSH_PROMISE from client", func(tc *tconn) []byte { return codec.AppendPushPromise(nil, 1, 2, true, nil) },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"frame between HEADERS and CONTINUATION", func(tc *tconn) []byte {
+			b := codec.AppendHeaders(nil, 1, true, false, tc.headerBlock(":method", "GET"))
+			return codec.AppendPing(b, false, [8]byte{})
+		}, func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"self dependency", func(tc *tconn) []byte {
+			return codec.AppendPriority(nil, 3, codec.PriorityParam{StreamDep: 3, Weight: 15})
+		}, func(tc *tconn) { tc.wantRST(3, codec.ErrCodeProtocol) }},
+		{"uppercase header name", func(tc *tconn) []byte {
+			return codec.AppendHeaders(nil, 1, true, true, tc.headerBlock(":method", "GET", ":scheme", "http", ":path", "/", "X-Upper", "1"))
+		}, func(tc *tconn) { tc.wantRST(1, codec.ErrCodeProtocol) }},
+		{"connection header", func(tc *tconn) []byte {
+			return codec.AppendHeaders(nil, 1, true, true, tc.headerBlock(":method", "GET", ":scheme", "http", ":path", "/", "connection", "keep-alive"))
+		}, func(tc *tconn) { tc.wantRST(1, codec.ErrCodeProtocol) }},
+		{"missing :path", func(tc *tconn) []byte {
+			return codec.AppendHeaders(nil, 1, true, true, tc.headerBlock(":method", "GET", ":scheme", "http"))
+		}, func(tc *tconn) { tc.wantRST(1, codec.ErrCodeProtocol) }},
+		{"zero window increment on stream", func(tc *tconn) []byte {
+			return append(tc.post(1, "/"), codec.AppendWindowUpdate(nil, 1, 0)...)
+		}, func(tc *tconn) { tc.wantRST(1, codec.ErrCodeProtocol) }},
+		{"zero window increment on connection", func(tc *tconn) []byte { return codec.AppendWindowUpdate(nil, 0, 0) },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+		{"connection window overflow", func(tc *tconn) []byte { return codec.AppendWindowUpdate(nil, 0, 1<<31-1) },
+			func(tc *tconn) { tc.wantGoAway(codec.ErrCodeFlowControl) }},
+		{"DATA after END_STREAM", func(tc *tconn) []byte {
+			return append(tc.get(1, "/"), codec.AppendData(nil, 1, true, []byte("x"))...)
+		}, func(tc *tconn) { tc.wantRST(1, codec.ErrCodeStreamClosed) }},
+		{"frame too large", func(tc *tconn) []byte {
+			return codec.AppendData(nil, 1, true, make([]byte, 16385))
+		}, func(tc *tconn) { tc.wantGoAway(codec.ErrCodeFrameSize) }},
+		{"bad PING length", func(tc *tconn) []byte {
+			return codec.AppendFrameHeader(nil, codec.FrameHeader{Length: 0, Type: codec.FramePing})
+		}, func(tc *tconn) { tc.wantGoAway(codec.ErrCodeFrameSize) }},
+		{"SETTINGS_INITIAL_WINDOW_SIZE too large", func(tc *tconn) []byte {
+			return codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: 1 << 31})
+		}, func(tc *tconn) { tc.wantGoAway(codec.ErrCodeFlowControl) }},
+		{"lower stream id after a higher one", func(tc *tconn) []byte {
+			return append(tc.get(5, "/"), tc.get(3, "/")...)
+		}, func(tc *tconn) { tc.wantGoAway(codec.ErrCodeProtocol) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tc := newTConn(t, Config{})
+			tc.handshake()
+			tc.c.Feed(c.send(tc))
+			c.check(tc)
+		})
+	}
+}
+
+func TestUnknownFrameIgnored(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	b := codec.AppendFrameHeader(nil, codec.FrameHeader{Length: 3, Type: 0xfa, StreamID: 1})
+	b = append(b, 1, 2, 3)
+	tc.feed(b)
+	tc.noFrames()
+	tc.feed(codec.AppendPing(nil, false, [8]byte{1, 2, 3, 4, 5, 6, 7, 8}))
+	f := tc.next()
+	if f.Type != codec.FramePing || !f.Flags.Has(codec.FlagAck) || !bytes.Equal(f.p, []byte{1, 2, 3, 4, 5, 6, 7, 8}) {
+		t.Fatalf("PING answer %v %v", f.FrameHeader, f.p)
+	}
+}
+
+func TestMaxConcurrentStreams(t *testing.T) {
+	tc := newTConn(t, Config{MaxConcurrentStreams: 2})
+	tc.handshake()
+	tc.feed(tc.post(1, "/"))
+	tc.feed(tc.post(3, "/"))
+	tc.feed(tc.post(5, "/"))
+	tc.wantRST(5, codec.ErrCodeRefusedStream)
+	// The HPACK state stays in sync: a later request decodes.
+	tc.feed(codec.AppendData(nil, 1, true, nil))
+	tc.serveAll("ok")
+	tc.response(1)
+	tc.body(1)
+	tc.feed(tc.get(7, "/after"))
+	if r := tc.cb.reqs[len(tc.cb.reqs)-1]; r.Header.Path != "/after" {
+		t.Fatalf("path %q", r.Header.Path)
+	}
+}
+
+func TestFlowControlLargeResponse(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	// The client's stream window is 16 bytes; the connection's default 65535.
+	tc.feed(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: 16}))
+	if f := tc.next(); f.Type != codec.FrameSettings || !f.Flags.Has(codec.FlagAck) {
+		t.Fatal("no SETTINGS ACK")
+	}
+	tc.feed(tc.get(1, "/"))
+	big := bytes.Repeat([]byte("0123456789"), 10)
+	tc.serveAll(string(big))
+	tc.response(1)
+	var got []byte
+	for len(got) < len(big) {
+		f := tc.next()
+		if f.Type != codec.FrameData || len(f.p) > 16 {
+			t.Fatalf("frame %v len %d", f.Type, len(f.p))
+		}
+		got = append(got, f.p...)
+		tc.noFrames()
+		if len(got) < len(big) {
+			tc.feed(codec.AppendWindowUpdate(nil, 1, 16))
+		} else if !f.Flags.Has(codec.FlagEndStream) {
+			t.Fatal("no END_STREAM on the last DATA")
+		}
+	}
+	if !bytes.Equal(got, big) {
+		t.Fatal("body differs")
+	}
+}
+
+func TestClientResetCancels(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(tc.get(1, "/"))
+	r := tc.cb.reqs[0]
+	tc.feed(codec.AppendRSTStream(nil, 1, codec.ErrCodeCancel))
+	if !r.Canceled || tc.cb.wakes == 0 {
+		t.Fatal("request not canceled")
+	}
+	tc.c.Respond(r)
+	tc.noFrames()
+	if tc.cb.released != 1 {
+		t.Fatalf("released %d", tc.cb.released)
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(tc.get(1, "/"))
+	tc.c.Shutdown()
+	f := tc.next()
+	ga, _ := codec.ParseGoAway(f.FrameHeader, f.p)
+	if f.Type != codec.FrameGoAway || ga.LastStreamID != codec.MaxStreamID {
+		t.Fatalf("first GOAWAY %v last %d", f.Type, ga.LastStreamID)
+	}
+	ping := tc.next()
+	if ping.Type != codec.FramePing {
+		t.Fatalf("%v, want PING", ping.Type)
+	}
+	var data [8]byte
+	copy(data[:], ping.p)
+	tc.feed(codec.AppendPing(nil, true, data))
+	f = tc.next()
+	ga, _ = codec.ParseGoAway(f.FrameHeader, f.p)
+	if f.Type != codec.FrameGoAway || ga.LastStreamID != 1 || ga.Code != codec.ErrCodeNo {
+		t.Fatalf("final GOAWAY %v last %d", f.Type, ga.LastStreamID)
+	}
+	if tc.c.Closed() {
+		t.Fatal("closed with a stream active")
+	}
+	// A stream opened after the final GOAWAY is ignored.
+	tc.feed(tc.get(3, "/"))
+	if len(tc.cb.reqs) != 1 {
+		t.Fatal("stream after GOAWAY dispatched")
+	}
+	tc.serveAll("bye")
+	tc.response(1)
+	tc.body(1)
+	if !tc.c.Closed() {
+		t.Fatal("not closed after the last stream")
+	}
+}
+
+func TestRapidResetFlood(t *testing.T) {
+	tc := newTConn(t, Config{MaxResetsPerSecond: 10})
+	tc.handshake()
+	var b []byte
+	for id := uint32(1); id < 200; id += 2 {
+		b = append(b, tc.get(id, "/")...)
+		b = append(b, codec.AppendRSTStream(nil, id, codec.ErrCodeCancel)...)
+	}
+	tc.c.Feed(b)
+	tc.wantGoAway(codec.ErrCodeEnhanceYourCalm)
+}
+
+func TestHeaderListTooLarge(t *testing.T) {
+	tc := newTConn(t, Config{MaxHeaderListSize: 1024})
+	tc.handshake()
+	blk := tc.headerBlock(":method", "GET", ":scheme", "http", ":path", "/", "x-big", string(bytes.Repeat([]byte("a"), 2000)))
+	tc.feed(codec.AppendHeaders(nil, 1, true, true, blk))
+	status, _, end := tc.response(1)
+	if status != "431" || !end {
+		t.Fatalf("status %q end %v", status, end)
+	}
+}
+
+// getFrames is a recorded GET whose header block is fully indexed (the second
+// request of a connection).
+func steadyState(tb testing.TB) (*tconn, []byte) {
+	tc := newTConn(tb, Config{})
+	tc.t = nil
+	tc.c.Feed([]byte(codec.ClientPreface))
+	tc.c.Feed(codec.AppendSettings(nil))
+	tc.c.Feed(codec.AppendSettingsAck(nil))
+	tc.c.ConsumeOutput(len(tc.c.Output()))
+	kv := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "example.com", "user-agent", "bench"}
+	var buf []byte
+	serveOne(tc, 1, tc.headerBlock(kv...), &buf) // the first request indexes the fields
+	return tc, tc.headerBlock(kv...)
+}
+
+// serveOne feeds a connection WINDOW_UPDATE returning the credit of the
+// previous response (as clients do) and a GET, and answers it.
+func serveOne(tc *tconn, id uint32, blk []byte, frameBuf *[]byte) {
+	*frameBuf = codec.AppendWindowUpdate((*frameBuf)[:0], 0, 14)
+	*frameBuf = codec.AppendHeaders(*frameBuf, id, true, true, blk)
+	if _, err := tc.c.Feed(*frameBuf); err != nil || len(tc.cb.reqs) != 1 {
+		panic(fmt.Sprintf("request %d not dispatched: %v", id, err))
+	}
+	r := tc.cb.reqs[0]
+	tc.cb.reqs = tc.cb.reqs[:0]
+	r.AddHeader("content-type", "text/plain")
+	r.RespBody = append(r.RespBody, "hello, world!\n"...)
+	tc.c.Respond(r)
+	tc.c.ConsumeOutput(len(tc.c.Output()))
+}
+
+func TestSteadyStateAllocs(t *testing.T) {
+	tc, blk := steadyState(t)
+	id := uint32(3)
+	var buf []byte
+	for i := 0; i < 10; i++ {
+		serveOne(tc, id, blk, &buf)
+		id += 2
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		serveOne(tc, id, blk, &buf)
+		id += 2
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per request, want 0", allocs)
+	}
+}
+
+func BenchmarkServeGET(b *testing.B) {
+	tc, blk := steadyState(b)
+	id := uint32(3)
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		serveOne(tc, id, blk, &buf)
+		id += 2
+		if id > 1<<30 {
+			b.StopTimer()
+			tc, blk = steadyState(b)
+			id = 3
+			b.StartTimer()
+		}
+	}
+}

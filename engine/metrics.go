@@ -1,0 +1,25 @@
+package engine
+
+import "sync/atomic"
+
+// Metrics are counters shared by every connection of a server.
+type Metrics struct {
+	Conns          atomic.Uint64 // connections started
+	Requests       atomic.Uint64 // requests dispatched to handlers
+	Frames         atomic.Uint64 // frames received
+	BytesSent      atomic.Uint64 // DATA payload bytes sent
+	ConnErrors     atomic.Uint64 // connections closed with a GOAWAY error code
+	ProtocolErrors atomic.Uint64 // invalid preface, frames out of order
+	ResetsSent     atomic.Uint64 // RST_STREAM sent
+	ResetsReceived atomic.Uint64 // RST_STREAM received
+	Refused        atomic.Uint64 // streams refused at MAX_CONCURRENT_STREAMS
+	Malformed      atomic.Uint64 // malformed requests (§8.1.1)
+	HeaderTooLarge atomic.Uint64 // header sections above MaxHeaderListSize (431)
+	BodyTooLarge   atomic.Uint64 // bodies above MaxRequestBodySize (413)
+	FloodErrors    atomic.Uint64 // ENHANCE_YOUR_CALM: resets, control frames, useless frames, CONTINUATION
+	Timeouts       atomic.Uint64 // settings, header and idle timeouts
+}
+
+func (m *Metrics) inc(c *atomic.Uint64) {
+	c.Add(1)
+}

@@ -1,0 +1,439 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/h2loop/h2loop/codec"
+	"github.com/h2loop/h2loop/window"
+	"golang.org/x/net/http2/hpack"
+)
+
+type hpackField = hpack.HeaderField
+
+func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
+	hf, err := codec.ParseHeaders(h, p)
+	if err != nil {
+		return err
+	}
+	id := hf.StreamID
+	// "Streams initiated by a client MUST use odd-numbered stream identifiers"
+	// (§5.1.1); an even one is "an unexpected stream identifier" that "MUST" be
+	// answered with "a connection error of type PROTOCOL_ERROR".
+	if id%2 == 0 {
+		return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "even stream id from a client"}
+	}
+	c.contStart = c.now
+	c.contFrames = 1
+	c.contEnd = hf.EndStream
+	c.contDiscard = false
+	var selfDep error
+	if hf.HasPriority && hf.Priority.StreamDep == id {
+		// "A stream cannot depend on itself" (§5.3.1).
+		selfDep = &codec.StreamError{StreamID: id, Code: codec.ErrCodeProtocol, Reason: "stream depends on itself"}
+	}
+	st := c.streams.Get(id)
+	switch {
+	case st != nil:
+		// A second HEADERS on an open stream is a trailer section.
+		tr := transitions[st.state][evRecvHeaders]
+		if selfDep != nil {
+			c.discardBlock(id)
+			return c.blockThen(hf, selfDep)
+		}
+		if tr.kind != okEvent {
+			c.discardBlock(id)
+			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: tr.code, Reason: "HEADERS on a " + st.state.String() + " stream"})
+		}
+		// "An endpoint that receives a HEADERS frame without the END_STREAM
+		// flag set after receiving the HEADERS frame that opens a request ...
+		// MUST treat the corresponding request or response as malformed" (§8.1).
+		if !hf.EndStream {
+			c.discardBlock(id)
+			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: codec.ErrCodeProtocol, Reason: "trailers without END_STREAM"})
+		}
+		st.trailers = true
+		r := st.req
+		if r.Trailer == nil {
+			r.Trailer = new(codec.HeaderBlock)
+		}
+		c.dec.Begin(id, codec.BlockTrailers, r.Trailer)
+	case !c.isIdle(id):
+		c.discardBlock(id)
+		if c.recentlyClosed(id) {
+			// A stream we have seen close: "An endpoint that receives any
+			// frame other than PRIORITY after receiving a RST_STREAM MUST
+			// treat that as a stream error of type STREAM_CLOSED", and after
+			// END_STREAM both ways as a connection error of type
+			// STREAM_CLOSED (§5.1): the connection error serves both.
+			return c.blockThen(hf, &codec.ConnError{Code: codec.ErrCodeStreamClosed, Reason: "HEADERS on a closed stream"})
+		}
+		// "The identifier of a newly established stream MUST be numerically
+		// greater than all streams that the initiating endpoint has opened
+		// ... An endpoint that receives an unexpected stream identifier MUST
+		// respond with a connection error of type PROTOCOL_ERROR" (§5.1.1).
+		return c.blockThen(hf, &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "stream id lower than one already used"})
+	default:
+		c.lastClientID = id
+		if c.goAwaySent && id > c.goAwayLast {
+			// After our final GOAWAY new streams are ignored (§6.8), but the
+			// block is decoded to keep HPACK state in sync.
+			c.discardBlock(id)
+			return c.blockThen(hf, nil)
+		}
+		if selfDep != nil {
+			c.discardBlock(id)
+			return c.blockThen(hf, selfDep)
+		}
+		if uint32(c.streams.Len()) >= c.cfg.MaxConcurrentStreams {
+			// "An endpoint that receives a HEADERS frame that causes its
+			// advertised concurrent stream limit to be exceeded MUST treat this
+			// as a stream error of type PROTOCOL_ERROR or REFUSED_STREAM" (§5.1.2).
+			c.m.inc(&c.m.Refused)
+			c.discardBlock(id)
+			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: codec.ErrCodeRefusedStream, Reason: "concurrent stream limit"})
+		}
+		st, err = c.streams.Insert(id)
+		if err != nil {
+			c.discardBlock(id)
+			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: codec.ErrCodeRefusedStream, Reason: err.Error()})
+		}
+		st.id = id
+		st.state = stOpen
+		st.clen = -1
+		c.sendConn.OpenStream(&st.send)
+		st.recv = window.NewRecv(c.cfg.InitialStreamWindow)
+		r := c.cb.AcquireRequest()
+		r.conn = c
+		r.StreamID = id
+		st.req = r
+		c.dec.Begin(id, codec.BlockRequest, &r.Header)
+	}
+	if err := c.dec.Write(hf.Fragment); err != nil {
+		return err
+	}
+	if !hf.EndHeaders {
+		c.contStream = id
+		return nil
+	}
+	return c.endBlock(id)
+}
+
+// discardBlock switches the decoder to a scratch block: the field block is
+// decoded only to keep the HPACK state in sync with the client.
+func (c *Conn) discardBlock(id uint32) {
+	c.contDiscard = true
+	c.dec.Begin(id, codec.BlockTrailers, &c.scratch)
+}
+
+// blockThen decodes the rest of a discarded block (first fragment now,
+// CONTINUATION frames later) and then reports err.
+func (c *Conn) blockThen(hf codec.HeadersFrame, err error) error {
+	if werr := c.dec.Write(hf.Fragment); werr != nil {
+		if _, ok := werr.(*codec.ConnError); ok {
+			return werr
+		}
+	}
+	if !hf.EndHeaders {
+		c.contStream = hf.StreamID
+		c.pendingErr = err
+		return nil
+	}
+	if eerr := c.dec.End(); eerr != nil {
+		if _, ok := eerr.(*codec.ConnError); ok {
+			return eerr
+		}
+	}
+	c.scratch.Reset()
+	return err
+}
+
+func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
+	frag, err := codec.ParseContinuation(h, p)
+	if err != nil {
+		return err
+	}
+	if c.contStream == 0 {
+		// "A CONTINUATION frame MUST be preceded by a HEADERS, PUSH_PROMISE or
+		// CONTINUATION frame without the END_HEADERS flag set. A recipient
+		// that observes violation of this rule MUST respond with a connection
+		// error of type PROTOCOL_ERROR" (§6.10).
+		return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "CONTINUATION without a field block in progress"}
+	}
+	c.contFrames++
+	if c.contFrames > c.cfg.MaxHeaderBlockFrames {
+		c.m.inc(&c.m.FloodErrors)
+		return errCalm("too many CONTINUATION frames")
+	}
+	if err := c.dec.Write(frag); err != nil {
+		if _, ok := err.(*codec.ConnError); ok || !c.contDiscard {
+			return err
+		}
+	}
+	if !h.Flags.Has(codec.FlagEndHeaders) {
+		return nil
+	}
+	id := c.contStream
+	c.contStream = 0
+	if c.contDiscard {
+		if eerr := c.dec.End(); eerr != nil {
+			if _, ok := eerr.(*codec.ConnError); ok {
+				return eerr
+			}
+		}
+		c.scratch.Reset()
+		err := c.pendingErr
+		c.pendingErr = nil
+		return err
+	}
+	return c.endBlock(id)
+}
+
+// endBlock completes a request header or trailer section.
+func (c *Conn) endBlock(id uint32) error {
+	c.contStream = 0
+	st := c.streams.Get(id)
+	err := c.dec.End()
+	if err != nil {
+		if _, ok := err.(*codec.ConnError); ok {
+			return err
+		}
+		if st == nil {
+			return nil
+		}
+		if errors.Is(err, codec.ErrHeaderListTooLarge) && !st.trailers {
+			// Too large a header section gets 431 (RFC 6585 §5).
+			c.m.inc(&c.m.HeaderTooLarge)
+			c.cfg.logf("h2: stream %d: request header section above %d bytes", id, c.cfg.MaxHeaderListSize)
+			c.respondStatus(st, 431)
+			return nil
+		}
+		c.m.inc(&c.m.Malformed)
+		var se *codec.StreamError
+		if errors.As(err, &se) {
+			return &codec.StreamError{StreamID: id, Code: se.Code, Reason: se.Reason}
+		}
+		return &codec.StreamError{StreamID: id, Code: codec.ErrCodeProtocol, Reason: err.Error()}
+	}
+	if st == nil {
+		return nil
+	}
+	r := st.req
+	if st.trailers {
+		return c.recvEnd(st)
+	}
+	st.clen = r.Header.ContentLength
+	if st.clen > c.cfg.MaxRequestBodySize {
+		c.m.inc(&c.m.BodyTooLarge)
+		c.respondStatus(st, 413)
+		return nil
+	}
+	if c.contEnd {
+		return c.recvEnd(st)
+	}
+	st.buffering = true
+	if c.cfg.StreamRequestBody {
+		c.dispatch(st, true)
+	}
+	return nil
+}
+
+// recvEnd handles END_STREAM from the client.
+func (c *Conn) recvEnd(st *stream) error {
+	tr := transitions[st.state][evRecvEndStream]
+	if tr.kind != okEvent {
+		return &codec.StreamError{StreamID: st.id, Code: tr.code, Reason: "END_STREAM on a " + st.state.String() + " stream"}
+	}
+	st.state = tr.next
+	r := st.req
+	// "A request or response is also malformed if the value of a
+	// content-length header field does not equal the sum of the DATA frame
+	// payload lengths that form the content" (§8.1.1).
+	if st.clen >= 0 && st.clen != r.bodyLen {
+		c.m.inc(&c.m.Malformed)
+		return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeProtocol, Reason: "content-length does not match the body"}
+	}
+	r.bodyEOF = true
+	if r.dispatched {
+		c.cb.Wake(r)
+	} else {
+		c.dispatch(st, false)
+	}
+	if st.state == stClosed {
+		c.closeStream(st, false, 0)
+	}
+	return nil
+}
+
+func (c *Conn) dispatch(st *stream, streaming bool) {
+	r := st.req
+	if st.buffering {
+		c.buffered -= int64(len(r.body) - r.bodyOff)
+		st.buffering = false
+	}
+	r.dispatched = true
+	r.streaming = streaming
+	c.m.inc(&c.m.Requests)
+	if c.useless > 0 {
+		c.useless--
+	}
+	c.cb.Dispatch(r)
+}
+
+func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
+	df, err := codec.ParseData(h, p)
+	if err != nil {
+		return err
+	}
+	// The whole frame counts against the connection window, whatever the
+	// stream's state (§6.9).
+	if err := c.recvConn.Consume(df.FlowLen); err != nil {
+		return &codec.ConnError{Code: codec.ErrCodeFlowControl, Reason: "DATA beyond the connection window"}
+	}
+	st := c.streams.Get(df.StreamID)
+	if st == nil {
+		c.releaseConn(df.FlowLen)
+		if c.isIdle(df.StreamID) {
+			return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "DATA on an idle stream"}
+		}
+		if err := c.uselessFrame(); err != nil {
+			return err
+		}
+		return &codec.StreamError{StreamID: df.StreamID, Code: codec.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
+	}
+	tr := transitions[st.state][evRecvData]
+	if tr.kind != okEvent {
+		c.releaseConn(df.FlowLen)
+		return &codec.StreamError{StreamID: st.id, Code: tr.code, Reason: "DATA on a " + st.state.String() + " stream"}
+	}
+	if err := st.recv.Consume(df.FlowLen); err != nil {
+		c.releaseConn(df.FlowLen)
+		return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeFlowControl, Reason: "DATA beyond the stream window"}
+	}
+	if len(df.Data) == 0 && !df.EndStream {
+		if err := c.uselessFrame(); err != nil {
+			return err
+		}
+	}
+	r := st.req
+	pad := df.FlowLen - uint32(len(df.Data))
+	if pad > 0 {
+		c.releaseStream(st, pad)
+		c.releaseConn(pad)
+	}
+	r.bodyLen += int64(len(df.Data))
+	if st.clen >= 0 && r.bodyLen > st.clen {
+		c.m.inc(&c.m.Malformed)
+		c.releaseConn(uint32(len(df.Data)))
+		return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeProtocol, Reason: "body longer than content-length"}
+	}
+	if r.bodyLen > c.cfg.MaxRequestBodySize {
+		c.m.inc(&c.m.BodyTooLarge)
+		c.releaseConn(uint32(len(df.Data)))
+		c.cfg.logf("h2: stream %d: request body above %d bytes", st.id, c.cfg.MaxRequestBodySize)
+		if r.dispatched || st.respDone {
+			return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeCancel, Reason: "request body too large"}
+		}
+		c.respondStatus(st, 413)
+		return nil
+	}
+	if st.respDone && r.handlerDone {
+		// The response is complete; the rest of the body is not wanted.
+		c.releaseStream(st, uint32(len(df.Data)))
+		c.releaseConn(uint32(len(df.Data)))
+	} else if len(df.Data) > 0 {
+		if r.bodyOff > 0 && r.bodyOff == len(r.body) {
+			r.body = r.body[:0]
+			r.bodyOff = 0
+		}
+		r.body = append(r.body, df.Data...)
+		if r.dispatched {
+			if !r.streaming {
+				c.releaseStream(st, uint32(len(df.Data)))
+				c.releaseConn(uint32(len(df.Data)))
+			}
+			c.cb.Wake(r)
+		} else {
+			// Buffered before dispatch: return the credit at once, and start
+			// the handler early when the buffer grows past its budget.
+			c.releaseStream(st, uint32(len(df.Data)))
+			c.releaseConn(uint32(len(df.Data)))
+			c.buffered += int64(len(df.Data))
+			if !df.EndStream && (len(r.body) >= c.cfg.BodyStreamThreshold || c.buffered > int64(c.cfg.InitialConnWindow)) {
+				c.dispatch(st, true)
+			}
+		}
+	}
+	if df.EndStream {
+		return c.recvEnd(st)
+	}
+	return nil
+}
+
+func (c *Conn) releaseConn(n uint32) {
+	if n == 0 {
+		return
+	}
+	if incr := c.recvConn.Release(n); incr > 0 {
+		c.out = codec.AppendWindowUpdate(c.out, 0, incr)
+	}
+}
+
+func (c *Conn) releaseStream(st *stream, n uint32) {
+	if n == 0 || st.state == stHalfClosedRemote || st.state == stClosed {
+		return
+	}
+	if incr := st.recv.Release(n); incr > 0 {
+		c.out = codec.AppendWindowUpdate(c.out, st.id, incr)
+	}
+}
+
+// ReadBody copies request body bytes of a dispatched request into p and
+// returns window credit to the client (unless r.ManualAck). It returns
+// (0, false) when nothing is buffered yet and the body has not ended: the
+// caller waits for Callbacks.Wake and tries again.
+func (c *Conn) ReadBody(r *Request, p []byte) (n int, eof bool) {
+	n = copy(p, r.body[r.bodyOff:])
+	r.bodyOff += n
+	if r.bodyOff == len(r.body) {
+		r.body = r.body[:0]
+		r.bodyOff = 0
+	}
+	if n > 0 && r.streaming {
+		if r.ManualAck {
+			r.unacked += int64(n)
+		} else {
+			c.ackBody(r, n)
+		}
+	}
+	return n, r.bodyEOF && r.bodyOff == len(r.body)
+}
+
+// AckBody returns n bytes of window credit for a request in manual mode
+// (like python-h2's acknowledge_received_data).
+func (c *Conn) AckBody(r *Request, n int) {
+	if int64(n) > r.unacked {
+		n = int(r.unacked)
+	}
+	r.unacked -= int64(n)
+	c.ackBody(r, n)
+}
+
+func (c *Conn) ackBody(r *Request, n int) {
+	if n <= 0 || r.streamDone {
+		return
+	}
+	c.releaseConn(uint32(n))
+	if st := c.streams.Get(r.StreamID); st != nil && st.req == r {
+		c.releaseStream(st, uint32(n))
+	}
+}
+
+// recentlyClosed reports whether id is one of the last streams to close.
+func (c *Conn) recentlyClosed(id uint32) bool {
+	for _, x := range c.closedRing {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

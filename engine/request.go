@@ -1,0 +1,149 @@
+package engine
+
+import "github.com/h2loop/h2loop/codec"
+
+// HeaderKV is one response header or trailer field. Either Value or, when
+// Bytes is true, the bytes arena[Off:Off+Len] of the request's header arena
+// hold the value.
+type HeaderKV struct {
+	Name  string
+	Value string
+	Off   int32
+	Len   int32
+	Bytes bool
+}
+
+// Request is the engine's record of one request and its response. The server
+// owns it between Callbacks.AcquireRequest and Callbacks.ReleaseRequest;
+// every field is guarded by the connection's lock unless said otherwise.
+type Request struct {
+	// Header is the decoded request header section. Its strings do not
+	// borrow from the input, so they stay valid until ReleaseRequest.
+	Header codec.HeaderBlock
+	// Trailer is the decoded trailer section, nil when none arrived.
+	Trailer *codec.HeaderBlock
+	// StreamID is the stream the request arrived on.
+	StreamID uint32
+	// Owner is free for the server (its request context); the engine never touches it.
+	Owner any
+
+	// Response, filled in by the handler before Respond or SendHeaders.
+	Status     int
+	RespHeader []HeaderKV
+	RespBody   []byte
+	Trailers   []HeaderKV
+	arena      []byte // value bytes of HeaderKV with Bytes set
+	staticBody bool   // RespBody is borrowed read-only memory: never append to it
+
+	// request body
+	body      []byte // received, not yet read, from bodyOff
+	bodyOff   int
+	bodyLen   int64 // total DATA payload received
+	bodyEOF   bool  // END_STREAM received
+	unacked   int64 // bytes read by the handler but not yet returned to the windows (manual mode)
+	ManualAck bool  // the handler returns window credit itself with Conn.AckBody
+
+	// lifecycle
+	conn        *Conn
+	streaming   bool // dispatched before END_STREAM: body windows are released as the handler reads
+	dispatched  bool
+	handlerDone bool
+	streamDone  bool
+	headersSent bool
+	endSent     bool
+	Canceled    bool          // the stream was reset or the connection died
+	CancelCode  codec.ErrCode // why, when Canceled
+	pendingOff  int           // how much of RespBody has been framed
+	finishing   bool          // no more body will be added: end the stream after RespBody (and Trailers)
+}
+
+// Reset clears the request for reuse, keeping the capacity of its buffers.
+func (r *Request) Reset() {
+	r.Header.Reset()
+	if r.Trailer != nil {
+		r.Trailer.Reset()
+	}
+	r.StreamID = 0
+	r.Status = 0
+	r.RespHeader = r.RespHeader[:0]
+	r.Trailers = r.Trailers[:0]
+	r.arena = r.arena[:0]
+	if cap(r.RespBody) > 1<<20 || r.staticBody {
+		r.RespBody = nil
+		r.staticBody = false
+	}
+	r.RespBody = r.RespBody[:0]
+	if cap(r.body) > 1<<20 {
+		r.body = nil
+	}
+	r.body = r.body[:0]
+	r.bodyOff = 0
+	r.bodyLen = 0
+	r.bodyEOF = false
+	r.unacked = 0
+	r.ManualAck = false
+	r.conn = nil
+	r.streaming = false
+	r.dispatched = false
+	r.handlerDone = false
+	r.streamDone = false
+	r.headersSent = false
+	r.endSent = false
+	r.Canceled = false
+	r.CancelCode = 0
+	r.pendingOff = 0
+	r.finishing = false
+}
+
+// AddHeader appends a response header field. name and value must be
+// immutable (string constants or strings nobody changes): the HPACK encoder
+// may keep them in its dynamic table.
+func (r *Request) AddHeader(name, value string) {
+	r.RespHeader = append(r.RespHeader, HeaderKV{Name: name, Value: value})
+}
+
+// AddHeaderBytes appends a response header whose value is copied from value;
+// it is sent as a literal that never enters the dynamic table.
+func (r *Request) AddHeaderBytes(name string, value []byte) {
+	off := len(r.arena)
+	r.arena = append(r.arena, value...)
+	r.RespHeader = append(r.RespHeader, HeaderKV{Name: name, Off: int32(off), Len: int32(len(value)), Bytes: true})
+}
+
+// AddTrailer appends a response trailer field (same rules as AddHeader).
+func (r *Request) AddTrailer(name, value string) {
+	r.Trailers = append(r.Trailers, HeaderKV{Name: name, Value: value})
+}
+
+// HeaderValueBytes returns the value of kv, borrowed from r (valid until the
+// request is released).
+func (r *Request) HeaderValueBytes(kv *HeaderKV) []byte {
+	return r.arena[kv.Off : kv.Off+kv.Len]
+}
+
+// BodyBuffered returns the received request body bytes not yet read. The
+// slice is valid until the next call into the connection.
+func (r *Request) BodyBuffered() []byte { return r.body[r.bodyOff:] }
+
+// BodyComplete reports whether the whole request body has arrived.
+func (r *Request) BodyComplete() bool { return r.bodyEOF }
+
+// BodyLen is the number of body bytes received so far.
+func (r *Request) BodyLen() int64 { return r.bodyLen }
+
+// HandlerDone reports whether the server marked the handler finished.
+func (r *Request) HandlerDone() bool { return r.handlerDone }
+
+// StreamDone reports whether the stream is closed (response sent or reset).
+func (r *Request) StreamDone() bool { return r.streamDone }
+
+// Pending reports how many response body bytes are queued but not yet framed.
+func (r *Request) Pending() int { return len(r.RespBody) - r.pendingOff }
+
+// SetStaticBody makes b the whole response body without copying. b must
+// stay unchanged for as long as the response may be in flight (use it for
+// immutable, shared content); nothing is ever appended to it.
+func (r *Request) SetStaticBody(b []byte) {
+	r.RespBody = b[:len(b):len(b)]
+	r.staticBody = true
+}

@@ -1,0 +1,329 @@
+package engine
+
+import (
+	"github.com/h2loop/h2loop/codec"
+)
+
+// maxFrame is the largest DATA payload the peer accepts.
+func (c *Conn) maxFrame() int { return int(c.peerMaxFrm) }
+
+// stream returns the live stream record of r, or nil when the stream is gone.
+func (c *Conn) streamOf(r *Request) *stream {
+	if r.streamDone {
+		return nil
+	}
+	st := c.streams.Get(r.StreamID)
+	if st == nil || st.req != r {
+		return nil
+	}
+	return st
+}
+
+// writeHeaders encodes r's status and header fields as the response header
+// section. endStream is set when no body or trailers follow.
+func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) {
+	e := c.enc
+	e.Reset()
+	status := r.Status
+	if status == 0 {
+		status = 200
+	}
+	e.WriteStatus(status)
+	for i := range r.RespHeader {
+		kv := &r.RespHeader[i]
+		if kv.Bytes {
+			e.WriteFieldNoIndex(kv.Name, r.HeaderValueBytes(kv))
+		} else {
+			e.WriteField(kv.Name, kv.Value)
+		}
+	}
+	if withLength {
+		e.WriteContentLength(int64(len(r.RespBody)))
+	}
+	c.out = codec.AppendHeaderBlock(c.out, st.id, endStream, e.Bytes(), c.peerMaxFrm)
+	r.headersSent = true
+	st.state = transitions[st.state][evSendHeaders].next
+	if endStream {
+		c.sentEnd(st)
+	}
+}
+
+// sentEnd records that END_STREAM went out on st.
+func (c *Conn) sentEnd(st *stream) {
+	st.respDone = true
+	st.req.endSent = true
+	st.state = transitions[st.state][evSendEndStream].next
+	if st.state == stClosed {
+		c.closeStream(st, false, 0)
+		return
+	}
+	// The response is complete but the request body is still arriving. "A
+	// server can send a complete response prior to the client sending an
+	// entire request ... the server MAY request that the client abort
+	// transmission of a request without error by sending a RST_STREAM with an
+	// error code of NO_ERROR after sending a complete response" (§8.1).
+	if st.req.handlerDone {
+		c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
+		c.closeStream(st, false, 0)
+	}
+}
+
+// Respond sends the complete response of a handler that has returned: status,
+// headers, RespBody and Trailers. It marks the handler done; the Request is
+// released once the stream finishes.
+func (c *Conn) Respond(r *Request) {
+	r.handlerDone = true
+	r.finishing = true
+	st := c.streamOf(r)
+	if st == nil || st.respDone {
+		if st != nil && st.state == stHalfClosedLocal {
+			c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
+			c.closeStream(st, false, 0)
+		}
+		c.maybeRelease(r)
+		return
+	}
+	if !r.headersSent {
+		end := len(r.RespBody) == 0 && len(r.Trailers) == 0
+		c.writeHeaders(st, r, end, true)
+		if end {
+			c.maybeRelease(r)
+			return
+		}
+	}
+	c.enqueue(st)
+	c.writeData()
+}
+
+// SendHeaders sends the response header section now (for streaming
+// responses); the body follows with Flush and Respond.
+func (c *Conn) SendHeaders(r *Request) bool {
+	st := c.streamOf(r)
+	if st == nil || st.respDone {
+		return false
+	}
+	if !r.headersSent {
+		c.writeHeaders(st, r, false, false)
+	}
+	return true
+}
+
+// Flush frames as much of RespBody as the windows allow (sending headers first
+// if needed). It reports whether the stream is still alive.
+func (c *Conn) Flush(r *Request) bool {
+	if !c.SendHeaders(r) {
+		return false
+	}
+	st := c.streamOf(r)
+	if st != nil && r.Pending() > 0 {
+		c.enqueue(st)
+		c.writeData()
+	}
+	return c.streamOf(r) != nil
+}
+
+// CompactBody drops the RespBody bytes already framed, so a streaming handler
+// can reuse the buffer. Only call it while no stream data is queued in the
+// output from RespBody, i.e. after the transport wrote the output.
+func (c *Conn) CompactBody(r *Request) {
+	if r.pendingOff == 0 {
+		return
+	}
+	n := copy(r.RespBody, r.RespBody[r.pendingOff:])
+	r.RespBody = r.RespBody[:n]
+	r.pendingOff = 0
+}
+
+// Cancel resets r's stream with code (from a handler that gives up).
+func (c *Conn) Cancel(r *Request, code codec.ErrCode) {
+	if st := c.streamOf(r); st != nil {
+		c.resetStream(st.id, code, "canceled by the handler")
+	}
+}
+
+// HandlerDone records that r's handler returned without Respond (the
+// response already finished or the stream died).
+func (c *Conn) HandlerDone(r *Request) {
+	r.handlerDone = true
+	c.maybeRelease(r)
+}
+
+// respondStatus answers st with an empty response carrying status, without
+// running a handler (431, 413).
+func (c *Conn) respondStatus(st *stream, status int) {
+	r := st.req
+	if r.dispatched || r.headersSent {
+		c.resetStream(st.id, codec.ErrCodeCancel, "limit crossed")
+		return
+	}
+	r.dispatched = true
+	r.handlerDone = true
+	r.Status = status
+	r.RespHeader = r.RespHeader[:0]
+	r.RespBody = r.RespBody[:0]
+	r.finishing = true
+	c.writeHeaders(st, r, true, true)
+	if c.streamOf(r) != nil && st.state == stHalfClosedLocal {
+		c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
+		c.closeStream(st, false, 0)
+	}
+}
+
+func (c *Conn) enqueue(st *stream) {
+	if st.queued {
+		return
+	}
+	st.queued = true
+	c.queue[(c.queueHead+c.queueLen)%len(c.queue)] = st.id
+	c.queueLen++
+}
+
+func (c *Conn) dequeue() uint32 {
+	id := c.queue[c.queueHead]
+	c.queueHead = (c.queueHead + 1) % len(c.queue)
+	c.queueLen--
+	return id
+}
+
+// requeueAll queues every stream with data waiting (after a window grew).
+func (c *Conn) requeueAll() {
+	c.streams.Range(func(_ uint32, st *stream) bool {
+		if st.req != nil && st.req.Pending() > 0 && !st.respDone {
+			c.enqueue(st)
+		}
+		return true
+	})
+	c.writeData()
+}
+
+// HasPendingData reports whether DATA is waiting and the connection window
+// allows some: the transport writes the output and calls WritePending again.
+func (c *Conn) HasPendingData() bool {
+	return c.queueLen > 0 && c.sendConn.ConnAvailable() > 0 && c.state != stateClosed
+}
+
+// WritePending frames queued DATA into the output (up to Config.WriteChunk).
+func (c *Conn) WritePending() { c.writeData() }
+
+// writeData frames DATA for queued streams, one frame per stream per round
+// (round-robin), until the output holds WriteChunk bytes, the connection
+// window is exhausted or nothing is left.
+func (c *Conn) writeData() {
+	for c.queueLen > 0 && len(c.out) < c.cfg.WriteChunk && c.state != stateClosed {
+		if c.sendConn.ConnAvailable() <= 0 {
+			return
+		}
+		id := c.dequeue()
+		st := c.streams.Get(id)
+		if st == nil || !st.queued {
+			continue
+		}
+		st.queued = false
+		r := st.req
+		if st.respDone {
+			continue
+		}
+		pending := r.RespBody[r.pendingOff:]
+		want := len(pending)
+		if want > c.maxFrame() {
+			want = c.maxFrame()
+		}
+		n := c.sendConn.Allowed(&st.send, want)
+		if n == 0 && want > 0 {
+			continue // blocked on the stream window: WINDOW_UPDATE requeues it
+		}
+		last := n == len(pending) && r.finishing
+		endStream := last && len(r.Trailers) == 0
+		if n > 0 || endStream {
+			c.out = codec.AppendData(c.out, id, endStream, pending[:n])
+			c.sendConn.Consume(&st.send, n)
+			r.pendingOff += n
+			if c.m != nil {
+				c.m.BytesSent.Add(uint64(n))
+			}
+		}
+		if last {
+			if len(r.Trailers) > 0 {
+				c.writeTrailers(st, r)
+			} else {
+				c.sentEnd(st)
+			}
+			continue
+		}
+		if r.Pending() > 0 {
+			c.enqueue(st)
+		} else {
+			c.cb.Wake(r) // a streaming writer waits for its buffer to drain
+		}
+	}
+}
+
+func (c *Conn) writeTrailers(st *stream, r *Request) {
+	e := c.enc
+	e.Reset()
+	for i := range r.Trailers {
+		e.WriteField(r.Trailers[i].Name, r.Trailers[i].Value)
+	}
+	c.out = codec.AppendHeaderBlock(c.out, st.id, true, e.Bytes(), c.peerMaxFrm)
+	c.sentEnd(st)
+}
+
+// resetStream sends RST_STREAM for id and closes the stream.
+func (c *Conn) resetStream(id uint32, code codec.ErrCode, reason string) {
+	c.m.inc(&c.m.ResetsSent)
+	c.cfg.logf("h2: stream %d reset: %v: %s", id, code, reason)
+	c.out = codec.AppendRSTStream(c.out, id, code)
+	if err := c.control(); err != nil {
+		c.fail(err)
+		return
+	}
+	if st := c.streams.Get(id); st != nil {
+		st.respDone = true
+		c.closeStream(st, true, code)
+	}
+}
+
+// closeStream removes st; canceled says whether its request dies unfinished.
+func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
+	r := st.req
+	id := st.id
+	if r != nil {
+		// Unread body bytes of a streaming request still hold connection
+		// window credit: give it back.
+		if r.streaming && !r.streamDone {
+			unread := int64(len(r.body)-r.bodyOff) + r.unacked
+			if unread > 0 {
+				c.releaseConn(uint32(unread))
+			}
+		}
+		if st.buffering {
+			c.buffered -= int64(len(r.body) - r.bodyOff)
+		}
+		r.streamDone = true
+		if canceled && !r.endSent {
+			r.Canceled = true
+			r.CancelCode = code
+		}
+	}
+	c.sendConn.CloseStream(&st.send)
+	c.streams.Delete(id)
+	c.closedRing[c.closedNext%uint32(len(c.closedRing))] = id
+	c.closedNext++
+	if r != nil {
+		if !r.dispatched {
+			r.handlerDone = true
+		}
+		if !r.handlerDone {
+			c.cb.Wake(r)
+		}
+		c.maybeRelease(r)
+	}
+	c.maybeFinish()
+}
+
+func (c *Conn) maybeRelease(r *Request) {
+	if r.handlerDone && r.streamDone && r.conn != nil {
+		r.conn = nil
+		c.cb.ReleaseRequest(r)
+	}
+}

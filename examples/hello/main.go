@@ -1,0 +1,165 @@
+// Command hello is the example h2loop server that the README, the tests, CI
+// and outside tools drive. Its contract:
+//
+//	-addr host:port   listen address (default 127.0.0.1:8080), cleartext
+//	                  HTTP/2 (prior knowledge or Upgrade) and HTTP/1.1
+//	GET  /            200 "hello, world!\n" (text/plain)
+//	GET  /bytes/N     200 with exactly N bytes, byte i = 'a' + i%26, with content-length
+//	POST /echo        200 echoing the request body as it streams in
+//	GET  /delay/MS    200 after MS milliseconds (other streams are not held up)
+//	anything else     404
+//
+// Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
+// http/1.1); -inline runs handlers on the reading goroutine (not for /delay).
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/h2loop/h2loop"
+)
+
+const maxBytes = 1 << 30
+
+var (
+	patMu sync.Mutex
+	pat   atomic.Pointer[[]byte]
+)
+
+// pattern returns an immutable buffer of at least n bytes with byte i = 'a'+i%26.
+func pattern(n int) []byte {
+	if p := pat.Load(); p != nil && len(*p) >= n {
+		return (*p)[:n]
+	}
+	patMu.Lock()
+	defer patMu.Unlock()
+	if p := pat.Load(); p != nil && len(*p) >= n {
+		return (*p)[:n]
+	}
+	size := 1 << 16
+	for size < n {
+		size *= 2
+	}
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = 'a' + byte(i%26)
+	}
+	pat.Store(&b)
+	return b[:n]
+}
+
+var hello = []byte("hello, world!\n")
+
+func handle(ctx *h2loop.RequestCtx) {
+	path := ctx.Path()
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	method := ctx.Method()
+	switch {
+	case path == "/" && (method == "GET" || method == "HEAD" || method == "POST"):
+		// POST / is answered too: conformance suites post to /.
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyStatic(hello)
+	case strings.HasPrefix(path, "/bytes/") && (method == "GET" || method == "HEAD"):
+		n, err := strconv.Atoi(path[len("/bytes/"):])
+		if err != nil || n < 0 || n > maxBytes {
+			ctx.SetStatus(400)
+			ctx.SetBodyString("bad length\n")
+			return
+		}
+		ctx.SetContentType("application/octet-stream")
+		ctx.SetBodyStatic(pattern(n))
+	case path == "/echo" && method == "POST":
+		if ct := ctx.Header("content-type"); ct != "" {
+			ctx.SetHeader("content-type", strings.Clone(ct))
+		}
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := ctx.Read(buf)
+			if n > 0 {
+				ctx.Write(buf[:n])
+				if ctx.Flush() != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	case strings.HasPrefix(path, "/delay/") && method == "GET":
+		ms, err := strconv.Atoi(path[len("/delay/"):])
+		if err != nil || ms < 0 || ms > 600000 {
+			ctx.SetStatus(400)
+			ctx.SetBodyString("bad delay\n")
+			return
+		}
+		t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("delayed " + strconv.Itoa(ms) + "ms\n")
+	default:
+		ctx.SetStatus(404)
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("not found\n")
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address (cleartext h2c and HTTP/1.1)")
+	tlsAddr := flag.String("tls-addr", "", "also serve TLS (h2 and http/1.1 by ALPN) on this address")
+	cert := flag.String("cert", "", "TLS certificate file (with -tls-addr)")
+	key := flag.String("key", "", "TLS key file (with -tls-addr)")
+	inline := flag.Bool("inline", false, "run handlers on the reading goroutine (fastest; /delay then blocks its connection)")
+	verbose := flag.Bool("v", false, "log protocol errors")
+	flag.Parse()
+
+	srv := &h2loop.Server{
+		Addr:           *addr,
+		Handler:        h2loop.HandlerFunc(handle),
+		InlineHandlers: *inline,
+	}
+	if *verbose {
+		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ListenAndServe() }()
+	if *tlsAddr != "" {
+		ln, err := net.Listen("tcp", *tlsAddr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() { errc <- srv.ServeTLS(ln, *cert, *key) }()
+	}
+	log.Printf("hello: serving on %s", *addr)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	select {
+	case err := <-errc:
+		if err != nil && err != h2loop.ErrServerClosed {
+			log.Fatal(err)
+		}
+	case <-sig:
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Printf("hello: shutdown: %v", err)
+		}
+	}
+}

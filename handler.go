@@ -1,0 +1,243 @@
+package h2loop
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/h2loop/h2loop/codec"
+	"github.com/h2loop/h2loop/engine"
+	"github.com/h2loop/h2loop/loop"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Handler serves one request. The RequestCtx and every slice or string it
+// returns are valid only until Serve returns; copy what you keep.
+type Handler interface {
+	Serve(ctx *RequestCtx)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx *RequestCtx)
+
+// Serve calls f(ctx).
+func (f HandlerFunc) Serve(ctx *RequestCtx) { f(ctx) }
+
+// RequestCtx is the request and response of one stream. It is pooled: it is
+// valid from the call of the handler until the handler returns, and must not
+// be retained or used from other goroutines after that. Accessors that return
+// strings do not allocate: the strings come from the HPACK decoder, not from
+// the connection's buffers.
+type RequestCtx struct {
+	req engine.Request
+	t   loop.Transport
+
+	canceled atomic.Bool
+	doneMu   sync.Mutex
+	done     chan struct{}
+	bodyBuf  []byte
+	numBuf   [20]byte
+}
+
+// Method is the request method (:method).
+func (ctx *RequestCtx) Method() string { return ctx.req.Header.Method }
+
+// Path is the request target (:path), query included.
+func (ctx *RequestCtx) Path() string { return ctx.req.Header.Path }
+
+// Authority is the :authority pseudo-header (or the Host header over HTTP/1.1).
+func (ctx *RequestCtx) Authority() string { return ctx.req.Header.Authority }
+
+// Scheme is the :scheme pseudo-header ("http" or "https").
+func (ctx *RequestCtx) Scheme() string { return ctx.req.Header.Scheme }
+
+// Protocol is the :protocol pseudo-header of an extended CONNECT, or "".
+func (ctx *RequestCtx) Protocol() string { return ctx.req.Header.Protocol }
+
+// StreamID is the HTTP/2 stream the request arrived on (0 over HTTP/1.1).
+func (ctx *RequestCtx) StreamID() uint32 { return ctx.req.StreamID }
+
+// Proto is "HTTP/2.0" or "HTTP/1.1".
+func (ctx *RequestCtx) Proto() string { return ctx.t.Proto() }
+
+// IsTLS reports whether the request came over TLS.
+func (ctx *RequestCtx) IsTLS() bool { return ctx.t.TLS() }
+
+// RemoteAddr is the client's address.
+func (ctx *RequestCtx) RemoteAddr() net.Addr { return ctx.t.RemoteAddr() }
+
+// Header returns the first value of the request header name (lowercase), or "".
+func (ctx *RequestCtx) Header(name string) string {
+	v, _ := ctx.req.Header.Get(name)
+	return v
+}
+
+// LookupHeader is Header that also reports whether the field is present.
+func (ctx *RequestCtx) LookupHeader(name string) (string, bool) {
+	return ctx.req.Header.Get(name)
+}
+
+// VisitHeaders calls fn for every regular request header field in order.
+func (ctx *RequestCtx) VisitHeaders(fn func(name, value string)) {
+	for _, f := range ctx.req.Header.Fields {
+		fn(f.Name, f.Value)
+	}
+}
+
+// Headers returns the regular request header fields, borrowed until the
+// handler returns.
+func (ctx *RequestCtx) Headers() []hpack.HeaderField { return ctx.req.Header.Fields }
+
+// Trailer returns the request trailer section once the body has been read
+// to its end, or nil.
+func (ctx *RequestCtx) Trailer() *codec.HeaderBlock { return ctx.req.Trailer }
+
+// ContentLength is the request's content-length, or -1 when absent.
+func (ctx *RequestCtx) ContentLength() int64 { return ctx.req.Header.ContentLength }
+
+// Body returns the whole request body, reading it to the end first if it is
+// still arriving. The slice is valid until the handler returns. Bodies are
+// limited by Server.MaxRequestBodySize.
+func (ctx *RequestCtx) Body() ([]byte, error) {
+	r := &ctx.req
+	if r.BodyComplete() && len(ctx.bodyBuf) == 0 {
+		return r.BodyBuffered(), nil
+	}
+	for {
+		if len(ctx.bodyBuf) == cap(ctx.bodyBuf) {
+			ctx.bodyBuf = append(ctx.bodyBuf, 0)[:len(ctx.bodyBuf)]
+		}
+		n, err := ctx.t.ReadBody(r, ctx.bodyBuf[len(ctx.bodyBuf):cap(ctx.bodyBuf)])
+		ctx.bodyBuf = ctx.bodyBuf[:len(ctx.bodyBuf)+n]
+		if err == io.EOF {
+			return ctx.bodyBuf, nil
+		}
+		if err != nil {
+			return ctx.bodyBuf, err
+		}
+	}
+}
+
+// Read reads the request body as it arrives (io.Reader). It returns io.EOF
+// at its end and loop.ErrCanceled if the stream was reset.
+func (ctx *RequestCtx) Read(p []byte) (int, error) { return ctx.t.ReadBody(&ctx.req, p) }
+
+// SetManualFlowControl stops the automatic return of window credit as the
+// body is read: the handler calls AckBody once it has processed bytes, and
+// the client can send no more than the window beyond them.
+func (ctx *RequestCtx) SetManualFlowControl() { ctx.req.ManualAck = true }
+
+// AckBody returns window credit for n body bytes read in manual mode.
+func (ctx *RequestCtx) AckBody(n int) { ctx.t.AckBody(&ctx.req, n) }
+
+// SetStatus sets the response status code (default 200).
+func (ctx *RequestCtx) SetStatus(code int) { ctx.req.Status = code }
+
+// SetHeader adds a response header field. name must be lowercase; name and
+// value must be immutable strings (constants, or strings nobody changes),
+// because the header compressor may keep them for the connection's life.
+func (ctx *RequestCtx) SetHeader(name, value string) { ctx.req.AddHeader(name, value) }
+
+// SetHeaderBytes adds a response header whose value is copied now. It is
+// sent as a literal that never enters the compression table.
+func (ctx *RequestCtx) SetHeaderBytes(name string, value []byte) {
+	ctx.req.AddHeaderBytes(name, value)
+}
+
+// SetContentType sets the content-type response header.
+func (ctx *RequestCtx) SetContentType(v string) { ctx.req.AddHeader("content-type", v) }
+
+// SetTrailer adds a response trailer field, sent after the body (same rules
+// as SetHeader).
+func (ctx *RequestCtx) SetTrailer(name, value string) { ctx.req.AddTrailer(name, value) }
+
+// Write appends p to the response body (io.Writer). The body is sent when
+// the handler returns, or earlier by Flush.
+func (ctx *RequestCtx) Write(p []byte) (int, error) {
+	ctx.req.RespBody = append(ctx.req.RespBody, p...)
+	return len(p), nil
+}
+
+// WriteString appends s to the response body.
+func (ctx *RequestCtx) WriteString(s string) (int, error) {
+	ctx.req.RespBody = append(ctx.req.RespBody, s...)
+	return len(s), nil
+}
+
+// SetBody replaces the response body with a copy of b.
+func (ctx *RequestCtx) SetBody(b []byte) { ctx.req.RespBody = append(ctx.req.RespBody[:0], b...) }
+
+// SetBodyString replaces the response body with s.
+func (ctx *RequestCtx) SetBodyString(s string) {
+	ctx.req.RespBody = append(ctx.req.RespBody[:0], s...)
+}
+
+// SetBodyStatic makes b the response body without copying it. b must never
+// change afterwards (shared, immutable content such as a file loaded once).
+func (ctx *RequestCtx) SetBodyStatic(b []byte) { ctx.req.SetStaticBody(b) }
+
+// BodyBuffer gives direct access to the response body buffer for
+// append-style encoders: ctx.SetBodyRaw(strconv.AppendInt(ctx.BodyBuffer(), n, 10)).
+func (ctx *RequestCtx) BodyBuffer() []byte { return ctx.req.RespBody }
+
+// SetBodyRaw sets the response body to b, which must come from BodyBuffer
+// (append-style: ctx.SetBodyRaw(strconv.AppendInt(ctx.BodyBuffer(), n, 10))).
+func (ctx *RequestCtx) SetBodyRaw(b []byte) { ctx.req.RespBody = b }
+
+// Flush sends the response headers and the body written so far, blocking
+// while flow control holds it back; later writes continue the body
+// (a streaming response). It returns loop.ErrCanceled if the stream died.
+func (ctx *RequestCtx) Flush() error { return ctx.t.Flush(&ctx.req) }
+
+// Reset aborts the stream with RST_STREAM(CANCEL) (HTTP/2) or closes the
+// connection (HTTP/1.1).
+func (ctx *RequestCtx) Reset() { ctx.t.Reset(&ctx.req) }
+
+// Done returns a channel closed when the client resets the stream or the
+// connection dies (like context.Context's Done). It allocates the channel on
+// first use.
+func (ctx *RequestCtx) Done() <-chan struct{} {
+	ctx.doneMu.Lock()
+	defer ctx.doneMu.Unlock()
+	if ctx.done == nil {
+		ctx.done = make(chan struct{})
+		if ctx.canceled.Load() {
+			close(ctx.done)
+		}
+	}
+	return ctx.done
+}
+
+// Canceled reports whether the client reset the stream or the connection died.
+func (ctx *RequestCtx) Canceled() bool { return ctx.canceled.Load() }
+
+func (ctx *RequestCtx) cancel() {
+	if ctx.canceled.Swap(true) {
+		return
+	}
+	ctx.doneMu.Lock()
+	if ctx.done != nil {
+		close(ctx.done)
+	}
+	ctx.doneMu.Unlock()
+}
+
+// FormatInt formats n into a scratch buffer of the context without
+// allocating; the result is valid until the next call or the handler's end.
+func (ctx *RequestCtx) FormatInt(n int64) []byte {
+	return strconv.AppendInt(ctx.numBuf[:0], n, 10)
+}
+
+func (ctx *RequestCtx) reset() {
+	ctx.req.Reset()
+	ctx.req.Owner = ctx
+	ctx.t = nil
+	ctx.canceled.Store(false)
+	ctx.done = nil
+	if cap(ctx.bodyBuf) > 1<<20 {
+		ctx.bodyBuf = nil
+	}
+	ctx.bodyBuf = ctx.bodyBuf[:0]
+}

@@ -1,0 +1,207 @@
+// Package loop moves bytes between sockets and protocol engines: a netpoll
+// reactor for cleartext connections and a crypto/tls path with ALPN.
+package loop
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/h2loop/h2loop/engine"
+	"github.com/h2loop/h2loop/pool"
+)
+
+// Transport is what a request context calls to move body bytes and finish
+// the response; each connection kind implements it.
+type Transport interface {
+	// ReadBody reads request body bytes, blocking until some arrive. It
+	// returns io.EOF at the end of the body and ErrCanceled after a reset.
+	ReadBody(r *engine.Request, p []byte) (int, error)
+	// AckBody returns window credit for r in manual mode.
+	AckBody(r *engine.Request, n int)
+	// Flush sends the response headers and the body written so far,
+	// blocking until the body buffer can be reused.
+	Flush(r *engine.Request) error
+	// Finish completes the response after the handler returned.
+	Finish(r *engine.Request)
+	// Reset aborts the stream of r.
+	Reset(r *engine.Request)
+	// RemoteAddr is the client's address.
+	RemoteAddr() net.Addr
+	// Proto is "HTTP/2.0" or "HTTP/1.1".
+	Proto() string
+	// TLS reports whether the connection is encrypted.
+	TLS() bool
+}
+
+// Hooks connect the transports to the request contexts of the server.
+type Hooks struct {
+	// Acquire returns a reset Request whose Owner is the server's context.
+	Acquire func() *engine.Request
+	// Release takes back a Request from Acquire.
+	Release func(r *engine.Request)
+	// Serve runs the handler for r on the calling goroutine and then calls
+	// t.Finish(r).
+	Serve func(r *engine.Request, t Transport)
+	// Canceled tells the context of r that its stream died.
+	Canceled func(r *engine.Request)
+}
+
+// Options configure the transports.
+type Options struct {
+	Engine engine.Config
+	Hooks  Hooks
+	// InlineHandlers runs handlers of complete requests on the goroutine that
+	// read them, without a hand-off to the worker pool. Only for handlers
+	// that never block.
+	InlineHandlers bool
+	// MaxWorkers bounds concurrent handlers (default 10000).
+	MaxWorkers int
+	// WriteTimeout bounds one blocked socket write.
+	WriteTimeout time.Duration
+	// ReadTimeout bounds the wait for the rest of a partial frame.
+	ReadTimeout time.Duration
+	// DisableHTTP1 refuses HTTP/1.1 on the cleartext port.
+	DisableHTTP1 bool
+	// Logf receives transport log lines.
+	Logf func(format string, args ...any)
+}
+
+type task struct {
+	r *engine.Request
+	t Transport
+}
+
+// Core is the state shared by every connection of a server: options, worker
+// pool, metrics and the set of live connections.
+type Core struct {
+	// immutable after NewCore
+	opts    Options
+	pool    *pool.Pool[task]
+	Metrics engine.Metrics
+
+	mu       sync.Mutex
+	conns    map[closer]struct{}
+	shutdown atomic.Bool
+	stopTick chan struct{}
+	tickOnce sync.Once
+	closed   atomic.Bool
+}
+
+// closer is a live connection of any kind.
+type closer interface {
+	tick(now time.Time)
+	shutdown()
+	close()
+	idle() bool
+}
+
+// NewCore returns a Core; opts.Engine is normalised.
+func NewCore(opts Options) *Core {
+	opts.Engine.Normalize()
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = 30 * time.Second
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = 30 * time.Second
+	}
+	c := &Core{opts: opts, conns: make(map[closer]struct{}), stopTick: make(chan struct{})}
+	c.pool = pool.New(opts.MaxWorkers, 4096, 0, func(t task) { opts.Hooks.Serve(t.r, t.t) })
+	return c
+}
+
+func (c *Core) logf(format string, args ...any) {
+	if c.opts.Logf != nil {
+		c.opts.Logf(format, args...)
+	}
+}
+
+// EngineConfig is the normalised engine configuration.
+func (c *Core) EngineConfig() *engine.Config { return &c.opts.Engine }
+
+func (c *Core) add(x closer) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return false
+	}
+	c.conns[x] = struct{}{}
+	if c.shutdown.Load() {
+		go x.shutdown()
+	}
+	c.tickOnce.Do(func() { go c.ticker() })
+	return true
+}
+
+func (c *Core) remove(x closer) {
+	c.mu.Lock()
+	delete(c.conns, x)
+	c.mu.Unlock()
+}
+
+func (c *Core) snapshot() []closer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]closer, 0, len(c.conns))
+	for x := range c.conns {
+		out = append(out, x)
+	}
+	return out
+}
+
+func (c *Core) ticker() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			for _, x := range c.snapshot() {
+				x.tick(now)
+			}
+		case <-c.stopTick:
+			return
+		}
+	}
+}
+
+// Conns is the number of live connections.
+func (c *Core) Conns() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.conns)
+}
+
+// Shutdown starts a graceful shutdown of every connection (GOAWAY, then
+// close when the active streams are done). It returns at once; poll Idle.
+func (c *Core) Shutdown() {
+	c.shutdown.Store(true)
+	for _, x := range c.snapshot() {
+		x.shutdown()
+	}
+}
+
+// Idle reports whether every connection has finished.
+func (c *Core) Idle() bool {
+	for _, x := range c.snapshot() {
+		if !x.idle() {
+			return false
+		}
+	}
+	return c.Conns() == 0
+}
+
+// Close closes every connection at once and stops the workers.
+func (c *Core) Close() {
+	c.closed.Store(true)
+	for _, x := range c.snapshot() {
+		x.close()
+	}
+	c.tickOnce.Do(func() {})
+	select {
+	case <-c.stopTick:
+	default:
+		close(c.stopTick)
+	}
+	c.pool.Close()
+}

@@ -1,0 +1,327 @@
+package loop
+
+import (
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/h2loop/h2loop/codec"
+	"github.com/h2loop/h2loop/engine"
+)
+
+// ErrCanceled is returned to a handler whose stream was reset or whose
+// connection died.
+var ErrCanceled = errors.New("h2loop: stream canceled")
+
+// sink writes a connection's output to its socket.
+type sink interface {
+	// write writes all of b (blocking, bounded by the write timeout); b is
+	// not retained after it returns.
+	write(b []byte) error
+	// closeSocket closes the socket.
+	closeSocket()
+}
+
+// h2conn glues one engine.Conn to a socket. Every engine call happens under mu.
+type h2conn struct {
+	// immutable after start
+	core   *Core
+	sink   sink
+	remote net.Addr
+	tls    bool
+
+	mu       sync.Mutex
+	cond     sync.Cond // waited on by handlers blocked on body bytes or send window
+	eng      *engine.Conn
+	closed   atomic.Bool // socket closed: the engine is aborted; set under mu
+	inLoop   bool        // the reading goroutine will flush when it is done
+	flushing bool        // a worker is about to flush
+	dispatch []task
+	inline   []task
+	spare    []task
+}
+
+func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
+	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS}
+	h.cond.L = &h.mu
+	h.eng = engine.NewConn(&core.opts.Engine, h, &core.Metrics, time.Now())
+	return h
+}
+
+// engine.Callbacks, called under mu.
+
+func (h *h2conn) AcquireRequest() *engine.Request { return h.core.opts.Hooks.Acquire() }
+
+func (h *h2conn) Dispatch(r *engine.Request) {
+	t := task{r: r, t: h}
+	if h.core.opts.InlineHandlers && r.BodyComplete() {
+		h.inline = append(h.inline, t)
+		return
+	}
+	h.dispatch = append(h.dispatch, t)
+}
+
+func (h *h2conn) Wake(r *engine.Request) {
+	h.cond.Broadcast()
+	if r.Canceled && r.Owner != nil {
+		h.core.opts.Hooks.Canceled(r)
+	}
+}
+
+func (h *h2conn) ReleaseRequest(r *engine.Request) { h.core.opts.Hooks.Release(r) }
+
+// input feeds buffered bytes to the engine. It returns the bytes consumed,
+// the bytes needed for the next frame, and whether the connection is done.
+// The caller holds no lock and has set inLoop.
+func (h *h2conn) input(buf []byte) (used, need int, done bool) {
+	h.mu.Lock()
+	used, err := h.eng.Feed(buf)
+	need = h.eng.Need(buf[used:])
+	done = err != nil || h.eng.Closed()
+	tasks := h.dispatch
+	h.dispatch = h.spare[:0]
+	h.spare = tasks
+	h.mu.Unlock()
+	for i := range tasks {
+		h.core.pool.Submit(tasks[i])
+		tasks[i] = task{}
+	}
+	return used, need, done
+}
+
+// runInline runs the handlers queued for inline execution.
+func (h *h2conn) runInline() {
+	for {
+		h.mu.Lock()
+		if len(h.inline) == 0 {
+			h.mu.Unlock()
+			return
+		}
+		t := h.inline[0]
+		n := copy(h.inline, h.inline[1:])
+		h.inline[n] = task{}
+		h.inline = h.inline[:n]
+		h.mu.Unlock()
+		h.core.opts.Hooks.Serve(t.r, t.t)
+	}
+}
+
+// beginLoop and endLoop bracket a batch of input processing: responses
+// finished meanwhile are flushed once, at endLoop.
+func (h *h2conn) beginLoop() {
+	h.mu.Lock()
+	h.inLoop = true
+	h.mu.Unlock()
+}
+
+func (h *h2conn) endLoop() {
+	h.runInline()
+	h.mu.Lock()
+	h.inLoop = false
+	h.flushLocked()
+	h.mu.Unlock()
+}
+
+// flushLocked writes the engine's output, then as much queued DATA as the
+// windows allow, chunk by chunk. Called with mu held.
+func (h *h2conn) flushLocked() {
+	for !h.closed.Load() {
+		out := h.eng.Output()
+		if len(out) > 0 {
+			err := h.sink.write(out)
+			h.eng.ConsumeOutput(len(out))
+			if err != nil {
+				h.closeLocked()
+				return
+			}
+		}
+		if !h.eng.HasPendingData() {
+			break
+		}
+		h.eng.WritePending()
+		if len(h.eng.Output()) == 0 {
+			break
+		}
+	}
+	if h.eng.Closed() && !h.closed.Load() {
+		h.closeLocked()
+	}
+}
+
+// flushSoon flushes now, unless the reading goroutine or another worker is
+// about to: a worker yields once before flushing so that responses finished
+// at about the same time share one write.
+func (h *h2conn) flushSoon() {
+	if h.inLoop || h.flushing {
+		return
+	}
+	h.flushing = true
+	h.mu.Unlock()
+	runtime.Gosched()
+	h.mu.Lock()
+	h.flushing = false
+	if !h.inLoop {
+		h.flushLocked()
+	}
+}
+
+func (h *h2conn) closeLocked() {
+	if h.closed.Load() {
+		return
+	}
+	h.closed.Store(true)
+	h.eng.Abort()
+	h.cond.Broadcast()
+	go h.sink.closeSocket() // not under mu: netpoll runs the close callback (onClosed, which takes mu) synchronously
+	h.core.remove(h)
+}
+
+// onClosed is called when the socket closed under us. When we closed it
+// ourselves (closeLocked, with mu held), closed is already set and the
+// callback, which netpoll may run synchronously inside Close, returns at once.
+func (h *h2conn) onClosed() {
+	if h.closed.Load() {
+		h.core.remove(h)
+		return
+	}
+	h.mu.Lock()
+	if !h.closed.Load() {
+		h.closed.Store(true)
+		h.eng.Abort()
+		h.cond.Broadcast()
+	}
+	h.mu.Unlock()
+	h.core.remove(h)
+}
+
+// Transport, called by handlers.
+
+func (h *h2conn) ReadBody(r *engine.Request, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		n, eof := h.eng.ReadBody(r, p)
+		if n > 0 {
+			if len(h.eng.Output()) > 0 {
+				h.flushSoon()
+			}
+			return n, nil
+		}
+		if eof {
+			return 0, io.EOF
+		}
+		if r.Canceled || h.closed.Load() || r.StreamDone() {
+			return 0, ErrCanceled
+		}
+		h.cond.Wait()
+	}
+}
+
+func (h *h2conn) AckBody(r *engine.Request, n int) {
+	h.mu.Lock()
+	h.eng.AckBody(r, n)
+	h.flushSoon()
+	h.mu.Unlock()
+}
+
+func (h *h2conn) Flush(r *engine.Request) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed.Load() || !h.eng.Flush(r) {
+		return ErrCanceled
+	}
+	h.flushLocked()
+	for r.Pending() > 0 {
+		if r.Canceled || h.closed.Load() || r.StreamDone() {
+			return ErrCanceled
+		}
+		h.cond.Wait()
+	}
+	h.eng.CompactBody(r)
+	return nil
+}
+
+func (h *h2conn) Finish(r *engine.Request) {
+	h.mu.Lock()
+	h.eng.Respond(r)
+	h.flushSoon()
+	h.mu.Unlock()
+}
+
+func (h *h2conn) Reset(r *engine.Request) {
+	h.mu.Lock()
+	h.eng.Cancel(r, codec.ErrCodeCancel)
+	h.flushSoon()
+	h.mu.Unlock()
+}
+
+func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
+func (h *h2conn) Proto() string        { return "HTTP/2.0" }
+func (h *h2conn) TLS() bool            { return h.tls }
+
+// closer
+
+func (h *h2conn) tick(now time.Time) {
+	h.mu.Lock()
+	if !h.closed.Load() {
+		h.eng.Tick(now)
+		if !h.inLoop {
+			h.flushLocked()
+		}
+	}
+	h.mu.Unlock()
+}
+
+func (h *h2conn) shutdown() {
+	h.mu.Lock()
+	if !h.closed.Load() {
+		h.eng.Shutdown()
+		if !h.inLoop {
+			h.flushLocked()
+		}
+	}
+	h.mu.Unlock()
+}
+
+func (h *h2conn) close() {
+	h.mu.Lock()
+	h.closeLocked()
+	h.mu.Unlock()
+}
+
+func (h *h2conn) idle() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed.Load()
+}
+
+// h2Upgrade is an HTTP/1.1 request that asked for h2c with "Upgrade: h2c":
+// the 101 response is written; the request becomes stream 1.
+type h2Upgrade struct {
+	settings []byte // the decoded HTTP2-Settings payload
+	req      *engine.Request
+}
+
+func newH2ConnUpgrade(core *Core, s sink, remote net.Addr, isTLS bool, up *h2Upgrade) *h2conn {
+	h := newH2Conn(core, s, remote, isTLS)
+	h.mu.Lock()
+	err := h.eng.Upgrade(up.settings, up.req)
+	tasks := h.dispatch
+	h.dispatch = nil
+	h.flushLocked()
+	h.mu.Unlock()
+	if err != nil {
+		core.logf("h2loop: h2c upgrade from %v: %v", remote, err)
+	}
+	for _, t := range tasks {
+		core.pool.Submit(t)
+	}
+	return h
+}

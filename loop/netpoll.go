@@ -1,0 +1,247 @@
+package loop
+
+import (
+	"context"
+	"net"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/h2loop/h2loop/codec"
+)
+
+type connKey struct{}
+
+// npConn is one cleartext connection on the netpoll reactor. The first bytes
+// decide its protocol: the HTTP/2 preface (prior knowledge), or an HTTP/1.1
+// request (which may upgrade to h2c).
+type npConn struct {
+	core *Core
+	nc   netpoll.Connection
+	h2   *h2conn
+	h1   *h1conn
+	bad  bool
+}
+
+// write implements sink over netpoll's writer. It is called under the
+// owning protocol's lock, which the close callback also takes, so it never
+// runs after netpoll freed the buffers.
+func (c *npConn) write(b []byte) error {
+	w := c.nc.Writer()
+	buf, err := w.Malloc(len(b))
+	if err != nil {
+		return err
+	}
+	copy(buf, b)
+	return w.Flush()
+}
+
+func (c *npConn) closeSocket() { c.nc.Close() }
+
+// ServeNetpoll serves cleartext HTTP/2 (and HTTP/1.1) on ln with a netpoll
+// event loop until ctx-less shutdown through the returned EventLoop.
+func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {
+	return netpoll.NewEventLoop(core.onRequest,
+		netpoll.WithOnPrepare(core.onPrepare),
+		netpoll.WithReadTimeout(core.opts.ReadTimeout),
+		netpoll.WithWriteTimeout(core.opts.WriteTimeout),
+	)
+}
+
+func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
+	c := &npConn{core: core, nc: nc}
+	nc.AddCloseCallback(func(netpoll.Connection) error {
+		if c.h2 != nil {
+			c.h2.onClosed()
+		}
+		if c.h1 != nil {
+			c.h1.onClosed()
+		}
+		return nil
+	})
+	return context.WithValue(context.Background(), connKey{}, c)
+}
+
+func (core *Core) onRequest(ctx context.Context, nc netpoll.Connection) error {
+	c, _ := ctx.Value(connKey{}).(*npConn)
+	if c == nil || c.bad {
+		return nc.Close()
+	}
+	r := nc.Reader()
+	if c.h2 == nil && c.h1 == nil {
+		if !c.sniff(r) {
+			c.bad = true
+			return nc.Close()
+		}
+	}
+	if c.h1 != nil {
+		if !c.serveH1(r) {
+			return nil
+		}
+		if c.h2 == nil {
+			return nil
+		}
+	}
+	c.serveH2(r)
+	return nil
+}
+
+// sniff picks the protocol from the first bytes. "On a port that also
+// serves HTTP/1.1, bytes that are neither the preface nor a valid HTTP/1.1
+// request line close the connection."
+func (c *npConn) sniff(r netpoll.Reader) bool {
+	n := r.Len()
+	if n > len(codec.ClientPreface) {
+		n = len(codec.ClientPreface)
+	}
+	buf, err := r.Peek(n)
+	if err != nil {
+		return false
+	}
+	if string(buf) == codec.ClientPreface[:n] {
+		if n < len(codec.ClientPreface) {
+			// Wait for the whole preface before committing.
+			if buf, err = r.Peek(len(codec.ClientPreface)); err != nil {
+				return false
+			}
+			if string(buf) != codec.ClientPreface {
+				return c.startH1(buf)
+			}
+		}
+		c.startH2()
+		return true
+	}
+	return c.startH1(buf)
+}
+
+func (c *npConn) startH2() {
+	c.h2 = newH2Conn(c.core, c, c.nc.RemoteAddr(), false)
+	if !c.core.add(c.h2) {
+		c.h2.close()
+	}
+}
+
+func (c *npConn) startH1(first []byte) bool {
+	if c.core.opts.DisableHTTP1 || !looksLikeHTTP1(first) {
+		return false
+	}
+	c.h1 = newH1Conn(c.core, c, c.nc.RemoteAddr(), false)
+	if !c.core.add(c.h1) {
+		c.h1.close()
+		return false
+	}
+	return true
+}
+
+// looksLikeHTTP1 reports whether b can start an HTTP/1.x request line: a
+// method token followed by a space.
+func looksLikeHTTP1(b []byte) bool {
+	for i, ch := range b {
+		if ch == ' ' {
+			return i > 0
+		}
+		if !isTokenChar(ch) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+func isTokenChar(ch byte) bool {
+	switch {
+	case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
+		return true
+	}
+	switch ch {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// serveH2 processes everything buffered, blocking for the rest of a partial
+// frame (returning with a partial frame buffered would make netpoll call us
+// again at once).
+func (c *npConn) serveH2(r netpoll.Reader) {
+	h := c.h2
+	h.beginLoop()
+	for {
+		n := r.Len()
+		if n == 0 {
+			break
+		}
+		buf, err := r.Peek(n)
+		if err != nil {
+			break
+		}
+		used, need, done := h.input(buf)
+		if used > 0 {
+			r.Skip(used)
+		}
+		if done {
+			break
+		}
+		if rest := n - used; rest > 0 && rest < need {
+			// A partial frame: flush what we have (the client may be waiting
+			// for a WINDOW_UPDATE) and wait for the rest.
+			h.endLoop()
+			_, err := r.Peek(need)
+			h.beginLoop()
+			if err != nil {
+				break
+			}
+		}
+	}
+	r.Release()
+	h.endLoop()
+}
+
+// serveH1 runs HTTP/1.1 requests; it reports whether the connection goes on
+// (as HTTP/1.1 or, after an upgrade, as HTTP/2).
+func (c *npConn) serveH1(r netpoll.Reader) bool {
+	h := c.h1
+	for {
+		n := r.Len()
+		if n == 0 {
+			break
+		}
+		buf, err := r.Peek(n)
+		if err != nil {
+			break
+		}
+		used, need, done := h.input(buf)
+		if used > 0 {
+			r.Skip(used)
+		}
+		if up := h.takeUpgrade(); up != nil {
+			c.h2 = newH2ConnUpgrade(c.core, c, c.nc.RemoteAddr(), false, up)
+			c.core.remove(c.h1)
+			c.h1 = nil
+			if !c.core.add(c.h2) {
+				c.h2.close()
+				return false
+			}
+			return true
+		}
+		if done {
+			r.Release()
+			h.close()
+			return false
+		}
+		if rest := n - used; rest > 0 && rest < need {
+			if _, err := r.Peek(need); err != nil {
+				break
+			}
+		} else if used == 0 {
+			break
+		}
+	}
+	r.Release()
+	return true
+}
+
+// remoteAddr is a helper for transports without one.
+func remoteAddr(nc net.Conn) net.Addr {
+	if nc == nil {
+		return nil
+	}
+	return nc.RemoteAddr()
+}

@@ -1,0 +1,160 @@
+package loop
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// stdConn is a connection served by a goroutine over the standard library's
+// net.Conn: TLS connections (netpoll has no TLS) and tests.
+type stdConn struct {
+	nc  net.Conn
+	wto time.Duration
+	mu  sync.Mutex // serialises close
+}
+
+func (s *stdConn) write(b []byte) error {
+	if s.wto > 0 {
+		s.nc.SetWriteDeadline(time.Now().Add(s.wto))
+	}
+	_, err := s.nc.Write(b)
+	return err
+}
+
+func (s *stdConn) closeSocket() { s.nc.Close() }
+
+// ServeListener accepts connections from ln and serves each on its own
+// goroutine with the standard library. With tlsConf set, connections are
+// TLS and ALPN selects h2 or http/1.1; without, the first bytes decide as on
+// the netpoll path. It returns when ln is closed.
+func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				if delay == 0 {
+					delay = 5 * time.Millisecond
+				} else if delay *= 2; delay > time.Second {
+					delay = time.Second
+				}
+				time.Sleep(delay)
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		delay = 0
+		go core.serveStd(nc, tlsConf)
+	}
+}
+
+func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
+	isTLS := tlsConf != nil
+	proto := ""
+	if isTLS {
+		tc := tls.Server(nc, tlsConf)
+		tc.SetDeadline(time.Now().Add(core.opts.Engine.SettingsTimeout))
+		if err := tc.Handshake(); err != nil {
+			core.logf("h2loop: TLS handshake from %v: %v", nc.RemoteAddr(), err)
+			nc.Close()
+			return
+		}
+		tc.SetDeadline(time.Time{})
+		proto = tc.ConnectionState().NegotiatedProtocol
+		nc = tc
+	}
+	s := &stdConn{nc: nc, wto: core.opts.WriteTimeout}
+	buf := make([]byte, 0, 32<<10)
+	var h2 *h2conn
+	var h1 *h1conn
+	switch {
+	case proto == "h2":
+		h2 = newH2Conn(core, s, nc.RemoteAddr(), true)
+	case isTLS:
+		// ALPN chose http/1.1, or the client offered no ALPN at all.
+		h1 = newH1Conn(core, s, nc.RemoteAddr(), true)
+	}
+	defer func() {
+		if h2 != nil {
+			h2.onClosed()
+		}
+		if h1 != nil {
+			h1.onClosed()
+		}
+		nc.Close()
+	}()
+	if h2 != nil && !core.add(h2) || h1 != nil && !core.add(h1) {
+		return
+	}
+	for {
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), 2*cap(buf))
+			copy(nb, buf)
+			buf = nb
+		}
+		if h2 != nil {
+			h2.endLoop()
+		}
+		nc.SetReadDeadline(time.Time{})
+		n, err := nc.Read(buf[len(buf):cap(buf)])
+		if n == 0 && err != nil {
+			return
+		}
+		buf = buf[:len(buf)+n]
+		if h2 == nil && h1 == nil {
+			// Cleartext: sniff as on the netpoll path.
+			if len(buf) < len(prefaceBytes) && string(buf) == string(prefaceBytes[:len(buf)]) {
+				continue
+			}
+			if string(buf[:min(len(buf), len(prefaceBytes))]) == string(prefaceBytes) {
+				h2 = newH2Conn(core, s, nc.RemoteAddr(), false)
+				if !core.add(h2) {
+					return
+				}
+			} else if !core.opts.DisableHTTP1 && looksLikeHTTP1(buf[:min(len(buf), 16)]) {
+				h1 = newH1Conn(core, s, nc.RemoteAddr(), false)
+				if !core.add(h1) {
+					return
+				}
+			} else {
+				return
+			}
+		}
+		for len(buf) > 0 {
+			var used int
+			var done bool
+			if h2 != nil {
+				h2.beginLoop()
+				used, _, done = h2.input(buf)
+			} else {
+				used, _, done = h1.input(buf)
+				if up := h1.takeUpgrade(); up != nil {
+					core.remove(h1)
+					h1 = nil
+					h2 = newH2ConnUpgrade(core, s, nc.RemoteAddr(), isTLS, up)
+					if !core.add(h2) {
+						return
+					}
+				}
+			}
+			buf = buf[:copy(buf, buf[used:])]
+			if done {
+				if h2 != nil {
+					h2.endLoop()
+				}
+				return
+			}
+			if used == 0 {
+				break
+			}
+		}
+	}
+}
+
+var prefaceBytes = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")

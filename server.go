@@ -1,0 +1,388 @@
+// Package h2loop is an HTTP/2 server (RFC 9113, HPACK RFC 7541) on an epoll
+// reactor. It speaks h2c with prior knowledge and by HTTP/1.1 Upgrade, h2
+// over TLS with ALPN, and HTTP/1.1 for clients that want it; it runs native
+// handlers with a pooled, allocation-free request context, and net/http
+// handlers through WrapHandler.
+package h2loop
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/h2loop/h2loop/engine"
+	"github.com/h2loop/h2loop/loop"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
+var ErrServerClosed = errors.New("h2loop: server closed")
+
+// Server is an HTTP/2 server. Set its fields before the first Serve; zero
+// values mean the documented defaults.
+type Server struct {
+	// Addr is the TCP address to listen on, "127.0.0.1:8080" if empty.
+	Addr string
+	// Handler serves every request.
+	Handler Handler
+	// TLSConfig, for ServeTLS and ListenAndServeTLS. NextProtos defaults to
+	// "h2", "http/1.1".
+	TLSConfig *tls.Config
+
+	// MaxConcurrentStreams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256.
+	MaxConcurrentStreams uint32
+	// InitialStreamWindow is SETTINGS_INITIAL_WINDOW_SIZE. Default 256 KiB.
+	InitialStreamWindow uint32
+	// InitialConnWindow is the connection receive window. Default 1 MiB.
+	InitialConnWindow uint32
+	// MaxFrameSize is SETTINGS_MAX_FRAME_SIZE. Default 16384.
+	MaxFrameSize uint32
+	// MaxHeaderListSize is SETTINGS_MAX_HEADER_LIST_SIZE; larger header
+	// sections get 431. Default 64 KiB.
+	MaxHeaderListSize uint32
+	// HeaderTableSize is SETTINGS_HEADER_TABLE_SIZE. Default 4096.
+	HeaderTableSize uint32
+	// MaxRequestBodySize: larger bodies get 413. Default 8 MiB.
+	MaxRequestBodySize int64
+	// StreamRequestBody starts handlers as soon as the request headers are
+	// complete, with the body read as it arrives (ctx.Read). By default a
+	// body is buffered up to 64 KiB before the handler starts.
+	StreamRequestBody bool
+	// MaxQueuedControlFrames, MaxResetsPerSecond, MaxUselessFrames and
+	// MaxHeaderBlockFrames bound floods (see engine.Config). Defaults 10000,
+	// 200, 10000, 64.
+	MaxQueuedControlFrames int
+	MaxResetsPerSecond     int
+	MaxUselessFrames       int
+	MaxHeaderBlockFrames   int
+	// SettingsTimeout bounds the wait for the client's preface, SETTINGS and
+	// SETTINGS ACK. Default 10s.
+	SettingsTimeout time.Duration
+	// IdleTimeout closes connections without streams. Default 5 minutes.
+	IdleTimeout time.Duration
+	// HeaderTimeout bounds the receipt of one request header section. Default 10s.
+	HeaderTimeout time.Duration
+	// ReadTimeout bounds the wait for the rest of a partially received frame. Default 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds one blocked socket write. Default 30s.
+	WriteTimeout time.Duration
+
+	// MaxWorkers bounds concurrently running handlers. Default 10000.
+	MaxWorkers int
+	// InlineHandlers runs handlers on the goroutine that read the request,
+	// skipping the worker pool: fastest, but only for handlers that never block.
+	InlineHandlers bool
+	// DisableHTTP1 refuses HTTP/1.1 clients.
+	DisableHTTP1 bool
+	// ErrorLog receives protocol error lines; nil discards them.
+	ErrorLog *log.Logger
+
+	mu       sync.Mutex
+	core     *loop.Core
+	evls     []netpoll.EventLoop // netpoll event loops (they own their listeners)
+	lns      []net.Listener      // listeners served by the standard library
+	closed   bool
+	ctxPool  sync.Pool
+	doneOnce sync.Once
+	done     chan struct{}
+}
+
+// Stats are the server's counters.
+type Stats = engine.Metrics
+
+// Metrics returns the server's live counters (nil before the first Serve).
+func (s *Server) Metrics() *Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.core == nil {
+		return nil
+	}
+	return &s.core.Metrics
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+	}
+}
+
+func (s *Server) init() (*loop.Core, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrServerClosed
+	}
+	if s.core != nil {
+		return s.core, nil
+	}
+	if s.Handler == nil {
+		return nil, errors.New("h2loop: Server.Handler is nil")
+	}
+	s.done = make(chan struct{})
+	s.ctxPool.New = func() any {
+		ctx := new(RequestCtx)
+		ctx.req.Owner = ctx
+		return ctx
+	}
+	var logf func(string, ...any)
+	if s.ErrorLog != nil {
+		logf = s.logf
+	}
+	s.core = loop.NewCore(loop.Options{
+		Engine: engine.Config{
+			MaxConcurrentStreams:   s.MaxConcurrentStreams,
+			InitialStreamWindow:    s.InitialStreamWindow,
+			InitialConnWindow:      s.InitialConnWindow,
+			MaxFrameSize:           s.MaxFrameSize,
+			MaxHeaderListSize:      s.MaxHeaderListSize,
+			HeaderTableSize:        s.HeaderTableSize,
+			MaxRequestBodySize:     s.MaxRequestBodySize,
+			StreamRequestBody:      s.StreamRequestBody,
+			MaxQueuedControlFrames: s.MaxQueuedControlFrames,
+			MaxResetsPerSecond:     s.MaxResetsPerSecond,
+			MaxUselessFrames:       s.MaxUselessFrames,
+			MaxHeaderBlockFrames:   s.MaxHeaderBlockFrames,
+			SettingsTimeout:        s.SettingsTimeout,
+			IdleTimeout:            s.IdleTimeout,
+			HeaderTimeout:          s.HeaderTimeout,
+			Logf:                   logf,
+		},
+		Hooks: loop.Hooks{
+			Acquire:  s.acquire,
+			Release:  s.release,
+			Serve:    s.serve,
+			Canceled: canceled,
+		},
+		InlineHandlers: s.InlineHandlers,
+		MaxWorkers:     s.MaxWorkers,
+		WriteTimeout:   s.WriteTimeout,
+		ReadTimeout:    s.ReadTimeout,
+		DisableHTTP1:   s.DisableHTTP1,
+		Logf:           logf,
+	})
+	return s.core, nil
+}
+
+func (s *Server) acquire() *engine.Request {
+	ctx := s.ctxPool.Get().(*RequestCtx)
+	return &ctx.req
+}
+
+func (s *Server) release(r *engine.Request) {
+	ctx := r.Owner.(*RequestCtx)
+	ctx.reset()
+	s.ctxPool.Put(ctx)
+}
+
+func canceled(r *engine.Request) { r.Owner.(*RequestCtx).cancel() }
+
+func (s *Server) serve(r *engine.Request, t loop.Transport) {
+	ctx := r.Owner.(*RequestCtx)
+	ctx.t = t
+	defer func() {
+		if p := recover(); p != nil {
+			s.logf("h2loop: handler panic on %s %s: %v\n%s", r.Header.Method, r.Header.Path, p, debug.Stack())
+			t.Reset(r)
+		}
+		t.Finish(r)
+	}()
+	s.Handler.Serve(ctx)
+}
+
+// ListenAndServe listens on s.Addr (TCP) and serves cleartext HTTP/2 and
+// HTTP/1.1 on the netpoll reactor.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves cleartext connections from ln on the netpoll reactor (ln
+// must be a TCP or Unix listener; others are served by a goroutine per
+// connection). It returns ErrServerClosed after Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	core, err := s.init()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if _, cerr := netpoll.ConvertListener(ln); cerr != nil {
+		return s.serveStd(core, ln, nil)
+	}
+	evl, err := core.NewEventLoop()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.evls = append(s.evls, evl)
+	s.mu.Unlock()
+	err = evl.Serve(ln)
+	if s.isClosed() {
+		<-s.done
+		return ErrServerClosed
+	}
+	return err
+}
+
+// ServeTLS serves TLS connections from ln: ALPN selects h2 or http/1.1.
+// certFile and keyFile are loaded unless s.TLSConfig has certificates.
+func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
+	core, err := s.init()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	conf := &tls.Config{}
+	if s.TLSConfig != nil {
+		conf = s.TLSConfig.Clone()
+	}
+	if len(conf.NextProtos) == 0 {
+		conf.NextProtos = []string{"h2", "http/1.1"}
+	}
+	if len(conf.Certificates) == 0 && conf.GetCertificate == nil {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("h2loop: loading certificate: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	if conf.MinVersion == 0 {
+		conf.MinVersion = tls.VersionTLS12
+	}
+	return s.serveStd(core, ln, conf)
+}
+
+// ListenAndServeTLS listens on s.Addr and calls ServeTLS.
+func (s *Server) ListenAndServeTLS(certFile, keyFile string) error {
+	addr := s.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8443"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeTLS(ln, certFile, keyFile)
+}
+
+func (s *Server) serveStd(core *loop.Core, ln net.Listener, conf *tls.Config) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := core.ServeListener(ln, conf)
+	if s.isClosed() {
+		<-s.done
+		return ErrServerClosed
+	}
+	return err
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Shutdown stops accepting connections and shuts every connection down
+// gracefully: "GOAWAY" with the last stream id 2^31-1, a PING round trip,
+// then GOAWAY with the last stream actually opened (RFC 9113 §6.8); active
+// streams finish, then connections close. If ctx ends first, the remaining
+// connections are closed and ctx's error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	core := s.core
+	evls := s.evls
+	lns := s.lns
+	s.mu.Unlock()
+	defer s.finish()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	if core == nil {
+		return nil
+	}
+	core.Shutdown()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+wait:
+	for !core.Idle() {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-tick.C:
+		}
+	}
+	core.Close()
+	for _, evl := range evls {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		evl.Shutdown(c)
+		cancel()
+	}
+	return err
+}
+
+// Close closes every listener and connection at once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed && s.core == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	core := s.core
+	evls := s.evls
+	lns := s.lns
+	s.mu.Unlock()
+	defer s.finish()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	if core != nil {
+		core.Close()
+	}
+	for _, evl := range evls {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		evl.Shutdown(c)
+		cancel()
+	}
+	return nil
+}
+
+func (s *Server) finish() {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	if done != nil {
+		s.doneOnce.Do(func() { close(done) })
+	}
+}
