@@ -272,7 +272,9 @@ func (d *respDecoder) decode(p []byte) (status int, decoded int, err error) {
 			// RFC 7541 §4.2: "This dynamic table size update MUST occur at
 			// the beginning of the first header block following the change
 			// to the dynamic table size."
-			if !first {
+			// Like x/net's decoder, a late update is tolerated while the
+			// table is empty (it can have changed nothing yet).
+			if !first && d.size > 0 {
 				return 0, 0, errHpackUpdateLate
 			}
 			v, k, err := readInt(p, 5)

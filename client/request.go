@@ -16,7 +16,7 @@ type Field struct {
 // Request describes one request a benchmark sends again and again. It is
 // immutable once handed to NewRequestSet.
 type Request struct {
-	Method    string // GET when empty
+	Method    string // GET when empty (POST when there is a Body)
 	Scheme    string // http or https
 	Authority string // host[:port], sent as :authority (HTTP/2) or Host (HTTP/1.1)
 	Path      string // path and query, "/" when empty
@@ -40,6 +40,9 @@ func NewRequestSet(reqs []Request) *RequestSet {
 		r := &s.reqs[i]
 		if r.Method == "" {
 			r.Method = "GET"
+			if r.Body != nil {
+				r.Method = "POST"
+			}
 		}
 		if r.Path == "" {
 			r.Path = "/"
