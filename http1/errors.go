@@ -12,6 +12,7 @@ type Error struct {
 	Reason string
 }
 
+// Error returns the reason, prefixed with the package name.
 func (e *Error) Error() string { return "http1: " + e.Reason }
 
 // The errors returned by ParseRequest and ChunkedDecoder. They are

@@ -393,8 +393,10 @@ func parseField(line []byte) (Field, error) {
 	for _, c := range value {
 		if !valueTable[c] {
 			// "Field values containing CR, LF, or NUL characters are
-			// invalid and dangerous" (RFC 9110 §5.5); other controls are
-			// outside field-vchar.
+			// invalid and dangerous" (RFC 9110 §5.5); "A recipient of
+			// such a bare CR MUST consider that element to be invalid or
+			// replace each bare CR with SP" (RFC 9112 §2.2). Other
+			// controls are outside field-vchar too.
 			return Field{}, ErrFieldValue
 		}
 	}

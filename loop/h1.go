@@ -592,6 +592,13 @@ func (h *h1conn) appendHead(r *engine.Request, body int) {
 	}
 	switch {
 	case !h.keep:
+		// "A server that receives a "close" connection option MUST
+		// initiate closure of the connection after it sends the final
+		// response to the request that contained the "close" connection
+		// option. The server SHOULD send a "close" connection option in
+		// its final response on that connection. The server MUST NOT
+		// process any further requests received on that connection"
+		// (RFC 9112 §9.6): complete reports the connection done.
 		out = append(out, "Connection: close\r\n"...)
 	case h.minor == 0 && h.kaOpt:
 		out = append(out, "Connection: keep-alive\r\n"...)
@@ -700,6 +707,10 @@ func (h *h1conn) Flush(r *engine.Request) error {
 		case h.minor >= 1:
 			h.resp = respChunked
 		default:
+			// "A server MUST NOT send a response containing
+			// Transfer-Encoding unless the corresponding request
+			// indicates HTTP/1.1 (or later minor revisions)" (RFC 9112
+			// §6.1): an HTTP/1.0 body ends when the connection closes.
 			h.resp = respClose
 		}
 		h.appendHead(r, -1)
