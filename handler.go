@@ -92,7 +92,12 @@ func (ctx *RequestCtx) Headers() []hpack.HeaderField { return ctx.req.Header.Fie
 
 // Trailer returns the request trailer section once the body has been read
 // to its end, or nil.
-func (ctx *RequestCtx) Trailer() *codec.HeaderBlock { return ctx.req.Trailer }
+func (ctx *RequestCtx) Trailer() *codec.HeaderBlock {
+	if t := ctx.req.Trailer; t != nil && len(t.Fields) > 0 {
+		return t
+	}
+	return nil
+}
 
 // ContentLength is the request's content-length, or -1 when absent.
 func (ctx *RequestCtx) ContentLength() int64 { return ctx.req.Header.ContentLength }

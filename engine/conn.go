@@ -505,7 +505,7 @@ func (c *Conn) onWindowUpdate(h codec.FrameHeader, p []byte) error {
 	if err := c.sendConn.AddStream(&st.send, incr); err != nil {
 		return &codec.StreamError{StreamID: h.StreamID, Code: codec.ErrCodeFlowControl, Reason: "stream window above 2^31-1"}
 	}
-	if st.req != nil && st.req.Pending() > 0 {
+	if st.req != nil && st.req.sendable() {
 		c.enqueue(st)
 		c.writeData()
 	}

@@ -23,3 +23,23 @@ type Metrics struct {
 func (m *Metrics) inc(c *atomic.Uint64) {
 	c.Add(1)
 }
+
+// Snapshot returns the counters as plain numbers, by name.
+func (m *Metrics) Snapshot() map[string]uint64 {
+	return map[string]uint64{
+		"conns":            m.Conns.Load(),
+		"requests":         m.Requests.Load(),
+		"frames":           m.Frames.Load(),
+		"bytes_sent":       m.BytesSent.Load(),
+		"conn_errors":      m.ConnErrors.Load(),
+		"protocol_errors":  m.ProtocolErrors.Load(),
+		"resets_sent":      m.ResetsSent.Load(),
+		"resets_received":  m.ResetsReceived.Load(),
+		"refused":          m.Refused.Load(),
+		"malformed":        m.Malformed.Load(),
+		"header_too_large": m.HeaderTooLarge.Load(),
+		"body_too_large":   m.BodyTooLarge.Load(),
+		"flood_errors":     m.FloodErrors.Load(),
+		"timeouts":         m.Timeouts.Load(),
+	}
+}

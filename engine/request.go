@@ -54,6 +54,7 @@ type Request struct {
 	Canceled    bool          // the stream was reset or the connection died
 	CancelCode  codec.ErrCode // why, when Canceled
 	pendingOff  int           // how much of RespBody has been framed
+	owned       bool          // the engine may read RespBody: set by Respond and Flush, cleared by CompactBody
 	finishing   bool          // no more body will be added: end the stream after RespBody (and Trailers)
 }
 
@@ -92,6 +93,7 @@ func (r *Request) Reset() {
 	r.Canceled = false
 	r.CancelCode = 0
 	r.pendingOff = 0
+	r.owned = false
 	r.finishing = false
 }
 
@@ -138,7 +140,12 @@ func (r *Request) HandlerDone() bool { return r.handlerDone }
 func (r *Request) StreamDone() bool { return r.streamDone }
 
 // Pending reports how many response body bytes are queued but not yet framed.
+// Only call it while the engine owns the body (after Respond, or during a
+// Flush): a running handler appends to RespBody without the connection lock.
 func (r *Request) Pending() int { return len(r.RespBody) - r.pendingOff }
+
+// sendable reports whether the engine owns RespBody and has bytes to frame.
+func (r *Request) sendable() bool { return r.owned && len(r.RespBody) > r.pendingOff }
 
 // SetStaticBody makes b the whole response body without copying. b must
 // stay unchanged for as long as the response may be in flight (use it for

@@ -31,6 +31,9 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 	e.WriteStatus(status)
 	for i := range r.RespHeader {
 		kv := &r.RespHeader[i]
+		if withLength && kv.Name == "content-length" {
+			continue // computed from the body below
+		}
 		if kv.Bytes {
 			e.WriteFieldNoIndex(kv.Name, r.HeaderValueBytes(kv))
 		} else {
@@ -74,6 +77,7 @@ func (c *Conn) sentEnd(st *stream) {
 func (c *Conn) Respond(r *Request) {
 	r.handlerDone = true
 	r.finishing = true
+	r.owned = true
 	st := c.streamOf(r)
 	if st == nil || st.respDone {
 		if st != nil && st.state == stHalfClosedLocal {
@@ -114,6 +118,7 @@ func (c *Conn) Flush(r *Request) bool {
 	if !c.SendHeaders(r) {
 		return false
 	}
+	r.owned = true
 	st := c.streamOf(r)
 	if st != nil && r.Pending() > 0 {
 		c.enqueue(st)
@@ -126,6 +131,9 @@ func (c *Conn) Flush(r *Request) bool {
 // can reuse the buffer. Only call it while no stream data is queued in the
 // output from RespBody, i.e. after the transport wrote the output.
 func (c *Conn) CompactBody(r *Request) {
+	if !r.finishing {
+		r.owned = false
+	}
 	if r.pendingOff == 0 {
 		return
 	}
@@ -188,7 +196,7 @@ func (c *Conn) dequeue() uint32 {
 // requeueAll queues every stream with data waiting (after a window grew).
 func (c *Conn) requeueAll() {
 	c.streams.Range(func(_ uint32, st *stream) bool {
-		if st.req != nil && st.req.Pending() > 0 && !st.respDone {
+		if st.req != nil && st.req.sendable() && !st.respDone {
 			c.enqueue(st)
 		}
 		return true
@@ -220,7 +228,7 @@ func (c *Conn) writeData() {
 		}
 		st.queued = false
 		r := st.req
-		if st.respDone {
+		if st.respDone || !r.owned {
 			continue
 		}
 		pending := r.RespBody[r.pendingOff:]

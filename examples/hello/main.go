@@ -10,14 +10,19 @@
 //	anything else     404
 //
 // Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
-// http/1.1); -inline runs handlers on the reading goroutine (not for /delay).
+// http/1.1); -inline runs handlers on the reading goroutine (not for /delay);
+// -debug addr serves net/http/pprof and expvar (/debug/vars: memstats with
+// Mallocs, and the server's counters as "h2loop") on a separate listener.
 package main
 
 import (
 	"context"
+	"expvar"
 	"flag"
 	"log"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -128,6 +133,7 @@ func main() {
 	key := flag.String("key", "", "TLS key file (with -tls-addr)")
 	inline := flag.Bool("inline", false, "run handlers on the reading goroutine (fastest; /delay then blocks its connection)")
 	verbose := flag.Bool("v", false, "log protocol errors")
+	debugAddr := flag.String("debug", "", "serve net/http/pprof and expvar on this address")
 	flag.Parse()
 
 	srv := &h2loop.Server{
@@ -137,6 +143,15 @@ func main() {
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
+	}
+	if *debugAddr != "" {
+		expvar.Publish("h2loop", expvar.Func(func() any {
+			if m := srv.Metrics(); m != nil {
+				return m.Snapshot()
+			}
+			return nil
+		}))
+		go func() { log.Println(http.ListenAndServe(*debugAddr, nil)) }()
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
