@@ -1,0 +1,62 @@
+package codec
+
+import "testing"
+
+// BenchmarkHeaderDecoderIndexedRequest decodes a request block whose nine
+// fields are all indexed (the repeat of an earlier request), in two
+// fragments, validation included.
+func BenchmarkHeaderDecoderIndexedRequest(b *testing.B) {
+	warm, indexed := indexedRequest()
+	d := NewHeaderDecoder(4096, 1<<16)
+	blk := new(HeaderBlock)
+	d.Begin(1, BlockRequest, blk)
+	if err := d.Write(warm); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.End(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(indexed)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Begin(3, BlockRequest, blk)
+		if err := d.Write(indexed[:5]); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Write(indexed[5:]); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.End(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHeaderEncoderSmallResponse encodes :status 200, content-type
+// (indexed after the first block), content-length and a date.
+func BenchmarkHeaderEncoderSmallResponse(b *testing.B) {
+	e := NewHeaderEncoder()
+	date := []byte("Mon, 21 Oct 2013 20:13:21 GMT")
+	encodeSmallResponse(e, date, 1)
+	n := int64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		encodeSmallResponse(e, date, n&0xffff)
+	}
+	b.SetBytes(int64(len(e.Bytes())))
+}
+
+// BenchmarkHeaderEncoderStatusLiteral encodes statuses outside the static
+// table (Huffman-coded or raw digits).
+func BenchmarkHeaderEncoderStatusLiteral(b *testing.B) {
+	e := NewHeaderEncoder()
+	codes := [...]int{201, 302, 418, 503}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Reset()
+		e.WriteStatus(codes[i&3])
+		i++
+	}
+}
