@@ -64,7 +64,7 @@ func FuzzHeaderDecoder(f *testing.F) {
 		d := NewHeaderDecoder(tableSize, limit)
 		var refFields []hpack.HeaderField
 		ref := hpack.NewDecoder(tableSize, func(f hpack.HeaderField) { refFields = append(refFields, f) })
-		ref.SetMaxStringLength(int(max(limit, 1)))
+		ref.SetMaxStringLength(maxStringLen(limit))
 		refAlive, oursDead := true, false
 
 		b := new(HeaderBlock)

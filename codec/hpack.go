@@ -115,7 +115,13 @@ func NewHeaderDecoder(maxDynamicTableSize, maxHeaderListSize uint32) *HeaderDeco
 // in sync) and make the block too large, so the stream alone is answered.
 func (d *HeaderDecoder) SetMaxHeaderListSize(n uint32) {
 	d.maxListSize = n
-	d.hd.SetMaxStringLength(int(min(4*uint64(n)+64<<10, math.MaxInt32)))
+	d.hd.SetMaxStringLength(maxStringLen(n))
+}
+
+// maxStringLen is the longest name or value the HPACK decoder accepts under a
+// header list limit of n; it buffers at most about twice that.
+func maxStringLen(n uint32) int {
+	return int(min(4*uint64(n)+64<<10, math.MaxInt32))
 }
 
 // SetMaxDynamicTableSize sets the limit of our dynamic table, the value we
@@ -185,7 +191,8 @@ func (d *HeaderDecoder) Write(fragment []byte) error {
 //   - *ConnError COMPRESSION_ERROR if the block is truncated or invalid HPACK
 //     (the connection must end);
 //   - ErrHeaderListTooLarge if the block crossed the max header list size;
-//     dst then holds only the fields before the crossing;
+//     dst then holds only the fields before the crossing, and dst.Size counts
+//     them plus the field that crossed;
 //   - *StreamError{StreamID, ErrCodeProtocol, reason} if the block is
 //     malformed (RFC 9113 §8.1.1, §8.2, §8.3); dst may be incomplete;
 //   - nil: dst holds the whole, valid block.

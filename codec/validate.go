@@ -114,12 +114,15 @@ func checkValue(v string) string {
 		return reasonValueWhitespace
 	}
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == 0 || c == '\n' || c == '\r' {
+		if badValueByte[v[i]] {
 			return reasonValueInvalid
 		}
 	}
 	return ""
 }
+
+// badValueByte marks NUL, LF and CR, the bytes no field value may contain.
+var badValueByte = [256]bool{0: true, '\n': true, '\r': true}
 
 // parseContentLength parses a content-length value: RFC 9110 §8.6
 // "Content-Length = 1*DIGIT", without sign, list or whitespace, fitting in an
