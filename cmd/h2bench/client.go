@@ -255,6 +255,9 @@ func (c *benchClient) process() {
 	for c.state == stConnected {
 		used, err := c.sess.Feed(c.rbuf[:c.rlen])
 		c.traffic()
+		if c.sess != nil && len(c.sess.Output()) > 0 {
+			c.markDirty() // SETTINGS ACK, PING ACK, WINDOW_UPDATE, resumed bodies
+		}
 		if used > 0 {
 			copy(c.rbuf, c.rbuf[used:c.rlen])
 			c.rlen -= used
@@ -583,8 +586,11 @@ func (c *benchClient) canRetry() bool { return c.w.phase == phaseMain }
 // (GOAWAY, --max-requests-per-conn, stream ids exhausted) and reconnects if
 // work remains.
 func (c *benchClient) connDone() {
-	if got, code := c.goAway(); got && code != codec.ErrCodeNo {
-		c.w.st.errCount(errGoAway, code, 1)
+	if got, code := c.goAway(); got {
+		c.w.st.GoAways++
+		if code != codec.ErrCodeNo {
+			c.w.st.errCount(errGoAway, code, 1)
+		}
 	}
 	c.sess.Shutdown()
 	c.flush()
@@ -735,10 +741,10 @@ func (c *benchClient) stop() {
 	if c.state == stDone {
 		return
 	}
+	c.w.st.Started -= int64(c.countedInflight())
 	for i := range c.recs {
 		c.recs[i].counted = false
 	}
-	c.w.st.Started -= int64(c.countedInflight())
 	c.finish()
 }
 

@@ -1,0 +1,440 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/h2loop/h2loop/client"
+)
+
+// wantCounts checks the request counters of a run.
+func wantCounts(t *testing.T, r *result, total, succeeded, failed, errored, timeout int64) {
+	t.Helper()
+	q := r.Requests
+	if q.Total != total || q.Succeeded != succeeded || q.Failed != failed || q.Errored != errored || q.Timeout != timeout {
+		t.Fatalf("requests: %d total, %d succeeded, %d failed, %d errored, %d timeout; want %d %d %d %d %d",
+			q.Total, q.Succeeded, q.Failed, q.Errored, q.Timeout, total, succeeded, failed, errored, timeout)
+	}
+}
+
+// TestAccounting checks -n/-c/-m/-t: every request is made once, on -c
+// connections, with at most -m in flight on each.
+func TestAccounting(t *testing.T) {
+	var mu sync.Mutex
+	inflight := map[string]int{}
+	peak := map[string]int{}
+	var total atomic.Int64
+	url := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inflight[r.RemoteAddr]++
+		peak[r.RemoteAddr] = max(peak[r.RemoteAddr], inflight[r.RemoteAddr])
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		total.Add(1)
+		w.Write([]byte("hello, world!\n"))
+		mu.Lock()
+		inflight[r.RemoteAddr]--
+		mu.Unlock()
+	}))
+	r, report := runBench(t, "-n", "1003", "-c", "4", "-m", "3", "-t", "2", url+"/a", url+"/b?x=1")
+	wantCounts(t, r, 1003, 1003, 0, 0, 0)
+	if r.Requests.Started != 1003 || r.Requests.Done != 1003 || total.Load() != 1003 {
+		t.Fatalf("started %d done %d served %d", r.Requests.Started, r.Requests.Done, total.Load())
+	}
+	if r.StatusCodes["200"] != 1003 || r.StatusClasses[2] != 1003 {
+		t.Fatalf("status codes %v", r.StatusCodes)
+	}
+	if r.Connections.Made != 4 || len(peak) != 4 {
+		t.Fatalf("connections made %d, server saw %d", r.Connections.Made, len(peak))
+	}
+	for addr, p := range peak {
+		if p > 3 {
+			t.Fatalf("%s had %d requests in flight, -m 3", addr, p)
+		}
+	}
+	if r.Traffic.Data != 1003*14 {
+		t.Fatalf("data %d, want %d", r.Traffic.Data, 1003*14)
+	}
+	if r.hist["request"].TotalCount() != 1003 || r.RequestTime.N != 1003 {
+		t.Fatalf("latency samples %d/%d", r.hist["request"].TotalCount(), r.RequestTime.N)
+	}
+	for _, s := range []string{"requests: 1003 total, 1003 started, 1003 done, 1003 succeeded, 0 failed, 0 errored, 0 timeout",
+		"status codes: 1003 2xx, 0 3xx, 0 4xx, 0 5xx", "time for request: ", "time for connect: ",
+		"time to 1st byte: ", "req/s           : ", "application protocol: h2c"} {
+		if !strings.Contains(report, s) {
+			t.Fatalf("report lacks %q:\n%s", s, report)
+		}
+	}
+	if r.RequestTime.mean() < 1e6 {
+		t.Fatalf("mean request time %v below the server's 1 ms", r.RequestTime.mean())
+	}
+}
+
+// TestLatencyStall checks raw and coordinated-omission-corrected latency
+// against a server whose delays are known: 100 req/s open loop on one
+// stream; every response takes ~1 ms except the 50th, which stalls 500 ms.
+// The 55-odd requests due during the stall cannot start on time; their
+// corrected latency falls from ~500 ms by (10 ms - service time) each.
+func TestLatencyStall(t *testing.T) {
+	var n atomic.Int64
+	const stall = 500 * time.Millisecond
+	url := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 50 {
+			time.Sleep(stall)
+		} else {
+			time.Sleep(time.Millisecond)
+		}
+		w.Write([]byte("ok"))
+	}))
+	r, report := runBench(t, "-n", "200", "-c", "1", "-m", "1", "--rate", "100", url+"/")
+	wantCounts(t, r, 200, 200, 0, 0, 0)
+	raw, cor := r.hist["request"], r.hist["corrected"]
+	ms := func(v int64) float64 { return float64(v) / 1e6 }
+	s := ms(raw.ValueAtPercentile(50)) // the service time, as measured
+	if s < 1 || s > 4 {
+		t.Fatalf("raw p50 %.2f ms, want ~1 ms\n%s", s, report)
+	}
+	if p := ms(raw.ValueAtPercentile(99)); p > 6 {
+		t.Fatalf("raw p99 %.2f ms: only one request of 200 is slow\n%s", p, report)
+	}
+	if mx := ms(raw.Max()); mx < 500 || mx > 560 {
+		t.Fatalf("raw max %.2f ms, want ~501\n%s", mx, report)
+	}
+	// model: request 50+j (j >= 1) is corrected to (500+s) + j*s - 10*j ms
+	var model []float64
+	for k := 0; k < 200; k++ {
+		model = append(model, s)
+	}
+	model[49] = 500 + s
+	for j := 1; 50+j <= 200; j++ {
+		c := 500 + s + float64(j)*s - 10*float64(j)
+		if c <= s {
+			break
+		}
+		model[49+j] = c
+	}
+	sort.Float64s(model)
+	at := func(p float64) float64 {
+		i := int(math.Ceil(p/100*float64(len(model)))) - 1
+		return model[max(i, 0)]
+	}
+	for _, p := range []float64{50, 75, 90, 99} {
+		got, want := ms(cor.ValueAtPercentile(p)), at(p)
+		if math.Abs(got-want) > 0.1*want+8 {
+			t.Fatalf("corrected p%v = %.1f ms, model %.1f ms\n%s", p, got, want, report)
+		}
+	}
+	if mx := ms(cor.Max()); mx < 500 || mx > 560 {
+		t.Fatalf("corrected max %.1f ms\n%s", mx, report)
+	}
+	late := r.Requests.Late
+	wantLate := int64(0)
+	for _, v := range model {
+		if v > s+5 {
+			wantLate++
+		}
+	}
+	wantLate-- // the stalled request itself started on time
+	if late < wantLate-4 || late > wantLate+4 {
+		t.Fatalf("late starts %d, model %d\n%s", late, wantLate, report)
+	}
+	if !strings.Contains(report, "corrected (intended start -> last):") || !strings.Contains(report, "could not start on time") {
+		t.Fatalf("report lacks the open-loop lines:\n%s", report)
+	}
+}
+
+// TestClosedLoopDelay checks the closed-loop figures against a fixed delay.
+func TestClosedLoopDelay(t *testing.T) {
+	url := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		w.Write([]byte("ok"))
+	}))
+	r, report := runBench(t, "-n", "20", "-c", "2", "-m", "2", url+"/")
+	wantCounts(t, r, 20, 20, 0, 0, 0)
+	for _, name := range []string{"request", "ttfb"} {
+		h := r.hist[name]
+		p50, mx := float64(h.ValueAtPercentile(50))/1e6, float64(h.Max())/1e6
+		if p50 < 20 || p50 > 40 || mx > 80 {
+			t.Fatalf("%s p50 %.1f ms max %.1f ms, want ~20\n%s", name, p50, mx, report)
+		}
+	}
+	// 4 streams, 20 ms each: about 5 rounds of 20 ms
+	if r.Duration < 0.1 || r.Duration > 1 {
+		t.Fatalf("duration %.3f s", r.Duration)
+	}
+}
+
+func TestGoAwayReconnect(t *testing.T) {
+	s := newRawH2Server(t, 7)
+	r, report := runBench(t, "-n", "100", "-c", "2", "-m", "4", "http://"+s.addr+"/")
+	wantCounts(t, r, 100, 100, 0, 0, 0)
+	if s.answers != 100 {
+		t.Fatalf("server answered %d", s.answers)
+	}
+	if r.Connections.Made < 100/7 || r.Connections.Reconnects < 100/7-2 || r.Connections.GoAways == 0 {
+		t.Fatalf("connections %+v\n%s", r.Connections, report)
+	}
+	if int64(s.conns) != r.Connections.Made {
+		t.Fatalf("server saw %d connections, h2bench made %d", s.conns, r.Connections.Made)
+	}
+	if !strings.Contains(report, "reconnects") {
+		t.Fatal(report)
+	}
+}
+
+func TestMaxRequestsPerConn(t *testing.T) {
+	url := h2cServer(t, hello)
+	r, _ := runBench(t, "-n", "50", "-c", "1", "-m", "4", "--max-requests-per-conn", "10", url+"/")
+	wantCounts(t, r, 50, 50, 0, 0, 0)
+	if r.Connections.Made != 5 || r.Connections.Reconnects != 4 {
+		t.Fatalf("connections %+v, want 5 made", r.Connections)
+	}
+}
+
+func TestTLSALPN(t *testing.T) {
+	url := tlsServer(t, hello, true, nil)
+	r, report := runBench(t, "-n", "200", "-c", "2", "-m", "8", "-k", url+"/")
+	wantCounts(t, r, 200, 200, 0, 0, 0)
+	if r.Protocol != "h2" || r.Connections.HTTP2 != 2 {
+		t.Fatalf("protocol %q %+v\n%s", r.Protocol, r.Connections, report)
+	}
+	// without -k the self-signed certificate is refused
+	r, report = runBench(t, "-n", "2", "-c", "1", url+"/")
+	wantCounts(t, r, 2, 0, 2, 2, 0)
+	if r.Errors["tls handshake"] != 1 {
+		t.Fatalf("errors %v\n%s", r.Errors, report)
+	}
+}
+
+func TestTLSFallbackHTTP1(t *testing.T) {
+	// the server does not do ALPN at all: fall back to HTTP/1.1, say so
+	url := tlsServer(t, hello, false, nil)
+	r, report := runBench(t, "-n", "100", "-c", "2", "-m", "4", "-k", url+"/")
+	wantCounts(t, r, 100, 100, 0, 0, 0)
+	if r.Protocol != "http/1.1" || r.Connections.ALPNFallback != 2 || !strings.Contains(report, "fell back to HTTP/1.1") {
+		t.Fatalf("protocol %q %+v\n%s", r.Protocol, r.Connections, report)
+	}
+	// the server offers only http/1.1 by ALPN
+	url = tlsServer(t, hello, false, []string{"http/1.1"})
+	r, report = runBench(t, "-n", "100", "-c", "2", "-m", "4", "-k", url+"/")
+	wantCounts(t, r, 100, 100, 0, 0, 0)
+	if r.Protocol != "http/1.1" || r.Connections.HTTP1 != 2 {
+		t.Fatalf("protocol %q\n%s", r.Protocol, report)
+	}
+	// h2 only offered: no protocol in common
+	r, _ = runBench(t, "-n", "2", "-c", "1", "-k", "--alpn-list=h2", url+"/")
+	if r.Requests.Succeeded != 0 || r.Errors["alpn"]+r.Errors["tls handshake"] != 1 {
+		t.Fatalf("errors %v", r.Errors)
+	}
+}
+
+func TestH1Cleartext(t *testing.T) {
+	url := h2cServer(t, hello)
+	r, report := runBench(t, "-n", "300", "-c", "3", "-m", "5", "--h1", url+"/")
+	wantCounts(t, r, 300, 300, 0, 0, 0)
+	if r.Protocol != "http/1.1" || r.Traffic.Data != 300*14 || r.Traffic.SpaceSavings != 0 {
+		t.Fatalf("protocol %q traffic %+v\n%s", r.Protocol, r.Traffic, report)
+	}
+	// POST bodies, one in flight per connection
+	dir := t.TempDir()
+	body := filepath.Join(dir, "body")
+	os.WriteFile(body, []byte(strings.Repeat("x", 100000)), 0o644)
+	var got atomic.Int64
+	url = h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 200000)
+		n := 0
+		for {
+			k, err := r.Body.Read(b[n:])
+			n += k
+			if err != nil {
+				break
+			}
+		}
+		got.Add(int64(n))
+		fmt.Fprintf(w, "%s %d", r.Method, n)
+	}))
+	for _, proto := range [][]string{{"--h1"}, {}} {
+		got.Store(0)
+		args := append([]string{"-n", "20", "-c", "2", "-m", "4", "-d", body}, proto...)
+		r, report = runBench(t, append(args, url+"/")...)
+		wantCounts(t, r, 20, 20, 0, 0, 0)
+		if got.Load() != 20*100000 {
+			t.Fatalf("%v: server received %d body bytes\n%s", proto, got.Load(), report)
+		}
+	}
+}
+
+func TestUpgradeDeclined(t *testing.T) {
+	// net/http does not do h2c upgrades: it answers the upgrade request as
+	// HTTP/1.1, and h2bench carries on with HTTP/1.1 and says so
+	url := h2cServer(t, hello)
+	r, report := runBench(t, "-n", "20", "-c", "1", "-m", "4", "--upgrade", url+"/")
+	wantCounts(t, r, 20, 20, 0, 0, 0)
+	if r.Connections.UpgradeNo != 1 || !strings.Contains(report, "declined the h2c upgrade") {
+		t.Fatalf("%+v\n%s", r.Connections, report)
+	}
+}
+
+// TestUpgradeH2O drives a real h2c upgrade against h2o (nghttpd and
+// net/http do not implement the upgrade).
+func TestUpgradeH2O(t *testing.T) {
+	path, err := exec.LookPath("h2o")
+	if err != nil {
+		if os.Getenv("H2LOOP_REQUIRE_TOOLS") == "1" {
+			t.Fatal("h2o not installed")
+		}
+		t.Skip("h2o not installed (set H2LOOP_REQUIRE_TOOLS=1 to fail instead)")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o644)
+	port := freePort(t)
+	conf := fmt.Sprintf("listen:\n  port: %s\n  host: 127.0.0.1\nnum-threads: 1\nhosts:\n  default:\n    paths:\n      /:\n        file.dir: %s\naccess-log: /dev/null\nerror-log: %s/error.log\npid-file: %s/h2o.pid\n",
+		port, dir, dir, dir)
+	if os.Geteuid() == 0 {
+		conf = "user: root\n" + conf
+	}
+	os.WriteFile(filepath.Join(dir, "h2o.conf"), []byte(conf), 0o644)
+	cmd := exec.Command(path, "-c", filepath.Join(dir, "h2o.conf"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitPort(t, "127.0.0.1:"+port)
+	r, report := runBench(t, "-n", "50", "-c", "2", "-m", "4", "--upgrade", "http://127.0.0.1:"+port+"/index.html")
+	wantCounts(t, r, 50, 50, 0, 0, 0)
+	if r.Connections.Upgraded != 2 || r.Protocol != "h2c (upgrade)" || r.Traffic.Data != 50*6 {
+		t.Fatalf("%+v %q\n%s", r.Connections, r.Protocol, report)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	url := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	start := time.Now()
+	r, report := runBench(t, "-n", "6", "-c", "1", "-m", "2", "-N", "300ms", url+"/stall")
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("inactivity timeout took %v", el)
+	}
+	// 2 in flight time out; 4 never issued are abandoned
+	wantCounts(t, r, 6, 0, 6, 6, 2)
+	if r.Errors["timeout"] != 2 || r.Errors["abandoned"] != 4 {
+		t.Fatalf("errors %v\n%s", r.Errors, report)
+	}
+	r, _ = runBench(t, "-n", "2", "-c", "1", "-m", "2", "-T", "300ms", url+"/stall")
+	wantCounts(t, r, 2, 0, 2, 2, 2)
+}
+
+func TestDuration(t *testing.T) {
+	url := h2cServer(t, hello)
+	start := time.Now()
+	r, report := runBench(t, "-D", "1", "--warm-up-time", "300ms", "-c", "2", "-m", "4", url+"/")
+	el := time.Since(start)
+	if el < 1300*time.Millisecond || el > 3*time.Second {
+		t.Fatalf("run took %v", el)
+	}
+	q := r.Requests
+	if q.Total == 0 || q.Total != q.Done || q.Done != q.Started || q.Succeeded != q.Done {
+		t.Fatalf("%+v\n%s", q, report)
+	}
+	if math.Abs(r.ReqPerSec-float64(q.Success)) > 1 {
+		t.Fatalf("req/s %.1f for %d requests in 1 s", r.ReqPerSec, q.Success)
+	}
+}
+
+func TestJSONAndMerge(t *testing.T) {
+	url := h2cServer(t, hello)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	ra, _ := runBench(t, "-n", "300", "-c", "2", "-m", "4", "--json", a, url+"/")
+	rb, _ := runBench(t, "-n", "500", "-c", "5", "-m", "1", "--json", b, url+"/x")
+	ja, err := readJSON(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ja.Requests != ra.Requests || ja.hist["request"].TotalCount() != 300 ||
+		ja.hist["request"].ValueAtPercentile(99) != ra.hist["request"].ValueAtPercentile(99) ||
+		ja.RequestTime != ra.RequestTime || len(ja.Connect) != 2 || ja.StatusCodes["200"] != 300 {
+		t.Fatalf("JSON round trip differs: %+v", ja.Requests)
+	}
+	var out, errb strings.Builder
+	m := filepath.Join(dir, "m.json")
+	if rc := mergeMain([]string{"--json", m, a, b}, &out, &errb); rc != 0 {
+		t.Fatalf("merge: %s", errb.String())
+	}
+	jm, err := readJSON(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jm.Runs != 2 || jm.Requests.Succeeded != 800 || jm.Requests.Total != 800 ||
+		jm.hist["request"].TotalCount() != 800 || jm.StatusCodes["200"] != 800 ||
+		len(jm.ClientRPS) != 7 || jm.Connections.Made != 7 ||
+		jm.RequestTime.N != 800 || jm.RequestTime.Max != max(ra.RequestTime.Max, rb.RequestTime.Max) {
+		t.Fatalf("merged %+v %+v", jm.Requests, jm.Connections)
+	}
+	if math.Abs(jm.ReqPerSec-(ra.ReqPerSec+rb.ReqPerSec)) > 0.01 {
+		t.Fatalf("merged req/s %.2f, want %.2f", jm.ReqPerSec, ra.ReqPerSec+rb.ReqPerSec)
+	}
+	if !strings.Contains(out.String(), "merged 2 runs") || !strings.Contains(out.String(), "requests: 800 total, 800 started, 800 done, 800 succeeded") {
+		t.Fatalf("merge report:\n%s", out.String())
+	}
+}
+
+func TestReportFormat(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{0.000037, "37us"}, {0.00123, "1.23ms"}, {2.4567, "2.46s"}, {0, "0us"}} {
+		if got := fmtDuration(c.v); got != c.want {
+			t.Errorf("fmtDuration(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		v    int64
+		want string
+	}{{43428, "42.41K"}, {1000, "1000"}, {3 << 20, "3.00M"}} {
+		if got := utosFunit(c.v); got != c.want {
+			t.Errorf("utosFunit(%d) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	row := rowOf([]float64{1, 2, 3, 4})
+	if row.mean != 2.5 || math.Abs(row.sd-math.Sqrt(1.25)) > 1e-12 || row.within != 50 {
+		t.Fatalf("row %+v", row)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	c, err := parseArgs([]string{"-n10", "--clients=2", "-m", "3", "http://h:81/p?q", "-H", "X-A: b", "-f16K",
+		"--header-table-size", "8K", "-w16", "--rate-period=2s", "-D", "500ms"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.nclients != 2 || c.maxStreams != 3 || c.maxFrame != 16384 || c.headerTable != 8192 || c.windowBits != 16 ||
+		c.ratePeriod != 2*time.Second || c.duration != 500*time.Millisecond || c.authority != "h:81" ||
+		c.reqs[0].Path != "/p?q" || c.headers[0] != (client.Field{Name: "x-a", Value: "b"}) {
+		t.Fatalf("%+v", c)
+	}
+	for _, bad := range [][]string{{"-n", "1", "-c", "2", "http://h/"}, {"-w", "31", "http://h/"}, {"-m", "0", "http://h/"},
+		{"http://h/", "-r", "2", "-D", "1"}, {}, {"ftp://h/"}} {
+		if _, err := parseArgs(bad, nil); err == nil {
+			t.Errorf("parseArgs(%q) accepted", bad)
+		}
+	}
+}
