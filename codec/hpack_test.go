@@ -969,3 +969,51 @@ func TestHeaderEncoderAllocs(t *testing.T) {
 		t.Fatalf("table size updates: %v allocs, want 0", allocs)
 	}
 }
+
+// TestHeaderDecoderErrorAfterTooLarge: HPACK errors after the limit is
+// crossed still end the connection.
+func TestHeaderDecoderErrorAfterTooLarge(t *testing.T) {
+	d := NewHeaderDecoder(4096, 10)
+	_, err := decodeHPACKBlock(d, 1, BlockRequest, []byte{0x82, 0xbe}, 1)
+	wantConnError(t, err, ErrCodeCompression)
+	d = NewHeaderDecoder(4096, 10)
+	_, err = decodeHPACKBlock(d, 1, BlockRequest, []byte{0x82, 0x40, 0x03, 'a'}, 0) // truncated
+	wantConnError(t, err, ErrCodeCompression)
+}
+
+// ExampleHeaderDecoder decodes the request of RFC 7541 C.3.1, sent in two
+// fragments (a HEADERS and a CONTINUATION frame).
+func ExampleHeaderDecoder() {
+	d := NewHeaderDecoder(DefaultHeaderTableSize, 16<<10)
+	var req HeaderBlock
+	block := []byte("\x82\x86\x84\x41\x0fwww.example.com")
+	d.Begin(1, BlockRequest, &req)
+	for _, fragment := range [][]byte{block[:5], block[5:]} {
+		if err := d.Write(fragment); err != nil {
+			panic(err) // a *ConnError: send GOAWAY COMPRESSION_ERROR
+		}
+	}
+	if err := d.End(); err != nil {
+		panic(err)
+	}
+	fmt.Println(req.Method, req.Scheme, req.Authority, req.Path, req.Size)
+	// Output: GET http www.example.com / 180
+}
+
+// ExampleHeaderEncoder encodes a small response block, twice: the second
+// time content-type comes from the dynamic table.
+func ExampleHeaderEncoder() {
+	e := NewHeaderEncoder()
+	date := []byte("Mon, 21 Oct 2013 20:13:21 GMT")
+	for i := 0; i < 2; i++ {
+		e.Reset()
+		e.WriteStatus(200)
+		e.WriteField("content-type", "text/plain")
+		e.WriteContentLength(1234)
+		e.WriteFieldNoIndex("date", date)
+		fmt.Printf("%d bytes: % x ...\n", len(e.Bytes()), e.Bytes()[:8])
+	}
+	// Output:
+	// 48 bytes: 88 5f 87 49 7c a5 8a e8 ...
+	// 40 bytes: 88 be 0f 0d 83 08 99 6b ...
+}
