@@ -178,14 +178,17 @@ func TestGoAwayReconnect(t *testing.T) {
 	s := newRawH2Server(t, 7)
 	r, report := runBench(t, "-n", "100", "-c", "2", "-m", "4", "http://"+s.addr+"/")
 	wantCounts(t, r, 100, 100, 0, 0, 0)
-	if s.answers != 100 {
-		t.Fatalf("server answered %d", s.answers)
+	s.mu.Lock()
+	answers, conns := s.answers, s.conns
+	s.mu.Unlock()
+	if answers != 100 {
+		t.Fatalf("server answered %d", answers)
 	}
 	if r.Connections.Made < 100/7 || r.Connections.Reconnects < 100/7-2 || r.Connections.GoAways == 0 {
 		t.Fatalf("connections %+v\n%s", r.Connections, report)
 	}
-	if int64(s.conns) != r.Connections.Made {
-		t.Fatalf("server saw %d connections, h2bench made %d", s.conns, r.Connections.Made)
+	if int64(conns) != r.Connections.Made {
+		t.Fatalf("server saw %d connections, h2bench made %d", conns, r.Connections.Made)
 	}
 	if !strings.Contains(report, "reconnects") {
 		t.Fatal(report)

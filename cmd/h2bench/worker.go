@@ -91,7 +91,7 @@ const (
 
 func newWorker(id int, cfg *config, set *client.RequestSet, base time.Time, addr unix.Sockaddr, fam int,
 	nclients int, nreqs int64, connRate int, pr *progress) (*worker, error) {
-	w := &worker{id: id, cfg: cfg, set: set, base: base, addr: addr, fam: fam,
+	w := &worker{id: id, cfg: cfg, set: set, base: base, addr: cloneSockaddr(addr), fam: fam,
 		nclients: nclients, nreqs: nreqs, connRate: connRate, st: newThreadStats(), progress: pr,
 		events: make([]unix.EpollEvent, 256)}
 	var err error
@@ -509,6 +509,18 @@ func (l *logWriter) flush() {
 		l.f.Write(l.buf)
 		l.buf = l.buf[:0]
 	}
+}
+
+// cloneSockaddr copies a socket address: x/sys/unix caches the raw form
+// inside it on every Connect, so each worker needs its own.
+func cloneSockaddr(sa unix.Sockaddr) unix.Sockaddr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &unix.SockaddrInet4{Port: a.Port, Addr: a.Addr}
+	case *unix.SockaddrInet6:
+		return &unix.SockaddrInet6{Port: a.Port, ZoneId: a.ZoneId, Addr: a.Addr}
+	}
+	return sa
 }
 
 // resolve returns the socket address to connect to.
