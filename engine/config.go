@@ -65,6 +65,8 @@ type Config struct {
 	// Logf, when set, receives one line per protocol error, reset and limit
 	// crossed.
 	Logf func(format string, args ...any)
+
+	pools *connPools // set by Normalize, shared by the connections of this Config
 }
 
 func (c *Config) logf(format string, args ...any) {
@@ -138,5 +140,8 @@ func (c *Config) Normalize() {
 	}
 	if c.HeaderTimeout == 0 {
 		c.HeaderTimeout = 10 * time.Second
+	}
+	if c.pools == nil {
+		c.pools = newConnPools(c.MaxConcurrentStreams)
 	}
 }

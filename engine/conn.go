@@ -63,7 +63,9 @@ type Conn struct {
 	out        []byte
 	dec        *codec.HeaderDecoder
 	enc        *codec.HeaderEncoder
-	streams    *streamtable.Table[stream]
+	streams    *streamtable.Table[stream] // idleTable while no stream is open
+	set        *streamSet                 // the pooled table and queue, nil while idle
+	outp       *[]byte                    // the pooled buffer behind out, nil while idle
 	sendConn   window.SendConn
 	recvConn   window.Recv
 	scratch    codec.HeaderBlock // for header blocks we decode only to keep HPACK in sync
@@ -125,17 +127,15 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		m:          m,
 		dec:        codec.NewHeaderDecoder(cfg.HeaderTableSize, cfg.MaxHeaderListSize),
 		enc:        codec.NewHeaderEncoder(),
-		streams:    streamtable.New[stream](int(cfg.MaxConcurrentStreams)),
+		streams:    idleTable,
 		sendConn:   window.NewSendConn(codec.DefaultInitialWindowSize),
 		recvConn:   window.NewRecv(cfg.InitialConnWindow),
 		peerMaxFrm: codec.DefaultMaxFrameSize,
-		queue:      make([]uint32, cfg.MaxConcurrentStreams+1),
-		out:        make([]byte, 0, 4096),
 		started:    now,
 		lastActive: now,
 		now:        now,
 	}
-	c.scratch.Fields = make([]hpackField, 0, 16)
+	c.begin()
 	c.out = codec.AppendSettings(c.out,
 		codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: cfg.MaxConcurrentStreams},
 		codec.Setting{ID: codec.SettingInitialWindowSize, Value: cfg.InitialStreamWindow},
@@ -159,8 +159,8 @@ func (c *Conn) Output() []byte { return c.out }
 // ConsumeOutput drops the first n bytes of output once they are written.
 func (c *Conn) ConsumeOutput(n int) {
 	if n >= len(c.out) {
-		c.out = c.out[:0]
 		c.ctrlQueued = 0
+		c.releaseOut()
 		return
 	}
 	c.out = c.out[:copy(c.out, c.out[n:])]
@@ -203,6 +203,7 @@ func (c *Conn) Feed(in []byte) (int, error) {
 	if c.state == stateClosed {
 		return 0, errClosed
 	}
+	c.begin()
 	c.active = true
 	off := 0
 	if c.state == statePreface {
@@ -515,6 +516,7 @@ func (c *Conn) onWindowUpdate(h codec.FrameHeader, p []byte) error {
 // Tick runs the connection's timers; the transport calls it about once a
 // second. It returns a non-nil error when the connection must close.
 func (c *Conn) Tick(now time.Time) error {
+	c.begin()
 	c.now = now
 	c.resets = 0
 	if c.active {
@@ -569,6 +571,7 @@ var (
 // time), the server MAY send another GOAWAY frame with an updated last stream
 // identifier" (§6.8). The second GOAWAY goes out when our PING comes back.
 func (c *Conn) Shutdown() {
+	c.begin()
 	if c.state == stateClosed || c.goAwaySent || c.shutdownPing {
 		return
 	}

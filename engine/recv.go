@@ -92,7 +92,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 			c.discardBlock(id)
 			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: codec.ErrCodeRefusedStream, Reason: "concurrent stream limit"})
 		}
-		st, err = c.streams.Insert(id)
+		st, err = c.insertStream(id)
 		if err != nil {
 			c.discardBlock(id)
 			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: codec.ErrCodeRefusedStream, Reason: err.Error()})
@@ -392,6 +392,7 @@ func (c *Conn) releaseStream(st *stream, n uint32) {
 // (0, false) when nothing is buffered yet and the body has not ended: the
 // caller waits for Callbacks.Wake and tries again.
 func (c *Conn) ReadBody(r *Request, p []byte) (n int, eof bool) {
+	c.begin()
 	n = copy(p, r.body[r.bodyOff:])
 	r.bodyOff += n
 	if r.bodyOff == len(r.body) {
@@ -411,6 +412,7 @@ func (c *Conn) ReadBody(r *Request, p []byte) (n int, eof bool) {
 // AckBody returns n bytes of window credit for a request in manual mode
 // (like python-h2's acknowledge_received_data).
 func (c *Conn) AckBody(r *Request, n int) {
+	c.begin()
 	if int64(n) > r.unacked {
 		n = int(r.unacked)
 	}

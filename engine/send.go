@@ -75,6 +75,7 @@ func (c *Conn) sentEnd(st *stream) {
 // headers, RespBody and Trailers. It marks the handler done; the Request is
 // released once the stream finishes.
 func (c *Conn) Respond(r *Request) {
+	c.begin()
 	r.handlerDone = true
 	r.finishing = true
 	r.owned = true
@@ -102,6 +103,7 @@ func (c *Conn) Respond(r *Request) {
 // SendHeaders sends the response header section now (for streaming
 // responses); the body follows with Flush and Respond.
 func (c *Conn) SendHeaders(r *Request) bool {
+	c.begin()
 	st := c.streamOf(r)
 	if st == nil || st.respDone {
 		return false
@@ -144,6 +146,7 @@ func (c *Conn) CompactBody(r *Request) {
 
 // Cancel resets r's stream with code (from a handler that gives up).
 func (c *Conn) Cancel(r *Request, code codec.ErrCode) {
+	c.begin()
 	if st := c.streamOf(r); st != nil {
 		c.resetStream(st.id, code, "canceled by the handler")
 	}
@@ -152,6 +155,7 @@ func (c *Conn) Cancel(r *Request, code codec.ErrCode) {
 // HandlerDone records that r's handler returned without Respond (the
 // response already finished or the stream died).
 func (c *Conn) HandlerDone(r *Request) {
+	c.begin()
 	r.handlerDone = true
 	c.maybeRelease(r)
 }
@@ -211,7 +215,10 @@ func (c *Conn) HasPendingData() bool {
 }
 
 // WritePending frames queued DATA into the output (up to Config.WriteChunk).
-func (c *Conn) WritePending() { c.writeData() }
+func (c *Conn) WritePending() {
+	c.begin()
+	c.writeData()
+}
 
 // writeData frames DATA for queued streams, one frame per stream per round
 // (round-robin), until the output holds WriteChunk bytes, the connection
@@ -315,6 +322,9 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 	}
 	c.sendConn.CloseStream(&st.send)
 	c.streams.Delete(id)
+	if c.streams.Len() == 0 {
+		defer c.releaseStreams()
+	}
 	c.closedRing[c.closedNext%uint32(len(c.closedRing))] = id
 	c.closedNext++
 	if r != nil {

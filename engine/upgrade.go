@@ -37,7 +37,8 @@ func (c *Conn) Upgrade(settings []byte, r *Request) error {
 			c.peerMaxHdr = s.Value
 		}
 	}
-	st, err := c.streams.Insert(1)
+	c.begin()
+	st, err := c.insertStream(1)
 	if err != nil {
 		return err
 	}

@@ -138,6 +138,8 @@ func (h *h2conn) flushLocked() {
 				h.closeLocked()
 				return
 			}
+		} else {
+			h.eng.ConsumeOutput(0) // lets an idle connection return its buffer
 		}
 		if !h.eng.HasPendingData() {
 			break

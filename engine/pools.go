@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"sync"
+
+	"github.com/h2loop/h2loop/streamtable"
+)
+
+// An idle connection (no open stream, nothing to write) holds neither a
+// stream table nor an output buffer: both come from pools shared by the
+// connections of one Config when the first stream opens or the first byte of
+// output is produced, and go back when the last stream closes and the output
+// is written. sync.Pool Get and Put do not allocate in steady state, so this
+// costs nothing per request while keeping idle connections small.
+
+// streamSet is the per-connection state that exists only while streams are open.
+type streamSet struct {
+	table *streamtable.Table[stream]
+	queue []uint32 // ring of stream ids with DATA waiting
+}
+
+// connPools are the pools of one Config.
+type connPools struct {
+	sets sync.Pool // *streamSet sized for Config.MaxConcurrentStreams
+	outs sync.Pool // *[]byte output buffers
+}
+
+// outBufSize is the capacity of a pooled output buffer.
+const outBufSize = 16 << 10
+
+// idleTable stands in for the stream table of a connection without streams:
+// it is never written (Insert goes through Conn.insertStream), so every
+// connection can share it.
+var idleTable = streamtable.New[stream](1)
+
+func newConnPools(maxStreams uint32) *connPools {
+	p := &connPools{}
+	p.sets.New = func() any {
+		return &streamSet{
+			table: streamtable.New[stream](int(maxStreams)),
+			queue: make([]uint32, maxStreams+1),
+		}
+	}
+	p.outs.New = func() any {
+		b := make([]byte, 0, outBufSize)
+		return &b
+	}
+	return p
+}
+
+// insertStream adds a stream record, taking a stream table from the pool
+// when the connection had none.
+func (c *Conn) insertStream(id uint32) (*stream, error) {
+	if c.set == nil {
+		c.set = c.cfg.pools.sets.Get().(*streamSet)
+		c.streams = c.set.table
+		c.queue = c.set.queue
+		c.queueHead, c.queueLen = 0, 0
+	}
+	return c.streams.Insert(id)
+}
+
+// releaseStreams gives the stream table back once the last stream closed and
+// no DATA is queued.
+func (c *Conn) releaseStreams() {
+	if c.set == nil || c.streams.Len() != 0 {
+		return
+	}
+	c.queueHead, c.queueLen = 0, 0
+	c.cfg.pools.sets.Put(c.set)
+	c.set = nil
+	c.streams = idleTable
+	c.queue = nil
+}
+
+// begin makes sure the connection has an output buffer before frames are
+// appended to it.
+func (c *Conn) begin() {
+	if c.out == nil {
+		c.outp = c.cfg.pools.outs.Get().(*[]byte)
+		c.out = (*c.outp)[:0]
+	}
+}
+
+// releaseOut gives the (empty) output buffer back to the pool.
+func (c *Conn) releaseOut() {
+	if c.outp == nil {
+		c.out = nil
+		return
+	}
+	if cap(c.out) <= c.cfg.WriteChunk+4*outBufSize {
+		*c.outp = c.out[:0]
+		c.cfg.pools.outs.Put(c.outp)
+	}
+	c.outp = nil
+	c.out = nil
+}
