@@ -13,7 +13,13 @@ port=${PORT:-18080}
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 1 100); do
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "quick.sh: the server exited (is port $port taken? set PORT)" >&2
+		exit 1
+	fi
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
 	sleep 0.05
 done
+sleep 0.2
+kill -0 "$pid" 2>/dev/null || { echo "quick.sh: the server exited (is port $port taken? set PORT)" >&2; exit 1; }
 "$out/h2bench" -n "${N:-200000}" -c 64 -m 16 -t 1 ${ARGS:-} "http://127.0.0.1:$port/"
