@@ -47,12 +47,13 @@ type benchClient struct {
 	idx int32
 
 	// work
-	left     int64 // requests not yet issued (closed loop); -1: unlimited
-	inflight int
-	nextReq  int // next URI of this client
-	success  int64
-	rps      *schedule // --rps
-	retiring bool      // no new request on the current connection
+	left       int64 // requests not yet issued (closed loop); -1: unlimited
+	inflight   int
+	nextReq    int // next URI of this client
+	success    int64
+	rps        *schedule // --rps
+	rpsStarted bool
+	retiring   bool // no new request on the current connection
 
 	clientStart, clientEnd int64
 
@@ -210,7 +211,13 @@ func (c *benchClient) connected(proto string, alpnFallback bool) {
 		c.sess = c.h2
 	}
 	c.lastH, c.lastD, c.lastB = 0, 0, 0
+	if c.rps != nil && !c.rpsStarted {
+		// h2load starts a client's --rps clock when it connects
+		c.rpsStarted = true
+		c.rps.t0 = w.now
+	}
 	c.fill()
+	c.armRPS()
 	c.markDirty()
 }
 

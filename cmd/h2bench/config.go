@@ -54,6 +54,7 @@ type config struct {
 	insecure    bool // -k
 	upgrade     bool // --upgrade
 	connectWait time.Duration
+	cpuProfile  string // --cpuprofile
 
 	// derived
 	uris      []string
@@ -120,6 +121,7 @@ Options (h2bench's own):
       --upgrade                 http:// via HTTP/1.1 Upgrade to h2c.
   -k, --insecure                Skip TLS certificate verification.
   -q, --quiet                   No live progress.
+      --cpuprofile=<FILE>       Write a Go CPU profile of the run.
 
   <SIZE> is an integer with an optional unit K, M or G (powers of 1024).
   <DURATION> is an integer with an optional unit h, m, s or ms (seconds when
@@ -330,6 +332,7 @@ var options = []option{
 	{"upgrade", 0, false, func(c *config, _ string) error { c.upgrade = true; return nil }},
 	{"insecure", 'k', false, func(c *config, _ string) error { c.insecure = true; return nil }},
 	{"quiet", 'q', false, func(c *config, _ string) error { c.quiet = true; return nil }},
+	{"cpuprofile", 0, true, func(c *config, v string) error { c.cpuProfile = v; return nil }},
 }
 
 // errHelp asks the caller to print the usage and exit 0.

@@ -66,11 +66,13 @@ type result struct {
 	} `json:"connections"`
 	RequestTime sdAcc `json:"request_time_ns"` // exact, successful requests
 	// Histograms (nanoseconds), hdrhistogram V2 compressed, base64.
-	Histograms map[string]string                  `json:"histograms"`
-	Connect    []float64                          `json:"connect_s"`  // per connection
-	FirstByte  []float64                          `json:"ttfb_s"`     // per connection: connect start -> first byte
-	ClientRPS  []float64                          `json:"client_rps"` // per client
-	hist       map[string]*hdrhistogram.Histogram // decoded Histograms
+	Histograms map[string]string `json:"histograms"`
+	// Percentiles (nanoseconds) read from the histograms, for convenience.
+	Percentiles map[string]map[string]int64        `json:"percentiles"`
+	Connect     []float64                          `json:"connect_s"`  // per connection
+	FirstByte   []float64                          `json:"ttfb_s"`     // per connection: connect start -> first byte
+	ClientRPS   []float64                          `json:"client_rps"` // per client
+	hist        map[string]*hdrhistogram.Histogram // decoded Histograms
 }
 
 var histNames = []string{"request", "ttfb", "queue", "corrected", "failed"}
@@ -190,7 +192,14 @@ func (r *result) finish() {
 		r.Traffic.SpaceSavings = 1 - float64(r.Traffic.Headers)/float64(r.Traffic.HeadersDec)
 	}
 	r.Histograms = map[string]string{}
+	r.Percentiles = map[string]map[string]int64{}
 	for _, n := range histNames {
+		h := r.hist[n]
+		if h.TotalCount() > 0 {
+			r.Percentiles[n] = map[string]int64{"p50": h.ValueAtPercentile(50), "p90": h.ValueAtPercentile(90),
+				"p99": h.ValueAtPercentile(99), "p99.9": h.ValueAtPercentile(99.9), "p99.99": h.ValueAtPercentile(99.99),
+				"max": h.Max(), "min": h.Min(), "count": h.TotalCount()}
+		}
 		if b, err := r.hist[n].Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 			r.Histograms[n] = string(b)
 		}
