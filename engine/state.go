@@ -91,10 +91,16 @@ type transition struct {
 //   - half-closed (remote): "If an endpoint receives additional frames, other
 //     than WINDOW_UPDATE, PRIORITY, or RST_STREAM, for a stream that is in this
 //     state, it MUST respond with a stream error of type STREAM_CLOSED."
-//   - closed: "An endpoint MUST NOT send frames other than PRIORITY on a closed
-//     stream. An endpoint that receives any frame other than PRIORITY after
-//     receiving a RST_STREAM MUST treat that as a stream error of type
-//     STREAM_CLOSED."
+//   - closed: "An endpoint MUST NOT send frames other than PRIORITY on a
+//     closed stream. An endpoint MAY treat receipt of any other type of frame
+//     on a closed stream as a connection error (Section 5.4.1) of type
+//     STREAM_CLOSED, except as noted below." HEADERS can neither be in flight
+//     on a stream the client ended nor open a stream again (§5.1.1): the
+//     connection error. DATA may be in flight after a reset: the milder
+//     stream error. Of a stream we reset ourselves, "An endpoint MUST
+//     minimally process and then discard any frames it receives in this
+//     state": the engine remembers recent resets and discards their frames
+//     before the table is consulted.
 var transitions = [numStates][numEvents]transition{
 	stIdle: {
 		evRecvHeaders:   {stOpen, okEvent, 0},
@@ -133,7 +139,7 @@ var transitions = [numStates][numEvents]transition{
 		evSendRST:       {stClosed, okEvent, 0},
 	},
 	stClosed: {
-		evRecvHeaders:   {stClosed, streamErr, codec.ErrCodeStreamClosed},
+		evRecvHeaders:   {stClosed, connErr, codec.ErrCodeStreamClosed},
 		evRecvData:      {stClosed, streamErr, codec.ErrCodeStreamClosed},
 		evRecvEndStream: {stClosed, streamErr, codec.ErrCodeStreamClosed},
 		evRecvRST:       {stClosed, ignore, 0},
