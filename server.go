@@ -54,6 +54,10 @@ type Server struct {
 	// complete, with the body read as it arrives (ctx.Read). By default a
 	// body is buffered up to 64 KiB before the handler starts.
 	StreamRequestBody bool
+	// StreamRequestBodyFunc, when set, decides per request (one with a body)
+	// whether its handler starts as soon as the headers are complete. The
+	// ctx offers the request's method, path and headers.
+	StreamRequestBodyFunc func(ctx *RequestCtx) bool
 	// MaxQueuedControlFrames, MaxResetsPerSecond, MaxUselessFrames and
 	// MaxHeaderBlockFrames bound floods (see engine.Config). Defaults 10000,
 	// 200, 10000, 64.
@@ -144,6 +148,7 @@ func (s *Server) init() (*loop.Core, error) {
 			HeaderTableSize:        s.HeaderTableSize,
 			MaxRequestBodySize:     s.MaxRequestBodySize,
 			StreamRequestBody:      s.StreamRequestBody,
+			StreamBody:             s.streamBodyFunc(),
 			MaxQueuedControlFrames: s.MaxQueuedControlFrames,
 			MaxResetsPerSecond:     s.MaxResetsPerSecond,
 			MaxUselessFrames:       s.MaxUselessFrames,
@@ -385,4 +390,12 @@ func (s *Server) finish() {
 	if done != nil {
 		s.doneOnce.Do(func() { close(done) })
 	}
+}
+
+func (s *Server) streamBodyFunc() func(r *engine.Request) bool {
+	f := s.StreamRequestBodyFunc
+	if f == nil {
+		return nil
+	}
+	return func(r *engine.Request) bool { return f(r.Owner.(*RequestCtx)) }
 }

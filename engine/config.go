@@ -36,6 +36,10 @@ type Config struct {
 	// StreamRequestBody starts every handler as soon as its request headers
 	// are complete; the body is then read as it arrives.
 	StreamRequestBody bool
+	// StreamBody, when set, decides per request (with a body) whether its
+	// handler starts as soon as the header section is complete, as
+	// StreamRequestBody does for every request.
+	StreamBody func(r *Request) bool
 	// MaxQueuedControlFrames caps control frames (SETTINGS ACK, PING ACK,
 	// RST_STREAM) produced but not yet written; a peer that provokes more
 	// without reading gets GOAWAY(ENHANCE_YOUR_CALM). Default 10000.

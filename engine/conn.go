@@ -72,9 +72,11 @@ type Conn struct {
 	peerMaxFrm uint32
 	peerMaxHdr uint32
 
-	lastClientID uint32 // highest stream id the client opened
-	closedRing   [16]uint32
+	lastClientID uint32     // highest stream id the client opened
+	closedRing   [16]uint32 // streams that closed last (HEADERS on them: STREAM_CLOSED)
 	closedNext   uint32
+	resetRing    [16]uint32 // streams we reset last (DATA on them is ignored)
+	resetNext    uint32
 	buffered     int64 // body bytes buffered by streams not yet dispatched
 
 	// field block in progress (HEADERS without END_HEADERS)

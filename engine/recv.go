@@ -231,7 +231,7 @@ func (c *Conn) endBlock(id uint32) error {
 		return c.recvEnd(st)
 	}
 	st.buffering = true
-	if c.cfg.StreamRequestBody {
+	if c.cfg.StreamRequestBody || c.cfg.StreamBody != nil && c.cfg.StreamBody(r) {
 		c.dispatch(st, true)
 	}
 	return nil
@@ -297,6 +297,11 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		}
 		if err := c.uselessFrame(); err != nil {
 			return err
+		}
+		if c.weReset(df.StreamID) {
+			// "An endpoint MUST ignore frames that it receives on closed
+			// streams after it has sent a RST_STREAM frame" (§5.1).
+			return nil
 		}
 		return &codec.StreamError{StreamID: df.StreamID, Code: codec.ErrCodeStreamClosed, Reason: "DATA on a closed stream"}
 	}
@@ -433,6 +438,16 @@ func (c *Conn) ackBody(r *Request, n int) {
 // recentlyClosed reports whether id is one of the last streams to close.
 func (c *Conn) recentlyClosed(id uint32) bool {
 	for _, x := range c.closedRing {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// weReset reports whether id is one of the last streams we reset.
+func (c *Conn) weReset(id uint32) bool {
+	for _, x := range c.resetRing {
 		if x == id {
 			return true
 		}

@@ -288,6 +288,8 @@ func (c *Conn) resetStream(id uint32, code codec.ErrCode, reason string) {
 	c.m.inc(&c.m.ResetsSent)
 	c.cfg.logf("h2: stream %d reset: %v: %s", id, code, reason)
 	c.out = codec.AppendRSTStream(c.out, id, code)
+	c.resetRing[c.resetNext%uint32(len(c.resetRing))] = id
+	c.resetNext++
 	if err := c.control(); err != nil {
 		c.fail(err)
 		return

@@ -140,6 +140,9 @@ func main() {
 		Addr:           *addr,
 		Handler:        h2loop.HandlerFunc(handle),
 		InlineHandlers: *inline,
+		// /echo answers the body as it streams in; other bodies are
+		// buffered before their handler starts.
+		StreamRequestBodyFunc: func(ctx *h2loop.RequestCtx) bool { return ctx.Path() == "/echo" },
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
