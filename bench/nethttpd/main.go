@@ -11,10 +11,10 @@ package main
 import (
 	"context"
 	"errors"
+	_ "expvar"
 	"flag"
 	"log"
 	"net/http"
-	_ "expvar"
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
