@@ -30,6 +30,7 @@ const (
 
 var resultNames = [...]string{"ok", "reset", "refused", "connection error", "malformed response"}
 
+// String names the result.
 func (r Result) String() string {
 	if int(r) < len(resultNames) {
 		return resultNames[r]
