@@ -82,6 +82,11 @@ type Server struct {
 	// InlineHandlers runs handlers on the goroutine that read the request,
 	// skipping the worker pool: fastest, but only for handlers that never block.
 	InlineHandlers bool
+	// InlineHandlerFunc, when set, decides per request whether its handler
+	// never blocks and may run inline (as InlineHandlers does for all); the
+	// others go to the worker pool. Requests whose body is still arriving
+	// always go to the pool.
+	InlineHandlerFunc func(ctx *RequestCtx) bool
 	// DisableHTTP1 refuses HTTP/1.1 clients.
 	DisableHTTP1 bool
 	// ErrorLog receives protocol error lines; nil discards them.
@@ -165,6 +170,7 @@ func (s *Server) init() (*loop.Core, error) {
 			Canceled: canceled,
 		},
 		InlineHandlers: s.InlineHandlers,
+		Inline:         s.inlineFunc(),
 		MaxWorkers:     s.MaxWorkers,
 		WriteTimeout:   s.WriteTimeout,
 		ReadTimeout:    s.ReadTimeout,
@@ -394,6 +400,14 @@ func (s *Server) finish() {
 
 func (s *Server) streamBodyFunc() func(r *engine.Request) bool {
 	f := s.StreamRequestBodyFunc
+	if f == nil {
+		return nil
+	}
+	return func(r *engine.Request) bool { return f(r.Owner.(*RequestCtx)) }
+}
+
+func (s *Server) inlineFunc() func(r *engine.Request) bool {
+	f := s.InlineHandlerFunc
 	if f == nil {
 		return nil
 	}

@@ -56,6 +56,9 @@ type Options struct {
 	// read them, without a hand-off to the worker pool. Only for handlers
 	// that never block.
 	InlineHandlers bool
+	// Inline, when set, decides per complete request whether its handler
+	// runs inline (as InlineHandlers does for all).
+	Inline func(r *engine.Request) bool
 	// MaxWorkers bounds concurrent handlers (default 10000).
 	MaxWorkers int
 	// WriteTimeout bounds one blocked socket write.

@@ -58,7 +58,7 @@ func (h *h2conn) AcquireRequest() *engine.Request { return h.core.opts.Hooks.Acq
 
 func (h *h2conn) Dispatch(r *engine.Request) {
 	t := task{r: r, t: h}
-	if h.core.opts.InlineHandlers && r.BodyComplete() {
+	if r.BodyComplete() && (h.core.opts.InlineHandlers || h.core.opts.Inline != nil && h.core.opts.Inline(r)) {
 		h.inline = append(h.inline, t)
 		return
 	}

@@ -83,3 +83,24 @@ func BenchmarkSubmit(b *testing.B) {
 		<-done
 	}
 }
+
+func TestCloseStopsWorkers(t *testing.T) {
+	var wg sync.WaitGroup
+	p := New(8, 8, time.Minute, func(int) { wg.Done() })
+	wg.Add(8)
+	for i := 0; i < 8; i++ {
+		p.Submit(i)
+	}
+	wg.Wait()
+	p.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for p.Workers() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := p.Workers(); n != 0 {
+		t.Fatalf("%d workers after Close", n)
+	}
+	wg.Add(1)
+	p.Submit(1) // still runs after Close
+	wg.Wait()
+}

@@ -131,7 +131,7 @@ func main() {
 	tlsAddr := flag.String("tls-addr", "", "also serve TLS (h2 and http/1.1 by ALPN) on this address")
 	cert := flag.String("cert", "", "TLS certificate file (with -tls-addr)")
 	key := flag.String("key", "", "TLS key file (with -tls-addr)")
-	inline := flag.Bool("inline", false, "run handlers on the reading goroutine (fastest; /delay then blocks its connection)")
+	inline := flag.Bool("inline", false, "run every handler on the reading goroutine (/delay then blocks its connection)")
 	verbose := flag.Bool("v", false, "log protocol errors")
 	debugAddr := flag.String("debug", "", "serve net/http/pprof and expvar on this address")
 	flag.Parse()
@@ -143,6 +143,12 @@ func main() {
 		// /echo answers the body as it streams in; other bodies are
 		// buffered before their handler starts.
 		StreamRequestBodyFunc: func(ctx *h2loop.RequestCtx) bool { return ctx.Path() == "/echo" },
+		// Every handler but /delay and /echo only fills in a response: they
+		// run on the reading goroutine, without a hand-off to the pool.
+		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool {
+			p := ctx.Path()
+			return !strings.HasPrefix(p, "/delay/") && !strings.HasPrefix(p, "/echo")
+		},
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
