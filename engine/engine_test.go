@@ -334,6 +334,9 @@ func serveOne(tc *tconn, id uint32, blk []byte, frameBuf *[]byte) {
 }
 
 func TestSteadyStateAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
+	}
 	tc, blk := steadyState(t)
 	id := uint32(3)
 	var buf []byte
