@@ -124,10 +124,12 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		m = new(Metrics)
 	}
 	c := &Conn{
-		cfg:        cfg,
-		cb:         cb,
-		m:          m,
-		dec:        codec.NewHeaderDecoder(cfg.HeaderTableSize, cfg.MaxHeaderListSize),
+		cfg: cfg,
+		cb:  cb,
+		m:   m,
+		// Until the client acknowledges our SETTINGS it may use the default
+		// 4096-byte table (§6.5.3); a smaller limit applies from the ACK.
+		dec:        codec.NewHeaderDecoder(max(cfg.HeaderTableSize, codec.DefaultHeaderTableSize), cfg.MaxHeaderListSize),
 		enc:        codec.NewHeaderEncoder(),
 		streams:    idleTable,
 		sendConn:   window.NewSendConn(codec.DefaultInitialWindowSize),
@@ -413,6 +415,9 @@ func (c *Conn) onSettings(h codec.FrameHeader, p []byte) error {
 		return err
 	}
 	if sf.Ack {
+		if c.awaitingAck && c.cfg.HeaderTableSize < codec.DefaultHeaderTableSize {
+			c.dec.SetMaxDynamicTableSize(c.cfg.HeaderTableSize)
+		}
 		c.awaitingAck = false
 		return nil
 	}
