@@ -36,8 +36,8 @@ func (c *npConn) write(b []byte) error {
 
 func (c *npConn) closeSocket() { c.nc.Close() }
 
-// ServeNetpoll serves cleartext HTTP/2 (and HTTP/1.1) on ln with a netpoll
-// event loop until ctx-less shutdown through the returned EventLoop.
+// NewEventLoop returns a netpoll event loop that serves cleartext HTTP/2
+// (and HTTP/1.1) with this Core.
 func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {
 	return netpoll.NewEventLoop(core.onRequest,
 		netpoll.WithOnPrepare(core.onPrepare),
@@ -186,6 +186,11 @@ func (c *npConn) serveH2(r netpoll.Reader) {
 			_, err := r.Peek(need)
 			h.beginLoop()
 			if err != nil {
+				// The rest of the frame did not come within ReadTimeout
+				// (or the connection died): a stalled peer would otherwise
+				// hold this goroutine again and again.
+				c.core.logf("h2loop: %v: incomplete frame: %v", c.nc.RemoteAddr(), err)
+				h.close()
 				break
 			}
 		}
