@@ -48,6 +48,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		// flag set after receiving the HEADERS frame that opens a request ...
 		// MUST treat the corresponding request or response as malformed" (§8.1).
 		if !hf.EndStream {
+			c.m.inc(&c.m.Malformed)
 			c.discardBlock(id)
 			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: codec.ErrCodeProtocol, Reason: "trailers without END_STREAM"})
 		}
@@ -59,13 +60,18 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		c.dec.Begin(id, codec.BlockTrailers, r.Trailer)
 	case !c.isIdle(id):
 		c.discardBlock(id)
+		if c.weReset(id) {
+			// A stream we reset: "An endpoint MUST minimally process and then
+			// discard any frames it receives in this state. This means
+			// updating header compression state for HEADERS" (§5.1).
+			return c.blockThen(hf, c.uselessFrame())
+		}
 		if c.recentlyClosed(id) {
-			// A stream we have seen close: "An endpoint that receives any
-			// frame other than PRIORITY after receiving a RST_STREAM MUST
-			// treat that as a stream error of type STREAM_CLOSED", and after
-			// END_STREAM both ways as a connection error of type
-			// STREAM_CLOSED (§5.1): the connection error serves both.
-			return c.blockThen(hf, &codec.ConnError{Code: codec.ErrCodeStreamClosed, Reason: "HEADERS on a closed stream"})
+			// A stream the client ended or reset: "An endpoint MAY treat
+			// receipt of any other type of frame on a closed stream as a
+			// connection error (Section 5.4.1) of type STREAM_CLOSED" (§5.1).
+			tr := transitions[stClosed][evRecvHeaders]
+			return c.blockThen(hf, &codec.ConnError{Code: tr.code, Reason: "HEADERS on a closed stream"})
 		}
 		// "The identifier of a newly established stream MUST be numerically
 		// greater than all streams that the initiating endpoint has opened
@@ -200,12 +206,15 @@ func (c *Conn) endBlock(id uint32) error {
 		if st == nil {
 			return nil
 		}
-		if errors.Is(err, codec.ErrHeaderListTooLarge) && !st.trailers {
-			// Too large a header section gets 431 (RFC 6585 §5).
+		if errors.Is(err, codec.ErrHeaderListTooLarge) {
 			c.m.inc(&c.m.HeaderTooLarge)
 			c.cfg.logf("h2: stream %d: request header section above %d bytes", id, c.cfg.MaxHeaderListSize)
-			c.respondStatus(st, 431)
-			return nil
+			if !st.trailers {
+				// Too large a header section gets 431 (RFC 6585 §5).
+				c.respondStatus(st, 431)
+				return nil
+			}
+			return &codec.StreamError{StreamID: id, Code: codec.ErrCodeProtocol, Reason: "trailer section too large"}
 		}
 		c.m.inc(&c.m.Malformed)
 		var se *codec.StreamError
@@ -443,6 +452,13 @@ func (c *Conn) recentlyClosed(id uint32) bool {
 		}
 	}
 	return false
+}
+
+// markReset records that we sent RST_STREAM on id: the client's frames
+// still in flight on it are then discarded.
+func (c *Conn) markReset(id uint32) {
+	c.resetRing[c.resetNext%uint32(len(c.resetRing))] = id
+	c.resetNext++
 }
 
 // weReset reports whether id is one of the last streams we reset.

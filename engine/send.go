@@ -67,6 +67,7 @@ func (c *Conn) sentEnd(st *stream) {
 	// error code of NO_ERROR after sending a complete response" (§8.1).
 	if st.req.handlerDone {
 		c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
+		c.markReset(st.id)
 		c.closeStream(st, false, 0)
 	}
 }
@@ -83,6 +84,7 @@ func (c *Conn) Respond(r *Request) {
 	if st == nil || st.respDone {
 		if st != nil && st.state == stHalfClosedLocal {
 			c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
+			c.markReset(st.id)
 			c.closeStream(st, false, 0)
 		}
 		c.maybeRelease(r)
@@ -177,6 +179,7 @@ func (c *Conn) respondStatus(st *stream, status int) {
 	c.writeHeaders(st, r, true, true)
 	if c.streamOf(r) != nil && st.state == stHalfClosedLocal {
 		c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
+		c.markReset(st.id)
 		c.closeStream(st, false, 0)
 	}
 }
@@ -288,8 +291,7 @@ func (c *Conn) resetStream(id uint32, code codec.ErrCode, reason string) {
 	c.m.inc(&c.m.ResetsSent)
 	c.cfg.logf("h2: stream %d reset: %v: %s", id, code, reason)
 	c.out = codec.AppendRSTStream(c.out, id, code)
-	c.resetRing[c.resetNext%uint32(len(c.resetRing))] = id
-	c.resetNext++
+	c.markReset(id)
 	if err := c.control(); err != nil {
 		c.fail(err)
 		return

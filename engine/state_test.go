@@ -346,3 +346,80 @@ func TestLateResponseDropped(t *testing.T) {
 		t.Fatalf("released %d", tc.cb.released)
 	}
 }
+
+// TestClosedAfterOurReset: of a stream we reset (an early complete response
+// closed with RST_STREAM(NO_ERROR), a stream error, a refused stream), "An
+// endpoint MUST minimally process and then discard any frames it receives in
+// this state. This means updating header compression state for HEADERS ...
+// Additionally, the content of DATA frames counts toward the connection
+// flow-control window" (§5.1): the client's frames in flight are discarded
+// without an answer, and the connection goes on.
+func TestClosedAfterOurReset(t *testing.T) {
+	cases := []struct {
+		name  string
+		cfg   Config
+		setup func(tc *tconn)
+		code  codec.ErrCode
+	}{
+		{"early response", Config{StreamRequestBody: true}, func(tc *tconn) {
+			tc.feed(tc.post(wireID, "/upload"))
+			tc.serveAll("early")
+			tc.response(wireID)
+			tc.body(wireID)
+		}, codec.ErrCodeNo},
+		{"stream error", Config{}, func(tc *tconn) {
+			tc.feed(tc.post(wireID, "/upload", "content-length", "2"))
+			tc.feed(codec.AppendData(nil, wireID, false, []byte("abc")))
+		}, codec.ErrCodeProtocol},
+		{"refused", Config{MaxConcurrentStreams: 1}, nil, codec.ErrCodeRefusedStream},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tc := newTConn(t, c.cfg)
+			tc.handshake()
+			if c.name == "refused" {
+				// Stream 3 holds the only slot; stream 5 is refused.
+				tc.feed(tc.post(3, "/holder"))
+				tc.feed(tc.post(5, "/refused"))
+				tc.wantRST(5, c.code)
+				tc.feed(codec.AppendRSTStream(nil, 3, codec.ErrCodeCancel)) // frees the slot for late's request
+				late(t, tc, 5)
+				return
+			}
+			c.setup(tc)
+			tc.wantRST(wireID, c.code)
+			late(t, tc, wireID)
+		})
+	}
+}
+
+// late sends what a client may still have in flight on a stream we reset,
+// and checks that it is discarded and that the HPACK state stays in sync.
+func late(t *testing.T, tc *tconn, id uint32) {
+	t.Helper()
+	tc.noFrames()
+	var b []byte
+	b = codec.AppendData(b, id, false, make([]byte, 1000))
+	b = codec.AppendData(b, id, false, nil)
+	b = codec.AppendHeaders(b, id, true, true, tc.headerBlock("x-late-trailer", "42")) // indexed by the client
+	if err := tc.feed(b); err != nil {
+		t.Fatalf("late frames: %v", err)
+	}
+	for len(tc.c.Output()) > 0 {
+		if f := tc.next(); f.Type != codec.FrameWindowUpdate || f.StreamID != 0 {
+			t.Fatalf("late frames answered with %v on stream %d", f.Type, f.StreamID)
+		}
+	}
+	if tc.c.Closed() {
+		t.Fatal("connection closed")
+	}
+	// The trailer's field is in both dynamic tables: the next request refers to it.
+	n := len(tc.cb.reqs)
+	tc.feed(codec.AppendHeaders(nil, 101, true, true, tc.headerBlock(":method", "GET", ":scheme", "http", ":path", "/next", "x-late-trailer", "42")))
+	if len(tc.cb.reqs) != n+1 {
+		t.Fatalf("next request not dispatched")
+	}
+	if v, _ := tc.cb.reqs[n].Header.Get("x-late-trailer"); v != "42" {
+		t.Fatalf("HPACK out of sync: x-late-trailer %q", v)
+	}
+}
