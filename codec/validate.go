@@ -328,3 +328,42 @@ func checkSchemePath(pseudo uint8, b *HeaderBlock) string {
 	}
 	return ""
 }
+
+// ValidResponseField reports whether a regular field a handler wants to send
+// may go out: "A field name MUST NOT contain characters in the ranges
+// 0x00-0x20, 0x41-0x5a, or 0x7f-0xff" and the value rules of RFC 9113
+// §8.2.1 (no NUL, CR or LF; no leading or trailing SP or HTAB), and the name
+// is not connection-specific: "An endpoint MUST NOT generate an HTTP/2
+// message containing connection-specific header fields" (§8.2.2).
+func ValidResponseField(name, value string) bool {
+	return checkName(name) == "" && checkValue(value) == "" && !connectionSpecific(name)
+}
+
+// ValidResponseFieldBytes is ValidResponseField for a value held in bytes.
+func ValidResponseFieldBytes(name string, value []byte) bool {
+	if checkName(name) != "" || connectionSpecific(name) {
+		return false
+	}
+	if n := len(value); n > 0 {
+		if c := value[0]; c == ' ' || c == '\t' {
+			return false
+		}
+		if c := value[n-1]; c == ' ' || c == '\t' {
+			return false
+		}
+	}
+	for _, c := range value {
+		if badValueByte[c] {
+			return false
+		}
+	}
+	return true
+}
+
+func connectionSpecific(name string) bool {
+	switch name {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+		return true
+	}
+	return false
+}

@@ -369,3 +369,29 @@ func BenchmarkServeGET(b *testing.B) {
 		}
 	}
 }
+
+func TestInvalidResponseFieldsDropped(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(tc.get(1, "/"))
+	r := tc.cb.reqs[0]
+	r.AddHeader("x-ok", "yes")
+	r.AddHeader("X-Upper", "no")
+	r.AddHeader("x-split", "a\r\nset-cookie: evil")
+	r.AddHeader("connection", "close")
+	r.AddHeaderBytes("x-bytes", []byte("bad\n"))
+	r.AddHeaderBytes("x-bytes-ok", []byte("fine"))
+	tc.c.Respond(r)
+	_, fields, _ := tc.response(1)
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.Name)
+	}
+	want := []string{":status", "x-ok", "x-bytes-ok", "content-length"}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Fatalf("fields %v, want %v", names, want)
+	}
+	if n := tc.c.m.BadResponseFields.Load(); n != 4 {
+		t.Fatalf("BadResponseFields %d, want 4", n)
+	}
+}

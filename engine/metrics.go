@@ -18,6 +18,8 @@ type Metrics struct {
 	BodyTooLarge   atomic.Uint64 // bodies above MaxRequestBodySize (413)
 	FloodErrors    atomic.Uint64 // ENHANCE_YOUR_CALM: resets, control frames, useless frames, CONTINUATION
 	Timeouts       atomic.Uint64 // settings, header and idle timeouts
+
+	BadResponseFields atomic.Uint64 // response fields a handler set that HTTP/2 cannot carry (dropped)
 }
 
 func (m *Metrics) inc(c *atomic.Uint64) {

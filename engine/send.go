@@ -35,8 +35,17 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 			continue // computed from the body below
 		}
 		if kv.Bytes {
-			e.WriteFieldNoIndex(kv.Name, r.HeaderValueBytes(kv))
+			v := r.HeaderValueBytes(kv)
+			if !codec.ValidResponseFieldBytes(kv.Name, v) {
+				c.badField(st.id, kv.Name)
+				continue
+			}
+			e.WriteFieldNoIndex(kv.Name, v)
 		} else {
+			if !codec.ValidResponseField(kv.Name, kv.Value) {
+				c.badField(st.id, kv.Name)
+				continue
+			}
 			e.WriteField(kv.Name, kv.Value)
 		}
 	}
@@ -255,6 +264,8 @@ func (c *Conn) writeData() {
 		if n > 0 || endStream {
 			c.out = codec.AppendData(c.out, id, endStream, pending[:n])
 			c.sendConn.Consume(&st.send, n)
+			c.dataFrames++
+			c.dataBytes += uint64(n)
 			r.pendingOff += n
 			if c.m != nil {
 				c.m.BytesSent.Add(uint64(n))
@@ -280,7 +291,12 @@ func (c *Conn) writeTrailers(st *stream, r *Request) {
 	e := c.enc
 	e.Reset()
 	for i := range r.Trailers {
-		e.WriteField(r.Trailers[i].Name, r.Trailers[i].Value)
+		kv := &r.Trailers[i]
+		if !codec.ValidResponseField(kv.Name, kv.Value) {
+			c.badField(st.id, kv.Name)
+			continue
+		}
+		e.WriteField(kv.Name, kv.Value)
 	}
 	c.out = codec.AppendHeaderBlock(c.out, st.id, true, e.Bytes(), c.peerMaxFrm)
 	c.sentEnd(st)
@@ -348,4 +364,10 @@ func (c *Conn) maybeRelease(r *Request) {
 		r.conn = nil
 		c.cb.ReleaseRequest(r)
 	}
+}
+
+// badField drops a response field a handler set that HTTP/2 cannot carry.
+func (c *Conn) badField(id uint32, name string) {
+	c.m.inc(&c.m.BadResponseFields)
+	c.cfg.logf("h2: stream %d: dropped invalid response field %q", id, name)
 }
