@@ -44,8 +44,10 @@ type Config struct {
 	// RST_STREAM) produced but not yet written; a peer that provokes more
 	// without reading gets GOAWAY(ENHANCE_YOUR_CALM). Default 10000.
 	MaxQueuedControlFrames int
-	// MaxResetsPerSecond caps client RST_STREAM of active streams (the rapid
-	// reset attack, CVE-2023-44487). Default 200 a second (with a burst of 2x).
+	// MaxResetsPerSecond caps resets of active streams: the client's own
+	// RST_STREAM (the rapid reset attack, CVE-2023-44487) and the stream
+	// errors it provokes (MadeYouReset, CVE-2025-8671). Default 200 a second
+	// (with a burst of 2x).
 	MaxResetsPerSecond int
 	// MaxUselessFrames caps frames that do no work (empty DATA without
 	// END_STREAM, PRIORITY, WINDOW_UPDATE on closed streams, unknown frame
@@ -54,6 +56,12 @@ type Config struct {
 	// MaxHeaderBlockFrames caps CONTINUATION frames in one field block (the
 	// CONTINUATION flood). Default 64.
 	MaxHeaderBlockFrames int
+	// MaxWindowUpdatesPerDataFrame bounds the WINDOW_UPDATE frames a client
+	// may send, which are due only for DATA we send: over the connection's
+	// life at most 100, plus this many per DATA frame sent, plus one per KiB
+	// of DATA sent; more is a WINDOW_UPDATE flood, answered with
+	// GOAWAY(ENHANCE_YOUR_CALM). Default 10.
+	MaxWindowUpdatesPerDataFrame int
 	// WriteChunk is how many bytes of DATA are produced per scheduling round
 	// before the output is flushed. Default 256 KiB.
 	WriteChunk int
@@ -132,6 +140,9 @@ func (c *Config) Normalize() {
 	}
 	if c.MaxHeaderBlockFrames == 0 {
 		c.MaxHeaderBlockFrames = 64
+	}
+	if c.MaxWindowUpdatesPerDataFrame == 0 {
+		c.MaxWindowUpdatesPerDataFrame = 10
 	}
 	if c.WriteChunk == 0 {
 		c.WriteChunk = 256 << 10

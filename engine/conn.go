@@ -108,8 +108,11 @@ type Conn struct {
 
 	// abuse counters
 	ctrlQueued  int // control frames produced since the last TakeOutput
-	resets      int // client resets of active streams in the current second
+	resets      int // resets of active streams (the client's, or provoked by it) in the current second
 	useless     int
+	windowUpd   uint64 // WINDOW_UPDATE frames received
+	dataFrames  uint64 // DATA frames sent
+	dataBytes   uint64 // DATA payload bytes sent
 	closeReason error
 }
 
@@ -257,6 +260,13 @@ func (c *Conn) Feed(in []byte) (int, error) {
 func (c *Conn) fail(err error) error {
 	var se *codec.StreamError
 	if errors.As(err, &se) {
+		if st := c.streams.Get(se.StreamID); st != nil && !st.respDone {
+			// MadeYouReset (CVE-2025-8671): a stream error the client
+			// provokes on a live stream costs what its own reset does.
+			if cerr := c.countReset(); cerr != nil {
+				return c.fail(cerr)
+			}
+		}
 		c.resetStream(se.StreamID, se.Code, se.Reason)
 		return nil
 	}
@@ -398,14 +408,23 @@ func (c *Conn) onRSTStream(h codec.FrameHeader, p []byte) error {
 	}
 	c.m.inc(&c.m.ResetsReceived)
 	if !st.respDone {
-		c.resets++
-		if c.resets > 2*c.cfg.MaxResetsPerSecond {
-			c.m.inc(&c.m.FloodErrors)
-			return errCalm("too many stream resets")
+		if err := c.countReset(); err != nil {
+			return err
 		}
 	}
 	st.respDone = true
 	c.closeStream(st, true, code)
+	return nil
+}
+
+// countReset counts a reset of an active stream, by the client or provoked
+// by it, against MaxResetsPerSecond (with a burst of twice the rate).
+func (c *Conn) countReset() error {
+	c.resets++
+	if c.resets > 2*c.cfg.MaxResetsPerSecond {
+		c.m.inc(&c.m.FloodErrors)
+		return errCalm("too many stream resets")
+	}
 	return nil
 }
 
@@ -492,6 +511,14 @@ func (c *Conn) onWindowUpdate(h codec.FrameHeader, p []byte) error {
 	incr, err := codec.ParseWindowUpdate(h, p)
 	if err != nil {
 		return err
+	}
+	// WINDOW_UPDATE returns credit for DATA we sent: a client that sends far
+	// more of them than our DATA explains is flooding (each costs a lookup
+	// and a scheduling round and needs no answer, so no other limit sees it).
+	c.windowUpd++
+	if c.windowUpd > 100+uint64(c.cfg.MaxWindowUpdatesPerDataFrame)*c.dataFrames+c.dataBytes>>10 {
+		c.m.inc(&c.m.FloodErrors)
+		return errCalm("too many WINDOW_UPDATE frames")
 	}
 	if h.StreamID == 0 {
 		if err := c.sendConn.AddConn(incr); err != nil {
