@@ -1,0 +1,42 @@
+package loop
+
+import (
+	"net"
+	"time"
+)
+
+// MemConn is an HTTP/2 connection served from memory: bytes come in through
+// Feed and the server's output goes to a callback. Tests and benchmarks use
+// it to drive the whole server path — engine, request contexts, handlers —
+// without sockets. With Options.InlineHandlers, handlers run inside Feed.
+type MemConn struct {
+	h *h2conn
+}
+
+type memSink struct{ w func([]byte) }
+
+func (m memSink) write(b []byte) error { m.w(b); return nil }
+func (m memSink) closeSocket()         {}
+
+// NewMemConn starts a connection whose output is passed to w (the slice is
+// only valid during the call).
+func (core *Core) NewMemConn(w func(b []byte)) *MemConn {
+	h := newH2Conn(core, memSink{w}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, false)
+	return &MemConn{h: h}
+}
+
+// Feed processes b (which must hold whole frames) and writes the output.
+// It reports whether the connection is still open.
+func (m *MemConn) Feed(b []byte) bool {
+	h := m.h
+	h.beginLoop()
+	used, _, done := h.input(b)
+	h.endLoop()
+	return used == len(b) && !done && !h.closed.Load()
+}
+
+// Tick runs the connection's timers.
+func (m *MemConn) Tick(now time.Time) { m.h.tick(now) }
+
+// Close aborts the connection.
+func (m *MemConn) Close() { m.h.close() }
