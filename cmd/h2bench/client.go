@@ -75,6 +75,7 @@ type benchClient struct {
 	failsInRow          int
 	everConn            bool
 	lastActive          int64
+	connGen             int32 // generation of the socket, carried in epoll events (Pad)
 	failKind            int
 	failCode            codec.ErrCode
 	timerGen            [16]uint32
@@ -115,6 +116,7 @@ func (c *benchClient) connect() {
 		w.st.Reconnects++
 	}
 	c.state = stConnecting
+	c.connGen++ // events of an earlier socket of this client are stale
 	c.connStart = w.now
 	c.gotFirst = false
 	c.reqsOnConn, c.doneOnConn = 0, 0
@@ -141,7 +143,7 @@ func (c *benchClient) connect() {
 		return
 	}
 	c.fd = fd
-	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: c.idx}); err != nil {
+	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: c.idx, Pad: c.connGen}); err != nil {
 		unix.Close(fd)
 		c.fd = -1
 		c.connectFailed(errConnect)
@@ -150,9 +152,10 @@ func (c *benchClient) connect() {
 	c.wantOut = true
 }
 
-// onEvent handles epoll readiness of the client's socket.
-func (c *benchClient) onEvent(ev uint32) {
-	if c.fd < 0 {
+// onEvent handles epoll readiness of the client's socket; gen is the
+// socket generation the event was registered with.
+func (c *benchClient) onEvent(ev uint32, gen int32) {
+	if c.fd < 0 || gen != c.connGen {
 		return
 	}
 	if c.state == stConnecting {
@@ -363,7 +366,7 @@ func (c *benchClient) flush() {
 	if len(out) == 0 {
 		if c.wantOut && c.br == nil {
 			c.wantOut = false
-			unix.EpollCtl(c.w.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.idx})
+			unix.EpollCtl(c.w.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.idx, Pad: c.connGen})
 		}
 		return
 	}
@@ -378,7 +381,7 @@ func (c *benchClient) flush() {
 			if errors.Is(err, unix.EAGAIN) {
 				if !c.wantOut {
 					c.wantOut = true
-					unix.EpollCtl(c.w.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: c.idx})
+					unix.EpollCtl(c.w.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: c.idx, Pad: c.connGen})
 				}
 				return
 			}
@@ -396,7 +399,7 @@ func (c *benchClient) flush() {
 	c.lastActive = c.w.now
 	if c.wantOut {
 		c.wantOut = false
-		unix.EpollCtl(c.w.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.idx})
+		unix.EpollCtl(c.w.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.idx, Pad: c.connGen})
 	}
 }
 

@@ -193,7 +193,7 @@ func (w *worker) run() {
 				w.bridgeEvents()
 			default:
 				c := w.clients[ev.Fd]
-				c.onEvent(ev.Events)
+				c.onEvent(ev.Events, ev.Pad)
 			}
 		}
 		w.runTimers()
