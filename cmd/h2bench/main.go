@@ -152,6 +152,9 @@ func bench(cfg *config, stdout io.Writer, live bool) (*result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if testHookRunDone != nil {
+		testHookRunDone()
+	}
 	if pr != nil {
 		pr.stop()
 	}
@@ -167,6 +170,10 @@ func bench(cfg *config, stdout io.Writer, live bool) (*result, error) {
 	res.Notes = dedup(notes)
 	return res, nil
 }
+
+// testHookRunDone, when set by a test, runs when the workers have finished
+// and before the results are collected.
+var testHookRunDone func()
 
 // h2cfg returns the HTTP/2 settings of the run.
 func (w *worker) h2cfg() client.H2Config {
