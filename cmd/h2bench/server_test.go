@@ -72,18 +72,19 @@ var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 type rawH2Server struct {
 	addr    string
 	perConn int
+	upgrade bool // accept HTTP/1.1 Upgrade: h2c (RFC 7540 §3.2) before the preface
 	mu      sync.Mutex
 	conns   int
 	answers int
 }
 
-func newRawH2Server(t *testing.T, perConn int) *rawH2Server {
+func newRawH2Server(t *testing.T, perConn int, upgrade bool) *rawH2Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &rawH2Server{addr: ln.Addr().String(), perConn: perConn}
+	s := &rawH2Server{addr: ln.Addr().String(), perConn: perConn, upgrade: upgrade}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -103,13 +104,37 @@ func newRawH2Server(t *testing.T, perConn int) *rawH2Server {
 func (s *rawH2Server) serve(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
+	answered := 0
+	if s.upgrade {
+		// read the HTTP/1.1 request head (and no body: GET)
+		var head []byte
+		b := make([]byte, 1)
+		for !bytes.HasSuffix(head, []byte("\r\n\r\n")) {
+			if _, err := c.Read(b); err != nil {
+				return
+			}
+			head = append(head, b[0])
+		}
+		h := string(head)
+		if !strings.Contains(h, "\r\nUpgrade: h2c\r\n") || !strings.Contains(h, "\r\nHTTP2-Settings: ") {
+			return
+		}
+		out := []byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+		out = codec.AppendSettings(out)
+		out = codec.AppendHeaders(out, 1, false, true, []byte{0x88})
+		out = codec.AppendData(out, 1, true, []byte("ok"))
+		c.Write(out)
+		answered++
+		s.mu.Lock()
+		s.answers++
+		s.mu.Unlock()
+	}
 	pre := make([]byte, len(codec.ClientPreface))
 	if _, err := io.ReadFull(c, pre); err != nil || string(pre) != codec.ClientPreface {
 		return
 	}
 	c.Write(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: 100}))
 	hdr := make([]byte, 9)
-	answered := 0
 	for {
 		if _, err := io.ReadFull(c, hdr); err != nil {
 			return
