@@ -294,3 +294,29 @@ func TestH2load(t *testing.T) {
 	out = runH2load(t, "-n", "4", "-c", "2", "-w", "16", "-W", "16", "http://"+addr+"/bytes/10000000")
 	wantAllSucceeded(t, out, 4)
 }
+
+// An inline handler that streams a response larger than the client's
+// windows must not deadlock waiting for WINDOW_UPDATE on its own goroutine.
+func TestInlineStreamingHandler(t *testing.T) {
+	addr, _ := startServer(t, func(s *h2loop.Server) {
+		s.InlineHandlers = true
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			chunk := bytes.Repeat([]byte("x"), 64<<10)
+			for i := 0; i < 16; i++ {
+				ctx.Write(chunk)
+				if err := ctx.Flush(); err != nil {
+					return
+				}
+			}
+		})
+	})
+	resp, err := h2cClient().Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) != 16*64<<10 {
+		t.Fatalf("got %d bytes, want %d", len(b), 16*64<<10)
+	}
+}

@@ -42,7 +42,12 @@ type h2conn struct {
 	flushing bool        // a worker is about to flush
 	dispatch []task
 	inline   []task
-	spare    []task
+	// inlineSpare is the other buffer of inline; inlineReq is the request
+	// whose handler runs inline right now (it must never wait for the
+	// reading goroutine, which is running it).
+	inlineSpare []task
+	inlineReq   *engine.Request
+	spare       []task
 }
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
@@ -97,16 +102,26 @@ func (h *h2conn) input(buf []byte) (used, need int, done bool) {
 func (h *h2conn) runInline() {
 	for {
 		h.mu.Lock()
-		if len(h.inline) == 0 {
+		tasks := h.inline
+		if len(tasks) == 0 {
 			h.mu.Unlock()
 			return
 		}
-		t := h.inline[0]
-		n := copy(h.inline, h.inline[1:])
-		h.inline[n] = task{}
-		h.inline = h.inline[:n]
+		h.inline = h.inlineSpare[:0]
 		h.mu.Unlock()
-		h.core.opts.Hooks.Serve(t.r, t.t)
+		for i := range tasks {
+			h.mu.Lock()
+			h.inlineReq = tasks[i].r
+			h.mu.Unlock()
+			h.core.opts.Hooks.Serve(tasks[i].r, tasks[i].t)
+			h.mu.Lock()
+			h.inlineReq = nil
+			h.mu.Unlock()
+			tasks[i] = task{}
+		}
+		h.mu.Lock()
+		h.inlineSpare = tasks[:0]
+		h.mu.Unlock()
 	}
 }
 
@@ -240,6 +255,12 @@ func (h *h2conn) Flush(r *engine.Request) error {
 		return ErrCanceled
 	}
 	h.flushLocked()
+	if r == h.inlineReq {
+		// Running on the reading goroutine: waiting for WINDOW_UPDATE would
+		// wait for ourselves. What the windows do not allow stays queued
+		// and goes out as they open.
+		return nil
+	}
 	for r.Pending() > 0 {
 		if r.Canceled || h.closed.Load() || r.StreamDone() {
 			return ErrCanceled
