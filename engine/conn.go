@@ -510,6 +510,16 @@ func (c *Conn) onGoAway(h codec.FrameHeader, p []byte) error {
 func (c *Conn) onWindowUpdate(h codec.FrameHeader, p []byte) error {
 	incr, err := codec.ParseWindowUpdate(h, p)
 	if err != nil {
+		if _, ok := err.(*codec.StreamError); ok && c.streams.Get(h.StreamID) == nil {
+			// A zero increment on a stream that is not open: the idle rule
+			// (a connection error) comes first, and "RST_STREAM frames MUST
+			// NOT be sent for a stream in the "idle" state" (§6.4); on a
+			// closed stream the frame is discarded (§5.1).
+			if c.isIdle(h.StreamID) {
+				return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "WINDOW_UPDATE on an idle stream"}
+			}
+			return c.uselessFrame()
+		}
 		return err
 	}
 	// WINDOW_UPDATE returns credit for DATA we sent: a client that sends far

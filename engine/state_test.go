@@ -423,3 +423,24 @@ func late(t *testing.T, tc *tconn, id uint32) {
 		t.Fatalf("HPACK out of sync: x-late-trailer %q", v)
 	}
 }
+
+// TestZeroIncrementByState: a WINDOW_UPDATE with a zero increment is a stream
+// error (§6.9) only on a stream that exists; on an idle stream the idle rule
+// comes first (§5.1: connection error; §6.4: no RST_STREAM on an idle
+// stream), and on a closed stream it is discarded.
+func TestZeroIncrementByState(t *testing.T) {
+	for _, id := range []uint32{5, 6, 0x30303030} {
+		tc := streamIn(t, stIdle, "")
+		tc.c.Feed(codec.AppendWindowUpdate(nil, id, 0))
+		tc.wantGoAway(codec.ErrCodeProtocol)
+	}
+	tc := streamIn(t, stHalfClosedRemote, "")
+	tc.feed(codec.AppendWindowUpdate(nil, wireID, 0))
+	tc.wantRST(wireID, codec.ErrCodeProtocol)
+	tc = streamIn(t, stClosed, "both ended")
+	tc.feed(codec.AppendWindowUpdate(nil, wireID, 0))
+	tc.noFrames()
+	if tc.c.Closed() {
+		t.Fatal("closed")
+	}
+}
