@@ -207,7 +207,7 @@ func TestTLSALPN(t *testing.T) {
 	url := tlsServer(t, hello, true, nil)
 	r, report := runBench(t, "-n", "200", "-c", "2", "-m", "8", "-k", url+"/")
 	wantCounts(t, r, 200, 200, 0, 0, 0)
-	if r.Protocol != "h2" || r.Connections.HTTP2 != 2 {
+	if r.Protocol != "h2" || r.Connections.HTTP2 != 2 || !strings.Contains(report, "note: TLS: TLS 1.3, TLS_") {
 		t.Fatalf("protocol %q %+v\n%s", r.Protocol, r.Connections, report)
 	}
 	// without -k the self-signed certificate is refused

@@ -30,7 +30,8 @@ type bridge struct {
 	hsKind   int
 	proto    string
 	fallback bool
-	queued   bool // in w.bready
+	tlsInfo  string // TLS version and cipher suite
+	queued   bool   // in w.bready
 	// guarded by mu: worker -> writer
 	out    []byte
 	closed bool
@@ -83,6 +84,10 @@ func (b *bridge) dial() {
 		b.handshake(nil, "", false, errALPN, err)
 		return
 	}
+	st := tconn.ConnectionState()
+	b.mu.Lock()
+	b.tlsInfo = tls.VersionName(st.Version) + ", " + tls.CipherSuiteName(st.CipherSuite)
+	b.mu.Unlock()
 	if !b.handshake(tconn, proto, fb, 0, nil) {
 		tconn.Close()
 		return
@@ -177,7 +182,7 @@ func (c *benchClient) onBridge(b *bridge) {
 	}
 	b.mu.Lock()
 	b.queued = false
-	hs, hsErr, kind, proto, fb := b.hsDone, b.hsErr, b.hsKind, b.proto, b.fallback
+	hs, hsErr, kind, proto, fb, info := b.hsDone, b.hsErr, b.hsKind, b.proto, b.fallback, b.tlsInfo
 	b.hsDone = false
 	n := len(b.in)
 	if n > 0 {
@@ -197,6 +202,7 @@ func (c *benchClient) onBridge(b *bridge) {
 			c.connectFailed(kind)
 			return
 		}
+		c.w.noteNote("TLS: " + info)
 		c.connected(proto, fb)
 	}
 	if n > 0 && c.state == stConnected {

@@ -135,7 +135,7 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 	}
 	// h2load: "Requests which have not been issued due to connection
 	// errors, are counted towards req_failed and req_error."
-	if notIssued := r.Requests.Total - r.Requests.Succeeded - r.Requests.Failed; notIssued > 0 && !cfg.openLoop() {
+	if notIssued := r.Requests.Total - r.Requests.Succeeded - r.Requests.Failed; notIssued > 0 {
 		r.Requests.Failed += notIssued
 		r.Requests.Errored += notIssued
 	}
