@@ -280,14 +280,23 @@ func TestH2DataPiecewise(t *testing.T) {
 	}
 }
 
+// respTemplate is a response on stream 1 (see response); cycle patches the
+// stream id of its two frames.
+var respTemplate = response(nil, 1, "Sun, 22 Nov 2026 08:00:00 GMT")
+
 // cycle runs one request/response exchange on c: submit, drain the output,
 // feed the pre-built response for the stream.
 func cycle(c *H2Conn, in *[]byte, id *uint32) {
 	c.Submit(0, 0)
 	c.Wrote(len(c.Output()))
-	*in = response((*in)[:0], *id, "Sun, 22 Nov 2026 08:00:00 GMT")
+	b := append((*in)[:0], respTemplate...)
+	second := 9 + int(codec.ParseFrameHeader(b).Length)
+	for _, off := range [2]int{0, second} {
+		b[off+5], b[off+6], b[off+7], b[off+8] = byte(*id>>24), byte(*id>>16), byte(*id>>8), byte(*id)
+	}
+	*in = b
 	*id += 2
-	c.Feed(*in)
+	c.Feed(b)
 	c.Wrote(len(c.Output()))
 }
 
