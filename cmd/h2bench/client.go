@@ -675,10 +675,9 @@ func (c *benchClient) connectFailed(kind int) {
 func (c *benchClient) abandon() {
 	w := c.w
 	if w.phase == phaseMain && c.left > 0 && w.sched == nil {
+		// as in h2load, neither started nor done
 		w.st.Failed += c.left
 		w.st.Errored += c.left
-		w.st.Done += c.left
-		w.st.Started += c.left
 		w.st.errCount(errAbandoned, codec.ErrCodeNo, c.left)
 		c.left = 0
 	}
@@ -686,8 +685,6 @@ func (c *benchClient) abandon() {
 		n := c.rps.total - c.rps.issued
 		w.st.Failed += n
 		w.st.Errored += n
-		w.st.Done += n
-		w.st.Started += n
 		w.st.errCount(errAbandoned, codec.ErrCodeNo, n)
 		c.rps.issued = c.rps.total
 	}
