@@ -4,11 +4,14 @@
 #
 #   bash cmd/h2bench/compare_h2load.sh [URL]
 #
-# Without URL it starts h2o (serving a 14-byte file, one thread, pinned to
-# CPU 0) on a free port. Each generator runs pinned to CPU 1 with
+# Without URL it starts a server pinned to CPU 0 on a free port: h2o serving
+# a 14-byte file with one thread, or with SERVER=hello the repository's
+# examples/hello, fetching $URLPATH (default /; /delay/20 makes the server
+# latency-bound, so that throughput no longer depends on the generator). Each generator runs pinned to CPU 1 with
 # -n $N -c 64 -m 16 -t 1 (N defaults to 1000000), alternately, $RUNS times
 # (default 5); the script prints every run and the medians.
-# Environment: N, RUNS, ARGS (extra flags for both generators).
+# Environment: N, RUNS, ARGS (extra flags for both generators), SERVER,
+# URLPATH.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-1000000}
@@ -18,6 +21,17 @@ out=$(mktemp -d)
 trap 'kill ${srv:-} 2>/dev/null || true; rm -rf "$out"' EXIT
 go build -o "$out/h2bench" ./cmd/h2bench
 url=${1:-}
+if [ -z "$url" ] && [ "${SERVER:-h2o}" = hello ]; then
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	go build -o "$out/hello" ./examples/hello
+	taskset -c 0 "$out/hello" -addr "127.0.0.1:$port" > "$out/hello.out" 2>&1 &
+	srv=$!
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.05
+	done
+	url="http://127.0.0.1:$port${URLPATH:-/}"
+fi
 if [ -z "$url" ]; then
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	mkdir -p "$out/www"
