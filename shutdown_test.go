@@ -518,4 +518,3 @@ func settleGoroutines(n int, within time.Duration) int {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
