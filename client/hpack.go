@@ -100,23 +100,9 @@ type respDecoder struct {
 	head    int // index of the newest entry
 	n       int // live entries
 
-	// scratch for Huffman decoding, reused
-	huff huffSink
-}
-
-// huffSink receives Huffman-decoded strings from hpack.HuffmanDecode: it
-// counts the octets and keeps the first few (enough for a status code).
-type huffSink struct {
-	n    int
-	head [8]byte // enough for ":status" (7) and a status code (3)
-}
-
-func (s *huffSink) Write(p []byte) (int, error) {
-	if s.n < len(s.head) {
-		copy(s.head[s.n:], p)
-	}
-	s.n += len(p)
-	return len(p), nil
+	// the first octets of the last Huffman string decoded: enough for
+	// ":status" (7) and a status code (3)
+	huff [8]byte
 }
 
 func newRespDecoder(limit uint32) respDecoder {
@@ -238,12 +224,11 @@ func (d *respDecoder) readString(p []byte) (n int, raw []byte, used int, err err
 	if !huff {
 		return len(s), s, used, nil
 	}
-	d.huff.n = 0
-	if _, err := hpack.HuffmanDecode(&d.huff, s); err != nil {
+	n, ok := huffmanCount(s, d.huff[:])
+	if !ok {
 		return 0, nil, 0, errHpackHuffman
 	}
-	m := min(d.huff.n, len(d.huff.head))
-	return d.huff.n, d.huff.head[:m], used, nil
+	return n, d.huff[:min(n, len(d.huff))], used, nil
 }
 
 // decode decodes one complete field block. It returns the first :status

@@ -151,3 +151,40 @@ func TestReqEncoderCaches(t *testing.T) {
 		t.Fatalf("block after a table size change: %x", b)
 	}
 }
+
+// FuzzHuffmanCount compares the nibble automaton with x/net's decoder.
+func FuzzHuffmanCount(f *testing.F) {
+	for _, s := range []string{"", "a", ":status", "Sun, 22 Nov 2026 08:00:00 GMT", "\x00\xff\x80 ~"} {
+		f.Add(hpack.AppendHuffmanString(nil, s))
+	}
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff}) // EOS
+	f.Add([]byte{0x00})                   // bad padding
+	f.Fuzz(func(t *testing.T, p []byte) {
+		var ref bytes.Buffer
+		_, werr := hpack.HuffmanDecode(&ref, p)
+		var head [8]byte
+		n, ok := huffmanCount(p, head[:])
+		if ok != (werr == nil) {
+			t.Fatalf("%x: x/net err %v, ours ok=%v", p, werr, ok)
+		}
+		if ok && (n != ref.Len() || !bytes.Equal(head[:min(n, 8)], ref.Bytes()[:min(n, 8)])) {
+			t.Fatalf("%x: x/net %q, ours %d %q", p, ref.Bytes(), n, head[:min(n, 8)])
+		}
+	})
+}
+
+func TestHuffmanCountAll(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for l := 0; l <= 256; l += 7 {
+		s := string(all[:l])
+		enc := hpack.AppendHuffmanString(nil, s)
+		var head [8]byte
+		n, ok := huffmanCount(enc, head[:])
+		if !ok || n != l || string(head[:min(l, 8)]) != s[:min(l, 8)] {
+			t.Fatalf("len %d: n=%d ok=%v head=%q", l, n, ok, head[:min(l, 8)])
+		}
+	}
+}
