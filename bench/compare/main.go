@@ -7,7 +7,7 @@
 // connection and write system calls per request (perf stat).
 //
 //	go run ./bench/compare                       # everything, about 10 minutes
-//	go run ./bench/compare -workloads main -rounds 5 -idle 5000 -syscalls=false -profile=false
+//	go run ./bench/compare -workloads main -rounds 5 -idle 5000 -syscalls=false -profile= -allocprofile=
 //
 // Servers run alternately: every round runs each server once, in an order
 // rotated from round to round; figures are medians over the rounds with
@@ -19,10 +19,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -38,21 +36,22 @@ import (
 
 // config is the command line.
 type config struct {
-	rounds     int
-	dur        time.Duration
-	workloads  []string
-	servers    []string
-	idle       []int
-	syscalls   bool
-	profile    bool
-	h2bench    bool
-	h2benchAll bool
-	rev        string
-	out        string
-	md         string
-	serverCPU  string
-	toolCPU    string
-	port       int
+	rounds        int
+	dur           time.Duration
+	workloads     []string
+	servers       []string
+	idle          []int
+	syscalls      bool
+	profiles      []string // workloads to CPU-profile h2loop on
+	allocProfiles []string // workloads to allocation-profile h2loop on
+	h2bench       bool
+	h2benchAll    bool
+	rev           string
+	out           string
+	md            string
+	serverCPU     string
+	toolCPU       string
+	port          int
 }
 
 // run is one load run against one server.
@@ -96,7 +95,9 @@ func main() {
 	flag.StringVar(&sv, "servers", "h2loop,net/http,h2o,nghttpd", "servers to run (also: h2loop-inline)")
 	flag.StringVar(&idle, "idle", "5000,10000", "idle connection counts for RSS per connection (empty: skip)")
 	flag.BoolVar(&cfg.syscalls, "syscalls", true, "count system calls of each server on the main workload (perf stat)")
-	flag.BoolVar(&cfg.profile, "profile", true, "profile h2loop on the main workload (perf record, pprof)")
+	var prof, aprof string
+	flag.StringVar(&prof, "profile", "main,post,10k", "workloads to CPU-profile h2loop on (perf record and pprof; empty: none)")
+	flag.StringVar(&aprof, "allocprofile", "main,latency,post,10k", "workloads to allocation-profile h2loop on (GODEBUG=memprofilerate=1; empty: none)")
 	flag.BoolVar(&cfg.h2bench, "h2bench", true, "also drive the main workload with h2bench (cmd/h2bench)")
 	flag.BoolVar(&cfg.h2benchAll, "h2bench-all", false, "drive every workload with h2bench too")
 	flag.StringVar(&cfg.rev, "rev", "", "build examples/hello from this git revision (default: the working tree)")
@@ -108,6 +109,8 @@ func main() {
 	flag.Parse()
 	cfg.workloads = splitList(wl)
 	cfg.servers = splitList(sv)
+	cfg.profiles = splitList(prof)
+	cfg.allocProfiles = splitList(aprof)
 	for _, s := range splitList(idle) {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -219,11 +222,10 @@ func compare(cfg *config) error {
 
 	var cases []*caseResult
 	for _, key := range cfg.workloads {
-		i := slices.IndexFunc(workloads, func(w *workload) bool { return w.key == key })
-		if i < 0 {
+		w := findWorkload(key)
+		if w == nil {
 			return fmt.Errorf("unknown workload %q", key)
 		}
-		w := workloads[i]
 		for _, tool := range tools {
 			if tool != "h2load" && w.key != "main" && !cfg.h2benchAll {
 				continue
@@ -267,15 +269,43 @@ func compare(cfg *config) error {
 				sumOf(m, "read", "readv", "recvfrom", "recvmsg"))
 		}
 	}
-	if cfg.profile {
-		if p := procs["h2loop"]; p != nil {
-			if err := profile(cfg, p, mainW, 2*nFor("h2loop"), postFile); err != nil {
-				env.Notes = append(env.Notes, "profile: "+err.Error())
+	if p := procs["h2loop"]; p != nil {
+		for _, key := range cfg.profiles {
+			w := findWorkload(key)
+			if w == nil {
+				return fmt.Errorf("-profile: unknown workload %q", key)
+			}
+			n := w.calibN * 4
+			for _, c := range cases {
+				if c.Key == key && c.Tool == "h2load" {
+					n = 2 * c.N["h2loop"]
+				}
+			}
+			if w.fixedN > 0 {
+				n = w.fixedN
+			}
+			if err := cpuProfile(cfg, p, w, n, postFile); err != nil {
+				env.Notes = append(env.Notes, "profile "+key+": "+err.Error())
 			}
 		}
 	}
 	for _, p := range procs {
 		p.stop()
+	}
+	for _, s := range specs {
+		if s.name != "h2loop" || !s.goMem {
+			continue
+		}
+		for _, key := range cfg.allocProfiles {
+			w := findWorkload(key)
+			if w == nil {
+				return fmt.Errorf("-allocprofile: unknown workload %q", key)
+			}
+			if err := allocProfile(cfg, s, w, port, postFile, logf); err != nil {
+				env.Notes = append(env.Notes, "alloc profile "+key+": "+err.Error())
+			}
+			port += 2
+		}
 	}
 	for _, n := range cfg.idle {
 		for _, s := range specs {
@@ -307,6 +337,14 @@ func compare(cfg *config) error {
 		Extras map[string]*extra
 	}{env, cases, extras}, "", "  ")
 	return os.WriteFile(filepath.Join(cfg.out, "results.json"), raw, 0o644)
+}
+
+func findWorkload(key string) *workload {
+	i := slices.IndexFunc(workloads, func(w *workload) bool { return w.key == key })
+	if i < 0 {
+		return nil
+	}
+	return workloads[i]
 }
 
 func names(specs []*serverSpec) []string {
@@ -486,81 +524,6 @@ func countSyscalls(cfg *config, p *proc, w *workload, n int, postFile string) (m
 		return nil, 0, errors.New("no requests done")
 	}
 	return counts, lr.done, nil
-}
-
-// profile records h2loop under the main workload with perf (kernel and user
-// stacks) and, when the server has a debug listener, with pprof.
-func profile(cfg *config, p *proc, w *workload, n int, postFile string) error {
-	data := filepath.Join(cfg.out, "perf.data")
-	rec := exec.Command("perf", "record", "-F", "1999", "-g", "-o", data, "-p", strconv.Itoa(p.pid))
-	rec.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var recErr strings.Builder
-	rec.Stderr = &recErr
-	if err := rec.Start(); err != nil {
-		return err
-	}
-	time.Sleep(300 * time.Millisecond)
-	pprofDone := make(chan error, 1)
-	if p.spec.goMem {
-		secs := max(1, int(cfg.dur.Seconds()))
-		go func() {
-			resp, err := (&http.Client{Timeout: time.Duration(secs+30) * time.Second}).Get(
-				fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", p.debugPort, secs))
-			if err != nil {
-				pprofDone <- err
-				return
-			}
-			defer resp.Body.Close()
-			f, err := os.Create(filepath.Join(cfg.out, "h2loop.pprof"))
-			if err == nil {
-				_, err = io.Copy(f, resp.Body)
-				f.Close()
-			}
-			pprofDone <- err
-		}()
-	} else {
-		pprofDone <- errors.New("no debug listener")
-	}
-	_, lerr := runLoad("h2load", cfg.toolCPU, w, n, p.addr(), postFile, max(90*time.Second, 30*cfg.dur))
-	rec.Process.Signal(syscall.SIGINT)
-	rec.Wait()
-	if lerr != nil {
-		return lerr
-	}
-	perr := <-pprofDone
-	reports := []struct {
-		file string
-		args []string
-	}{
-		{"perf-symbols.txt", []string{"perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "--percent-limit", "0.5", "-g", "none"}},
-		{"perf-dso.txt", []string{"perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso", "-g", "none"}},
-		{"perf-callers.txt", []string{"perf", "report", "-i", data, "--stdio", "--children", "--sort", "symbol", "--percent-limit", "2", "-g", "none"}},
-	}
-	if perr == nil {
-		reports = append(reports,
-			struct {
-				file string
-				args []string
-			}{"pprof-top.txt", []string{"go", "tool", "pprof", "-top", "-nodecount=50", p.spec.binary, filepath.Join(cfg.out, "h2loop.pprof")}},
-			struct {
-				file string
-				args []string
-			}{"pprof-cum.txt", []string{"go", "tool", "pprof", "-top", "-cum", "-nodecount=50", p.spec.binary, filepath.Join(cfg.out, "h2loop.pprof")}})
-	} else {
-		log.Printf("pprof: %v", perr)
-	}
-	for _, r := range reports {
-		out, err := exec.Command(r.args[0], r.args[1:]...).Output()
-		if err != nil {
-			log.Printf("%s: %v", r.file, err)
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(cfg.out, r.file), out, 0o644); err != nil {
-			return err
-		}
-	}
-	log.Printf("profiles written to %s (perf-*.txt, pprof-*.txt)", cfg.out)
-	return nil
 }
 
 // idleRSS starts a fresh instance of s, opens n connections that each do one

@@ -44,8 +44,9 @@ var (
 	procs   = map[*proc]bool{}
 )
 
-// startServer starts spec pinned to CPU cpu on port and waits until it accepts.
-func startServer(spec *serverSpec, cpu string, port, debugPort int, dir string, logw *os.File) (*proc, error) {
+// startServer starts spec pinned to CPU cpu on port, with env added to the
+// environment, and waits until it accepts.
+func startServer(spec *serverSpec, cpu string, port, debugPort int, dir string, logw *os.File, env ...string) (*proc, error) {
 	if spec.setup != nil {
 		if err := spec.setup(dir, port); err != nil {
 			return nil, err
@@ -54,6 +55,9 @@ func startServer(spec *serverSpec, cpu string, port, debugPort int, dir string, 
 	args := append([]string{"-c", cpu}, spec.argv(port, debugPort)...)
 	cmd := exec.Command("taskset", args...)
 	cmd.Stdout, cmd.Stderr = logw, logw
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
