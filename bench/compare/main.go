@@ -64,6 +64,7 @@ type run struct {
 	Allocs    float64 // per request, NaN if unknown
 	SrvBusy   float64 // server CPU time / wall time
 	CliBusy   float64 // load tool CPU time / wall time
+	SrvWait   float64 // server's run-queue wait time / wall time (CPU contention)
 	Gbps      float64 // response DATA, Gbit/s
 	Err       string
 }
@@ -464,8 +465,10 @@ func runOne(cfg *config, p *proc, w *workload, tool string, n int, postFile stri
 		}
 	}
 	c0, _ := p.cpuSeconds()
+	q0 := p.runqueueSeconds()
 	lr, err := runLoad(tool, cfg.toolCPU, w, n, p.addr(), postFile, timeout)
 	c1, _ := p.cpuSeconds()
+	q1 := p.runqueueSeconds()
 	if p.spec.goMem && m0 > 0 {
 		if m1, err = p.mallocs(); err == nil && lr.done > 0 {
 			r.Allocs = (float64(m1-m0) - float64(self)) / float64(lr.done)
@@ -481,6 +484,7 @@ func runOne(cfg *config, p *proc, w *workload, tool string, n int, postFile stri
 	if lr.wall > 0 {
 		r.SrvBusy = (c1 - c0) / lr.wall.Seconds()
 		r.CliBusy = lr.clientCPU.Seconds() / lr.wall.Seconds()
+		r.SrvWait = (q1 - q0) / lr.wall.Seconds()
 	}
 	switch {
 	case err != nil:
@@ -494,8 +498,8 @@ func runOne(cfg *config, p *proc, w *workload, tool string, n int, postFile stri
 	if r.Err != "" {
 		status = r.Err
 	}
-	log.Printf("%-13s n=%-8d %9.0f req/s %8.2f µs/req cpu  %6.2f allocs/req  srv %3.0f%%  client %3.0f%%  %s",
-		p.spec.name, n, r.ReqPerSec, r.CPUus, r.Allocs, 100*r.SrvBusy, 100*r.CliBusy, status)
+	log.Printf("%-13s n=%-8d %9.0f req/s %8.2f µs/req cpu  %6.2f allocs/req  srv %3.0f%% (waiting %3.0f%%)  client %3.0f%%  %s",
+		p.spec.name, n, r.ReqPerSec, r.CPUus, r.Allocs, 100*r.SrvBusy, 100*r.SrvWait, 100*r.CliBusy, status)
 	return r
 }
 

@@ -211,11 +211,11 @@ func report(b *strings.Builder, env environment, cfg *config, specs []*serverSpe
 			}
 			b.WriteString(" writes/req | reads/req | epoll waits/req |")
 		}
-		b.WriteString(" server CPU busy | client CPU busy |\n|---|---|---|---|---|---|")
+		b.WriteString(" server CPU busy | server waiting for CPU | client CPU busy |\n|---|---|---|---|---|---|")
 		if c.Tool == "h2load" {
 			b.WriteString(strings.Repeat("---|", len(mainIdle)+3))
 		}
-		b.WriteString("---|---|\n")
+		b.WriteString("---|---|---|\n")
 		for _, s := range specs {
 			runs := measured(c, s.name)
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |", s.name, reqCell(runs),
@@ -239,7 +239,8 @@ func report(b *strings.Builder, env environment, cfg *config, specs []*serverSpe
 					b.WriteString(" – | – | – |")
 				}
 			}
-			fmt.Fprintf(b, " %s | %s |\n", cell(series(runs, func(r run) float64 { return 100 * r.SrvBusy }), "%.0f%%"),
+			fmt.Fprintf(b, " %s | %s | %s |\n", cell(series(runs, func(r run) float64 { return 100 * r.SrvBusy }), "%.0f%%"),
+				cell(series(runs, func(r run) float64 { return 100 * r.SrvWait }), "%.0f%%"),
 				cell(series(runs, func(r run) float64 { return 100 * r.CliBusy }), "%.0f%%"))
 		}
 	}
@@ -251,8 +252,8 @@ func report(b *strings.Builder, env environment, cfg *config, specs []*serverSpe
 		}
 		if first {
 			b.WriteString("\n### Other workloads (h2load -t 1 unless noted)\n\n")
-			b.WriteString("| workload | server | req/s | Gbit/s | server CPU µs/req | ÷h2o | net/http÷ | allocs/req | server CPU busy | client CPU busy |\n")
-			b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+			b.WriteString("| workload | server | req/s | Gbit/s | server CPU µs/req | ÷h2o | net/http÷ | allocs/req | server CPU busy | server waiting for CPU | client CPU busy |\n")
+			b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 			first = false
 		}
 		title := c.W.title
@@ -265,12 +266,13 @@ func report(b *strings.Builder, env environment, cfg *config, specs []*serverSpe
 			if c.W.respB >= 4096 {
 				gb = gbpsCell(runs)
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", title, s.name, reqCell(runs), gb,
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", title, s.name, reqCell(runs), gb,
 				cell(series(runs, cpuOf), "%.2f"),
 				cell(ratios(c, s.name, "h2o", cpuOf), "%.2f"),
 				cell(ratios(c, "net/http", s.name, cpuOf), "%.1f"),
 				cell(series(runs, func(r run) float64 { return r.Allocs }), "%.3f"),
 				cell(series(runs, func(r run) float64 { return 100 * r.SrvBusy }), "%.0f%%"),
+				cell(series(runs, func(r run) float64 { return 100 * r.SrvWait }), "%.0f%%"),
 				cell(series(runs, func(r run) float64 { return 100 * r.CliBusy }), "%.0f%%"))
 		}
 	}

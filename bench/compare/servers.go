@@ -165,6 +165,25 @@ func (p *proc) cpuSeconds() (float64, error) {
 	return (ut + st) / clockTick, nil
 }
 
+// runqueueSeconds is the time the process's live threads spent runnable
+// but waiting for a CPU (/proc/PID/task/*/schedstat, second field): other
+// processes on the server's CPU show up here.
+func (p *proc) runqueueSeconds() float64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", p.pid))
+	var ns float64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			ns += v
+		}
+	}
+	return ns / 1e9
+}
+
 // rssKB is VmRSS from /proc/PID/status, in KiB.
 func (p *proc) rssKB() (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid))
