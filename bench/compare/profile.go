@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,6 +62,9 @@ func cpuProfile(cfg *config, p *proc, w *workload, n int, postFile string) error
 	}
 	if err := writeReports(cfg.out, reports); err != nil {
 		return err
+	}
+	if err := groupProfile(data, filepath.Join(cfg.out, "perf-"+w.key+"-groups.txt")); err != nil {
+		log.Printf("perf groups: %v", err)
 	}
 	log.Printf("profile %s: %d requests at %.0f req/s; reports in %s/perf-%s-*.txt, pprof-%s-*.txt",
 		w.key, lr.done, lr.reqPerSec, cfg.out, w.key, w.key)
@@ -128,6 +133,105 @@ func allocProfile(cfg *config, s *serverSpec, w *workload, port int, postFile st
 // measurementFrames are the frames of the profile and /debug/vars
 // downloads, left out of allocation profiles.
 const measurementFrames = `runtime/pprof\.|net/http/pprof\.|expvar\.`
+
+// symbolGroups map symbol prefixes to the part of the server they belong
+// to; the first match wins.
+var symbolGroups = []struct{ prefix, group string }{
+	{"golang.org/x/net/http2/hpack.", "HPACK (x/net hpack)"},
+	{"github.com/h2loop/h2loop/codec.", "h2loop codec (frames, HPACK glue, validation)"},
+	{"github.com/h2loop/h2loop/engine.", "h2loop engine"},
+	{"github.com/h2loop/h2loop/streamtable.", "h2loop streamtable"},
+	{"github.com/h2loop/h2loop/window.", "h2loop window"},
+	{"github.com/h2loop/h2loop/loop.", "h2loop loop"},
+	{"github.com/h2loop/h2loop/pool.", "h2loop pool"},
+	{"github.com/h2loop/h2loop.", "h2loop server/handler API"},
+	{"main.", "handler (examples/hello)"},
+	{"github.com/cloudwego/netpoll.", "netpoll"},
+	{"github.com/bytedance/", "netpoll's gopool and helpers"},
+	{"internal/runtime/maps.", "Go maps"},
+	{"runtime.map", "Go maps"},
+	{"aeshash", "Go maps"},
+	{"runtime.mallocgc", "Go allocation and GC"},
+	{"runtime.gc", "Go allocation and GC"},
+	{"runtime.scanobject", "Go allocation and GC"},
+	{"runtime.greyobject", "Go allocation and GC"},
+	{"runtime.findObject", "Go allocation and GC"},
+	{"runtime.memmove", "memmove/memclr"},
+	{"runtime.memclr", "memmove/memclr"},
+	{"runtime.", "Go runtime (scheduler, syscalls, other)"},
+	{"internal/runtime/syscall", "Go runtime (scheduler, syscalls, other)"},
+	{"sync.", "sync"},
+	{"sync/atomic.", "sync"},
+}
+
+// groupProfile sums a perf profile's self time by part of the server
+// (kernel, runtime, netpoll, h2loop packages...) and writes the table.
+func groupProfile(data, file string) error {
+	out, err := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol",
+		"--percent-limit", "0", "-g", "none").Output()
+	if err != nil {
+		return err
+	}
+	sums := map[string]float64{}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 || !strings.HasSuffix(f[0], "%") {
+			continue
+		}
+		pct, err := strconv.ParseFloat(strings.TrimSuffix(f[0], "%"), 64)
+		if err != nil {
+			continue
+		}
+		sym := f[2]
+		g := "other user space"
+		switch {
+		case f[1] == "[k]":
+			g = kernelGroup(sym)
+		default:
+			for _, sg := range symbolGroups {
+				if strings.HasPrefix(sym, sg.prefix) {
+					g = sg.group
+					break
+				}
+			}
+		}
+		sums[g] += pct
+	}
+	type kv struct {
+		g string
+		v float64
+	}
+	var l []kv
+	for g, v := range sums {
+		l = append(l, kv{g, v})
+	}
+	slices.SortFunc(l, func(a, b kv) int { return cmp.Compare(b.v, a.v) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "# self time of %s by part (perf report --no-children --sort symbol)\n", filepath.Base(data))
+	for _, e := range l {
+		fmt.Fprintf(&b, "%6.2f%%  %s\n", e.v, e.g)
+	}
+	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// kernelGroup names the kernel part a kernel symbol belongs to.
+func kernelGroup(sym string) string {
+	switch {
+	case strings.Contains(sym, "tcp") || strings.Contains(sym, "ip_") || strings.Contains(sym, "skb") ||
+		strings.Contains(sym, "sock") || strings.Contains(sym, "net_") || strings.Contains(sym, "inet") ||
+		strings.Contains(sym, "copy_to_iter") || strings.Contains(sym, "copy_from_iter") || strings.Contains(sym, "dev_"):
+		return "kernel: TCP/IP and socket copies"
+	case strings.Contains(sym, "epoll") || strings.Contains(sym, "ep_"):
+		return "kernel: epoll"
+	case strings.Contains(sym, "futex") || strings.Contains(sym, "sched") || strings.Contains(sym, "switch") ||
+		strings.Contains(sym, "wake") || strings.Contains(sym, "enqueue") || strings.Contains(sym, "dequeue"):
+		return "kernel: scheduler and futex (thread wake-ups)"
+	case strings.Contains(sym, "syscall") || strings.Contains(sym, "entry_") || strings.Contains(sym, "fdget") ||
+		strings.Contains(sym, "fput") || strings.Contains(sym, "vfs_") || strings.Contains(sym, "rw_verify"):
+		return "kernel: system call entry, VFS"
+	}
+	return "kernel: other"
+}
 
 // fetch saves the body of url to file.
 func fetch(url, file string, timeout time.Duration) error {
