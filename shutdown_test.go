@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -503,18 +502,5 @@ func wantClosedUnanswered(t *testing.T, rc *rawConn, id uint32) {
 		if (f.Type == codec.FrameHeaders || f.Type == codec.FrameData) && f.StreamID == id {
 			t.Fatalf("stream %d answered with %v", id, f.Type)
 		}
-	}
-}
-
-// settleGoroutines waits until the goroutine count drops to at most n and
-// returns the last count.
-func settleGoroutines(n int, within time.Duration) int {
-	deadline := time.Now().Add(within)
-	for {
-		g := runtime.NumGoroutine()
-		if g <= n || time.Now().After(deadline) {
-			return g
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
