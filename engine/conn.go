@@ -49,6 +49,7 @@ type stream struct {
 	clen      int64
 	trailers  bool // a trailer section is being received
 	buffering bool // counts toward Conn.buffered
+	lazy      bool // to be dispatched at the end of the current Feed
 }
 
 // Conn is one HTTP/2 server connection.
@@ -72,6 +73,7 @@ type Conn struct {
 	peerMaxFrm uint32
 	peerMaxHdr uint32
 
+	lazy         []uint32   // streams to dispatch at the end of the current Feed
 	lastClientID uint32     // highest stream id the client opened
 	closedRing   [16]uint32 // streams that closed last (HEADERS on them: STREAM_CLOSED)
 	closedNext   uint32
@@ -207,6 +209,14 @@ var (
 // A non-nil error means the connection is finished (a GOAWAY may be in the
 // output): write the output, then close.
 func (c *Conn) Feed(in []byte) (int, error) {
+	n, err := c.feed(in)
+	if len(c.lazy) > 0 {
+		c.dispatchLazy()
+	}
+	return n, err
+}
+
+func (c *Conn) feed(in []byte) (int, error) {
 	if c.state == stateClosed {
 		return 0, errClosed
 	}

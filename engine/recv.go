@@ -241,9 +241,24 @@ func (c *Conn) endBlock(id uint32) error {
 	}
 	st.buffering = true
 	if c.cfg.StreamRequestBody || c.cfg.StreamBody != nil && c.cfg.StreamBody(r) {
-		c.dispatch(st, true)
+		// Dispatched when the frames at hand are processed: a body that
+		// arrived with its headers then reaches the handler complete.
+		st.lazy = true
+		c.lazy = append(c.lazy, st.id)
 	}
 	return nil
+}
+
+// dispatchLazy starts the handlers of streaming requests whose headers
+// arrived in the frames just processed and that are not dispatched yet.
+func (c *Conn) dispatchLazy() {
+	for _, id := range c.lazy {
+		if st := c.streams.Get(id); st != nil && st.lazy && !st.req.dispatched {
+			st.lazy = false
+			c.dispatch(st, !st.req.bodyEOF)
+		}
+	}
+	c.lazy = c.lazy[:0]
 }
 
 // recvEnd handles END_STREAM from the client.

@@ -229,6 +229,9 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (int, error) {
 			if len(h.eng.Output()) > 0 {
 				h.flushSoon()
 			}
+			if eof {
+				return n, io.EOF // the last bytes: no extra call needed to learn it
+			}
 			return n, nil
 		}
 		if eof {

@@ -66,6 +66,8 @@ func pattern(n int) []byte {
 
 var hello = []byte("hello, world!\n")
 
+var echoBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 func handle(ctx *h2loop.RequestCtx) {
 	path := ctx.Path()
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -90,16 +92,17 @@ func handle(ctx *h2loop.RequestCtx) {
 		if ct := ctx.Header("content-type"); ct != "" {
 			ctx.SetHeader("content-type", strings.Clone(ct))
 		}
-		buf := make([]byte, 32<<10)
+		bp := echoBufs.Get().(*[]byte)
+		defer echoBufs.Put(bp)
+		buf := *bp
 		for {
 			n, err := ctx.Read(buf)
-			if n > 0 {
-				ctx.Write(buf[:n])
-				if ctx.Flush() != nil {
-					return
-				}
-			}
+			ctx.Write(buf[:n])
 			if err != nil {
+				return // io.EOF: the response ends with what was written
+			}
+			// More is coming: send what we have while the rest streams in.
+			if ctx.Flush() != nil {
 				return
 			}
 		}
@@ -143,12 +146,10 @@ func main() {
 		// /echo answers the body as it streams in; other bodies are
 		// buffered before their handler starts.
 		StreamRequestBodyFunc: func(ctx *h2loop.RequestCtx) bool { return ctx.Path() == "/echo" },
-		// Every handler but /delay and /echo only fills in a response: they
-		// run on the reading goroutine, without a hand-off to the pool.
-		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool {
-			p := ctx.Path()
-			return !strings.HasPrefix(p, "/delay/") && !strings.HasPrefix(p, "/echo")
-		},
+		// Every handler but /delay only fills in a response (an /echo whose
+		// body is complete never waits either): they run on the reading
+		// goroutine, without a hand-off to the pool.
+		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool { return !strings.HasPrefix(ctx.Path(), "/delay/") },
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
