@@ -56,7 +56,8 @@ const (
 type Conn struct {
 	// immutable after Dial
 	nc      net.Conn
-	block   []byte // the request's header block, literal fields only
+	first   []byte // the first request's header block, which fills the server's table
+	block   []byte // the header block of every later request
 	body    []byte // borrowed from Request.Body
 	streams int    // requests in flight at most
 
@@ -106,9 +107,11 @@ func newConn(nc net.Conn, req Request, streams, bufSize int) (*Conn, error) {
 	if len(req.Body) > maxBodyLen {
 		return nil, fmt.Errorf("h2c: body of %d bytes is longer than one frame", len(req.Body))
 	}
+	first, next := EncodeRequest(req)
 	c := &Conn{
 		nc:         nc,
-		block:      EncodeRequest(nil, req),
+		first:      first,
+		block:      next,
 		body:       req.Body,
 		streams:    streams,
 		out:        make([]byte, 0, min(bufSize, 64<<10)),
@@ -140,11 +143,15 @@ func (c *Conn) Close() error { return c.nc.Close() }
 // NetConn is the underlying connection.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
-// EncodeRequest appends the HPACK block of req to dst. Every field is a
-// literal without indexing (RFC 7541 §6.2.2) or a static-table index, so the
-// block leaves the server's dynamic table alone and can be sent any number
-// of times.
-func EncodeRequest(dst []byte, req Request) []byte {
+// EncodeRequest returns the HPACK blocks of req: first, for the first
+// request on a connection, and next, for every later one. Like browsers and
+// h2load, first adds the fields outside the static table to the server's
+// dynamic table (literals with incremental indexing, RFC 7541 §6.2.1) and
+// next refers to them by index (§6.1), so a steady-state request carries no
+// literal for the server to copy. The entries take 32 octets each plus
+// their lengths out of the default 4096 (§4.1); the request must be small
+// enough to fit.
+func EncodeRequest(req Request) (first, next []byte) {
 	method, path, auth := req.Method, req.Path, req.Authority
 	if method == "" {
 		method = "GET"
@@ -155,34 +162,54 @@ func EncodeRequest(dst []byte, req Request) []byte {
 	if auth == "" {
 		auth = "localhost"
 	}
+	// the fields in order; static is a full static-table match, name the
+	// static index of the name of a field that enters the dynamic table
+	type field struct {
+		static int
+		name   int
+		value  string
+	}
+	var fields []field
 	switch method {
 	case "GET":
-		dst = append(dst, 0x82) // static index 2
+		fields = append(fields, field{static: 2})
 	case "POST":
-		dst = append(dst, 0x83) // static index 3
+		fields = append(fields, field{static: 3})
 	default:
-		dst = appendLiteral(dst, 2, method)
+		fields = append(fields, field{name: 2, value: method})
 	}
-	dst = append(dst, 0x86) // :scheme http, static index 6
-	dst = appendLiteral(dst, 1, auth)
+	fields = append(fields, field{static: 6}, field{name: 1, value: auth}) // :scheme http, :authority
 	if path == "/" {
-		dst = append(dst, 0x84) // static index 4
+		fields = append(fields, field{static: 4})
 	} else {
-		dst = appendLiteral(dst, 4, path)
+		fields = append(fields, field{name: 4, value: path})
 	}
 	if req.Body != nil {
-		dst = appendLiteral(dst, 28, strconv.Itoa(len(req.Body))) // content-length
+		fields = append(fields, field{name: 28, value: strconv.Itoa(len(req.Body))}) // content-length
 	}
-	return appendLiteral(dst, 58, "h2c-bench") // user-agent
-}
-
-// appendLiteral appends a literal header field without indexing whose name
-// is static-table entry idx (RFC 7541 §6.2.2: 4-bit prefix) and whose value
-// is v, not Huffman-coded.
-func appendLiteral(dst []byte, idx int, v string) []byte {
-	dst = appendInt(dst, 0x00, 4, uint64(idx))
-	dst = appendInt(dst, 0x00, 7, uint64(len(v)))
-	return append(dst, v...)
+	fields = append(fields, field{name: 58, value: "h2c-bench"}) // user-agent
+	var dynamic int
+	for _, f := range fields {
+		if f.static == 0 {
+			dynamic++
+		}
+	}
+	// After the first block the k-th of n inserted entries (from 0) has
+	// index 62 + n-1-k: the newest entry is 62 (§2.3.3).
+	k := 0
+	for _, f := range fields {
+		if f.static != 0 {
+			first = appendInt(first, 0x80, 7, uint64(f.static))
+			next = appendInt(next, 0x80, 7, uint64(f.static))
+			continue
+		}
+		first = appendInt(first, 0x40, 6, uint64(f.name))
+		first = appendInt(first, 0x00, 7, uint64(len(f.value)))
+		first = append(first, f.value...)
+		next = appendInt(next, 0x80, 7, uint64(62+dynamic-1-k))
+		k++
+	}
+	return first, next
 }
 
 // appendInt appends the integer representation of RFC 7541 §5.1 with an
@@ -230,11 +257,15 @@ func (c *Conn) submit() {
 	id := c.nextID
 	c.nextID += 2
 	c.inflight++
+	block := c.block
+	if id == 1 {
+		block = c.first
+	}
 	if c.body == nil {
-		c.out = codec.AppendHeaders(c.out, id, true, true, c.block)
+		c.out = codec.AppendHeaders(c.out, id, true, true, block)
 		return
 	}
-	c.out = codec.AppendHeaders(c.out, id, false, true, c.block)
+	c.out = codec.AppendHeaders(c.out, id, false, true, block)
 	c.out = codec.AppendData(c.out, id, true, c.body)
 	c.sendWin -= int64(len(c.body))
 }
@@ -328,6 +359,12 @@ func (c *Conn) frame(h codec.FrameHeader, payload []byte) error {
 		for i := range f.Len() {
 			s := f.At(i)
 			switch s.ID {
+			case codec.SettingHeaderTableSize:
+				// Our blocks keep their entries in the server's table,
+				// which must not shrink below the default.
+				if s.Value < codec.DefaultHeaderTableSize {
+					return fmt.Errorf("h2c: server's SETTINGS_HEADER_TABLE_SIZE %d is below %d", s.Value, codec.DefaultHeaderTableSize)
+				}
 			case codec.SettingInitialWindowSize:
 				c.streamInit = int64(s.Value)
 			case codec.SettingMaxConcurrentStreams:

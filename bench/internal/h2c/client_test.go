@@ -140,26 +140,43 @@ func TestRunAllocatesNothing(t *testing.T) {
 	}
 }
 
-// TestEncodeRequest decodes the request block with x/net's HPACK decoder.
+// TestEncodeRequest decodes the request blocks with x/net's HPACK decoder:
+// the first block and then the next one twice, on one decoding context.
 func TestEncodeRequest(t *testing.T) {
 	long := "/" + strings.Repeat("p", 300)
-	block := EncodeRequest(nil, Request{Method: "PUT", Path: long, Authority: "example.com", Body: []byte("abc")})
-	fields, err := hpack.NewDecoder(4096, nil).DecodeFull(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, f := range fields {
-		got = append(got, f.Name+"="+f.Value)
-	}
-	want := []string{":method=PUT", ":scheme=http", ":authority=example.com", ":path=" + long,
-		"content-length=3", "user-agent=h2c-bench"}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("decoded\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	block = EncodeRequest(nil, Request{})
-	if !bytes.Equal(block[:3], []byte{0x82, 0x86, 0x01}) || block[len(block)-len("h2c-bench")-4] != 0x84 {
-		t.Fatalf("GET / block % x", block)
+	for _, tc := range []struct {
+		req  Request
+		want []string
+		next []byte
+	}{
+		{Request{Method: "PUT", Path: long, Authority: "example.com", Body: []byte("abc")},
+			[]string{":method=PUT", ":scheme=http", ":authority=example.com", ":path=" + long, "content-length=3", "user-agent=h2c-bench"},
+			[]byte{0x80 | 66, 0x86, 0x80 | 65, 0x80 | 64, 0x80 | 63, 0x80 | 62}},
+		{Request{},
+			[]string{":method=GET", ":scheme=http", ":authority=localhost", ":path=/", "user-agent=h2c-bench"},
+			[]byte{0x82, 0x86, 0x80 | 63, 0x84, 0x80 | 62}},
+		{Request{Method: "POST", Path: "/echo", Body: make([]byte, 4096)},
+			[]string{":method=POST", ":scheme=http", ":authority=localhost", ":path=/echo", "content-length=4096", "user-agent=h2c-bench"},
+			[]byte{0x83, 0x86, 0x80 | 65, 0x80 | 64, 0x80 | 63, 0x80 | 62}},
+	} {
+		first, next := EncodeRequest(tc.req)
+		if !bytes.Equal(next, tc.next) {
+			t.Errorf("%+v: next block % x, want % x", tc.req.Path, next, tc.next)
+		}
+		dec := hpack.NewDecoder(4096, nil)
+		for i, block := range [][]byte{first, next, next} {
+			fields, err := dec.DecodeFull(block)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range fields {
+				got = append(got, f.Name+"="+f.Value)
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Fatalf("block %d decoded\n%s\nwant\n%s", i, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		}
 	}
 }
 
