@@ -828,3 +828,96 @@ func TestSmugglingStreamingHandlerCanceled(t *testing.T) {
 	}
 	a.finish()
 }
+
+// CVE-2019-9518 with HEADERS: empty header blocks opening stream after
+// stream. Each is a malformed request the server resets, and resets the
+// client provokes count against MaxResetsPerSecond.
+func TestAttackEmptyHeaders(t *testing.T) {
+	a := newAttackConn(t, Config{})
+	var b []byte
+	for id := uint32(1); id < 4000; id += 2 {
+		b = codec.AppendHeaders(b, id, false, true, nil)
+	}
+	a.c.Feed(b)
+	fs := a.wantCalm("resets")
+	if n := count(fs, codec.FrameRSTStream); n != 400 {
+		t.Fatalf("%d RST_STREAM before GOAWAY, want 400", n)
+	}
+	if len(a.cb.reqs) != 0 || a.m.Malformed.Load() != 401 {
+		t.Fatalf("%d dispatched, metrics %v", len(a.cb.reqs), a.m.Snapshot())
+	}
+	a.finish()
+}
+
+// CVE-2019-9516: header fields with an empty name and value, 3 bytes each on
+// the wire, 32 bytes each in the header list size (§6.5.2). The list limit
+// stops them.
+func TestAttackZeroLengthHeaders(t *testing.T) {
+	a := newAttackConn(t, Config{})
+	blk := a.headerBlock(":method", "GET", ":scheme", "http", ":path", "/")
+	for i := 0; i < 60000; i++ {
+		blk = append(blk, 0x00, 0x00, 0x00) // literal without indexing, new name "", value ""
+	}
+	b := codec.AppendHeaderBlock(nil, 1, true, blk, codec.DefaultMaxFrameSize)
+	mem := allocated(func() { a.feed(b) })
+	status, _, end := a.response(1)
+	if status != "431" || !end || a.m.HeaderTooLarge.Load() != 1 {
+		t.Fatalf("status %q end %v, metrics %v", status, end, a.m.Snapshot())
+	}
+	t.Logf("60000 empty fields: %d bytes allocated", mem)
+	if mem > 1<<20 {
+		t.Fatalf("allocated %d bytes", mem)
+	}
+	a.finish()
+}
+
+// CVE-2019-9511 (data dribble): a client that grants its window one byte at
+// a time gets one-byte DATA frames: never more output than its own input
+// (a 13-byte WINDOW_UPDATE buys a 10-byte frame). Changing
+// SETTINGS_INITIAL_WINDOW_SIZE grants a byte to every stream at once, which
+// costs at most one small frame per open stream (MaxConcurrentStreams) and
+// one ACK.
+func TestAttackDataDribble(t *testing.T) {
+	const streams = 64
+	a := newAttackConn(t, Config{MaxConcurrentStreams: streams})
+	a.feed(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: 0}))
+	a.feed(codec.AppendWindowUpdate(nil, 0, 1<<30))
+	for id := uint32(1); id < 2*streams; id += 2 {
+		a.feed(a.get(id, "/"))
+	}
+	a.serveAll(strings.Repeat("d", 1<<20))
+	a.frames()
+	in, out := 0, 0
+	for i := 0; i < 1000; i++ {
+		wu := codec.AppendWindowUpdate(nil, uint32(2*(i%streams)+1), 1)
+		in += len(wu)
+		a.feed(wu)
+		for _, f := range a.frames() {
+			if f.Type != codec.FrameData || len(f.p) != 1 {
+				t.Fatalf("%v of %d bytes", f.Type, len(f.p))
+			}
+			out += codec.FrameHeaderLen + len(f.p)
+		}
+	}
+	if out > in {
+		t.Fatalf("%d bytes out for %d in", out, in)
+	}
+	in, out = 0, 0
+	for i := 0; i < 100; i++ {
+		s := codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: uint32(i + 1)})
+		in += len(s)
+		a.feed(s)
+		fs := a.frames()
+		if len(fs) > streams+1 {
+			t.Fatalf("one SETTINGS frame answered with %d frames", len(fs))
+		}
+		for _, f := range fs {
+			out += codec.FrameHeaderLen + len(f.p)
+		}
+	}
+	t.Logf("INITIAL_WINDOW_SIZE steps of one byte: %d bytes in, %d out (%d streams)", in, out, streams)
+	if a.c.Closed() {
+		t.Fatal("closed")
+	}
+	a.finish()
+}
