@@ -94,8 +94,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	core     *loop.Core
-	evls     []netpoll.EventLoop // netpoll event loops (they own their listeners)
-	lns      []net.Listener      // listeners served by the standard library
+	evls     []netpoll.EventLoop // netpoll event loops
+	lns      []net.Listener      // every listener, closed first by Shutdown and Close
 	closed   bool
 	ctxPool  sync.Pool
 	doneOnce sync.Once
@@ -229,22 +229,30 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return err
 	}
-	if _, cerr := netpoll.ConvertListener(ln); cerr != nil {
+	// The converted listener owns ln (and the duplicate of its socket that
+	// netpoll makes): closing it closes both.
+	conv, cerr := netpoll.ConvertListener(ln)
+	if cerr != nil {
 		return s.serveStd(core, ln, nil)
 	}
+	// Shutdown closes the listener first, netpoll's own shutdown closes it
+	// again later: the second close must not close a reused descriptor.
+	npln := &onceListener{Listener: conv}
 	evl, err := core.NewEventLoop()
 	if err != nil {
+		npln.Close()
 		return err
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		ln.Close()
+		npln.Close()
 		return ErrServerClosed
 	}
 	s.evls = append(s.evls, evl)
+	s.lns = append(s.lns, npln)
 	s.mu.Unlock()
-	err = evl.Serve(ln)
+	err = evl.Serve(npln)
 	if s.isClosed() {
 		<-s.done
 		return ErrServerClosed
@@ -412,4 +420,17 @@ func (s *Server) inlineFunc() func(r *engine.Request) bool {
 		return nil
 	}
 	return func(r *engine.Request) bool { return f(r.Owner.(*RequestCtx)) }
+}
+
+// onceListener makes Close idempotent: closing a socket descriptor twice
+// could close another socket that reused its number in between.
+type onceListener struct {
+	netpoll.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }

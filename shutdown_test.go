@@ -291,7 +291,6 @@ func knownBug(t *testing.T, what string) {
 // a connection opened during a graceful shutdown is refused, or closed
 // without its request being served.
 func TestShutdownRefusesNewConnections(t *testing.T) {
-	knownBug(t, "the netpoll listener stays open until the last connection ends, and loop.Core.add starts new connections in shutdown mode instead of refusing them")
 	addr, srv, done := servedServer(t, nil)
 	inFlight := make(chan error, 1)
 	go func() {
@@ -318,7 +317,6 @@ func TestShutdownRefusesNewConnections(t *testing.T) {
 // TestListenerClosed: after Shutdown or Close returns, the port accepts no
 // connection.
 func TestListenerClosed(t *testing.T) {
-	knownBug(t, "Server.Serve probes the listener with netpoll.ConvertListener, whose File() dup of the listening socket is never closed, so the socket keeps accepting into its backlog after Close")
 	for _, how := range []string{"Shutdown", "Close"} {
 		addr, srv, done := servedServer(t, nil)
 		c := h2cClient()

@@ -123,16 +123,14 @@ func (c *Core) logf(format string, args ...any) {
 // EngineConfig is the normalised engine configuration.
 func (c *Core) EngineConfig() *engine.Config { return &c.opts.Engine }
 
+// add registers a new connection; false means it must be closed at once.
 func (c *Core) add(x closer) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed.Load() {
-		return false
+	if c.closed.Load() || c.shutdown.Load() {
+		return false // shutting down: new connections are refused
 	}
 	c.conns[x] = struct{}{}
-	if c.shutdown.Load() {
-		go x.shutdown()
-	}
 	c.tickOnce.Do(func() { go c.ticker() })
 	return true
 }
