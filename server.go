@@ -77,6 +77,12 @@ type Server struct {
 	// WriteTimeout bounds one blocked socket write. Default 30s.
 	WriteTimeout time.Duration
 
+	// MaxBufferedInput bounds the bytes a connection may have received but
+	// not processed (the reactor keeps reading while a write to a client
+	// that does not read is blocked); above it the connection is closed.
+	// Default: InitialConnWindow plus 1 MiB.
+	MaxBufferedInput int
+
 	// MaxWorkers bounds concurrently running handlers. Default 10000.
 	MaxWorkers int
 	// InlineHandlers runs handlers on the goroutine that read the request,
@@ -169,13 +175,14 @@ func (s *Server) init() (*loop.Core, error) {
 			Serve:    s.serve,
 			Canceled: canceled,
 		},
-		InlineHandlers: s.InlineHandlers,
-		Inline:         s.inlineFunc(),
-		MaxWorkers:     s.MaxWorkers,
-		WriteTimeout:   s.WriteTimeout,
-		ReadTimeout:    s.ReadTimeout,
-		DisableHTTP1:   s.DisableHTTP1,
-		Logf:           logf,
+		InlineHandlers:   s.InlineHandlers,
+		Inline:           s.inlineFunc(),
+		MaxWorkers:       s.MaxWorkers,
+		MaxBufferedInput: s.MaxBufferedInput,
+		WriteTimeout:     s.WriteTimeout,
+		ReadTimeout:      s.ReadTimeout,
+		DisableHTTP1:     s.DisableHTTP1,
+		Logf:             logf,
 	})
 	return s.core, nil
 }

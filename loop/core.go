@@ -65,6 +65,11 @@ type Options struct {
 	WriteTimeout time.Duration
 	// ReadTimeout bounds the wait for the rest of a partial frame.
 	ReadTimeout time.Duration
+	// MaxBufferedInput bounds received but unprocessed bytes per connection
+	// (the reactor reads while a write to a peer that does not read is
+	// blocked); above it the connection is closed. Default: the connection
+	// window plus 1 MiB.
+	MaxBufferedInput int
 	// DisableHTTP1 refuses HTTP/1.1 on the cleartext port.
 	DisableHTTP1 bool
 	// Logf receives transport log lines.
@@ -108,6 +113,9 @@ func NewCore(opts Options) *Core {
 	}
 	if opts.ReadTimeout == 0 {
 		opts.ReadTimeout = 30 * time.Second
+	}
+	if opts.MaxBufferedInput == 0 {
+		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20
 	}
 	c := &Core{opts: opts, conns: make(map[closer]struct{}), stopTick: make(chan struct{})}
 	c.pool = pool.New(opts.MaxWorkers, 4096, 0, func(t task) { opts.Hooks.Serve(t.r, t.t) })

@@ -29,7 +29,8 @@ func (s *fakeSink) write(b []byte) error {
 	return nil
 }
 
-func (s *fakeSink) closeSocket() { s.closed = true }
+func (s *fakeSink) closeSocket()  { s.closed = true }
+func (s *fakeSink) buffered() int { return 0 }
 
 // h1kit drives one h1conn as the transports do: bytes not consumed are
 // offered again with the next ones.

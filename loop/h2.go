@@ -24,6 +24,9 @@ type sink interface {
 	write(b []byte) error
 	// closeSocket closes the socket.
 	closeSocket()
+	// buffered is how many received bytes wait to be processed; it may be
+	// called from any goroutine.
+	buffered() int
 }
 
 // h2conn glues one engine.Conn to a socket. Every engine call happens under mu.
@@ -295,7 +298,18 @@ func (h *h2conn) TLS() bool            { return h.tls }
 // closer
 
 func (h *h2conn) tick(now time.Time) {
-	h.mu.Lock()
+	// netpoll reads whatever the peer sends, also while this connection's
+	// goroutine is blocked writing to a peer that does not read: bound what
+	// piles up (the lock may be held by that very writer, so check first).
+	if n := h.sink.buffered(); n > h.core.opts.MaxBufferedInput && !h.closed.Load() {
+		h.core.Metrics.FloodErrors.Add(1)
+		h.core.logf("h2loop: %v: %d bytes of unprocessed input, closing", h.remote, n)
+		go h.sink.closeSocket()
+		return
+	}
+	if !h.mu.TryLock() {
+		return // busy (a blocked write holds the lock): try at the next tick
+	}
 	if !h.closed.Load() {
 		h.eng.Tick(now)
 		if !h.inLoop {

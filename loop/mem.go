@@ -17,6 +17,7 @@ type memSink struct{ w func([]byte) }
 
 func (m memSink) write(b []byte) error { m.w(b); return nil }
 func (m memSink) closeSocket()         {}
+func (m memSink) buffered() int        { return 0 }
 
 // NewMemConn starts a connection whose output is passed to w (the slice is
 // only valid during the call).

@@ -36,6 +36,8 @@ func (c *npConn) write(b []byte) error {
 
 func (c *npConn) closeSocket() { c.nc.Close() }
 
+func (c *npConn) buffered() int { return c.nc.Reader().Len() }
+
 // NewEventLoop returns a netpoll event loop that serves cleartext HTTP/2
 // (and HTTP/1.1) with this Core.
 func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {

@@ -26,6 +26,9 @@ func (s *stdConn) write(b []byte) error {
 
 func (s *stdConn) closeSocket() { s.nc.Close() }
 
+// buffered is 0: this path reads only when it can process.
+func (s *stdConn) buffered() int { return 0 }
+
 // ServeListener accepts connections from ln and serves each on its own
 // goroutine with the standard library. With tlsConf set, connections are
 // TLS and ALPN selects h2 or http/1.1; without, the first bytes decide as on
