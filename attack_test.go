@@ -260,11 +260,14 @@ func TestSocketPingFlood(t *testing.T) {
 			sent += 4000
 		}
 	}
-	if werr == nil {
-		t.Fatalf("the server took %d PINGs without closing", sent)
-	}
-	t.Logf("the server closed after %d PINGs (%v): %v", sent, time.Since(start), werr)
+	// The server answers with GOAWAY, shuts its write side and drains the
+	// rest for a moment (a lingering close, so that the GOAWAY is not lost
+	// to a reset): a fast client may finish its flood before the close.
+	t.Logf("%d PINGs sent in %v (write error: %v)", sent, time.Since(start), werr)
 	ga := readGoAway(t, rc)
+	if ga == nil {
+		t.Fatal("no GOAWAY")
+	}
 	wantCalm(t, srv, &logs, ga, "too many queued control frames")
 	rc.nc.Close()
 
@@ -319,7 +322,6 @@ func TestSocketPingFloodPaced(t *testing.T) {
 // that stops sending and reads: the server does not reset the connection
 // (closing a socket with unread input does) before its output is out.
 func TestSocketGoAwayDelivered(t *testing.T) {
-	knownBug(t, "the transport closes the socket right after writing the GOAWAY, with the flood still unread in the kernel, so the kernel answers with RST and drops the queued GOAWAY; a lingering close (shut down writing, drain input for a moment, then close) would deliver it")
 	var logs logBuffer
 	addr, srv, _, _ := baseline(t, &logs)
 	rc := dialRaw(t, addr)

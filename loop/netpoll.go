@@ -3,6 +3,9 @@ package loop
 import (
 	"context"
 	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/cloudwego/netpoll"
 	"github.com/h2loop/h2loop/codec"
@@ -19,6 +22,8 @@ type npConn struct {
 	h2   *h2conn
 	h1   *h1conn
 	bad  bool
+
+	lingering atomic.Bool // write side shut down, input being drained
 }
 
 // write implements sink over netpoll's writer. It is called under the
@@ -34,7 +39,23 @@ func (c *npConn) write(b []byte) error {
 	return w.Flush()
 }
 
-func (c *npConn) closeSocket() { c.nc.Close() }
+// lingerTime is how long a closing connection keeps draining input after
+// its write side is shut down.
+const lingerTime = time.Second
+
+// closeSocket closes with a lingering close: closing a socket that still
+// has unread input makes the kernel answer with a reset and drop what we
+// queued (a final GOAWAY), so the write side is shut down first, input is
+// drained and discarded for a moment, and then the socket is closed.
+func (c *npConn) closeSocket() {
+	if fdc, ok := c.nc.(interface{ Fd() int }); ok && c.nc.IsActive() && c.lingering.CompareAndSwap(false, true) {
+		if syscall.Shutdown(fdc.Fd(), syscall.SHUT_WR) == nil {
+			time.AfterFunc(lingerTime, func() { c.nc.Close() })
+			return
+		}
+	}
+	c.nc.Close()
+}
 
 func (c *npConn) buffered() int { return c.nc.Reader().Len() }
 
@@ -68,6 +89,10 @@ func (core *Core) onRequest(ctx context.Context, nc netpoll.Connection) error {
 		return nc.Close()
 	}
 	r := nc.Reader()
+	if c.lingering.Load() {
+		r.Skip(r.Len()) // closing: input is drained and discarded
+		return r.Release()
+	}
 	if c.h2 == nil && c.h1 == nil {
 		if !c.sniff(r) {
 			c.bad = true
@@ -179,6 +204,7 @@ func (c *npConn) serveH2(r netpoll.Reader) {
 			r.Skip(used)
 		}
 		if done {
+			r.Skip(r.Len()) // the connection is finished: the rest is discarded
 			break
 		}
 		if rest := n - used; rest > 0 && rest < need {
