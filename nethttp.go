@@ -3,203 +3,777 @@ package h2loop
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/h2loop/h2loop/loop"
+	"golang.org/x/net/http/httpguts"
 )
 
-// WrapHandler runs a net/http Handler on h2loop: each request becomes an
-// *http.Request (ProtoMajor 2 over HTTP/2) whose Body streams the request
-// body and whose Context is canceled when the client resets the stream; the
-// ResponseWriter supports http.Flusher and trailers (declared with the
-// "Trailer" header or set with http.TrailerPrefix), which is what gRPC's
-// ServeHTTP needs. The adapter allocates like net/http does; use native
-// Handlers on hot paths.
+// WrapHandler runs a net/http Handler on h2loop. Each request becomes an
+// *http.Request and each response an http.ResponseWriter with the
+// semantics net/http gives them over HTTP/2:
+//
+//   - The request has Method, URL (path and query, no host), Proto
+//     "HTTP/2.0" (or "HTTP/1.1" over HTTP/1.1), canonical Header keys
+//     (cookie crumbs joined with "; "), Host from :authority, RemoteAddr,
+//     RequestURI, ContentLength (-1 when unknown), TLS (non-nil over TLS)
+//     and a Body read as it arrives. Trailer lists the trailers the client
+//     declared and holds every trailer it sent once Body returned io.EOF.
+//     The Context is canceled when the client resets the stream, the
+//     connection dies, or ServeHTTP returns.
+//   - The ResponseWriter sends its Header at the first Write, Flush or
+//     handler return; adds Date and a sniffed Content-Type unless set (a nil
+//     value suppresses them, as in net/http); drops connection-specific
+//     fields (RFC 9113 §8.2.2); ignores 1xx WriteHeader calls; answers HEAD
+//     without a body; implements http.Flusher and FlushError (for
+//     http.ResponseController). Trailers are declared with the "Trailer"
+//     header or set with http.TrailerPrefix, and are sent after the body.
+//   - A response the handler finishes within 32 KiB gets a content-length;
+//     a longer one streams, flushed every 32 KiB (the handler blocks while
+//     flow control holds it back). Writing more than a declared
+//     Content-Length fails with http.ErrContentLength; returning with less
+//     resets the stream.
+//
+// By default a request body is buffered (up to 64 KiB) before the handler
+// starts. Handlers that answer while the body is still arriving (gRPC
+// streaming, any full-duplex protocol) need Server.StreamRequestBody or
+// StreamRequestBodyFunc, and a MaxRequestBodySize that fits their longest
+// stream.
+//
+// A handler that returns while a read of the body is still waiting for
+// bytes (it closed the body from another goroutine, or left a reader
+// goroutine behind) gets its stream reset: the read cannot be abandoned
+// otherwise.
+//
+// The adapter allocates about as much as net/http does per request; use
+// native Handlers on hot paths. Request.TLS carries only
+// HandshakeComplete, NegotiatedProtocol and ServerName, and the context
+// has no http.LocalAddrContextKey value.
 func WrapHandler(h http.Handler) Handler {
-	return HandlerFunc(func(ctx *RequestCtx) {
-		r := newHTTPRequest(ctx)
-		w := &responseWriter{ctx: ctx, header: make(http.Header)}
-		h.ServeHTTP(w, r)
-		w.finish()
-	})
+	return wrappedHandler{h}
 }
 
-// reqContext is a context.Context that ends when the stream is canceled.
-type reqContext struct {
-	context.Context
-	rc *RequestCtx
+type wrappedHandler struct{ h http.Handler }
+
+// wrapFlushSize is how much response body the adapter buffers before it
+// sends what it has.
+const wrapFlushSize = 32 << 10
+
+// pumpBufSize is the read size of a streamed request body.
+const pumpBufSize = 32 << 10
+
+var pumpBufs = sync.Pool{New: func() any { b := make([]byte, pumpBufSize); return &b }}
+
+// httpStream is everything one wrapped request needs, in one allocation.
+// Handlers may keep the *http.Request, its context or its body past their
+// return (against the net/http contract, but it happens): once the handler
+// returned, none of them touches the pooled RequestCtx again.
+type httpStream struct {
+	w    responseWriter
+	body requestBody
+	ctx  reqContext
 }
 
-func (c reqContext) Done() <-chan struct{} { return c.rc.Done() }
-func (c reqContext) Err() error {
-	if c.rc.Canceled() {
-		return context.Canceled
-	}
-	return nil
-}
-func (c reqContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-
-type bodyReader struct{ ctx *RequestCtx }
-
-func (b bodyReader) Read(p []byte) (int, error) { return b.ctx.Read(p) }
-func (b bodyReader) Close() error               { return nil }
-
-func newHTTPRequest(ctx *RequestCtx) *http.Request {
-	r := &http.Request{
-		Method:     ctx.Method(),
-		Proto:      ctx.Proto(),
-		ProtoMajor: 2,
-		Header:     make(http.Header, len(ctx.Headers())),
-		Host:       ctx.Authority(),
-		RequestURI: ctx.Path(),
-		RemoteAddr: ctx.RemoteAddr().String(),
-		Body:       bodyReader{ctx},
-	}
-	if ctx.Proto() == "HTTP/1.1" {
-		r.ProtoMajor, r.ProtoMinor = 1, 1
-	}
-	u, err := url.ParseRequestURI(ctx.Path())
+func (wh wrappedHandler) Serve(rc *RequestCtx) {
+	s := new(httpStream)
+	req, err := s.newRequest(rc)
 	if err != nil {
-		u = &url.URL{Path: ctx.Path()}
+		rc.SetStatus(http.StatusBadRequest)
+		rc.SetContentType("text/plain; charset=utf-8")
+		rc.WriteString("400 Bad Request: " + err.Error() + "\n")
+		return
 	}
-	if u.Host == "" {
-		u.Host = ctx.Authority()
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// ServeHTTP panicked: end the body and the context, then let the
+		// server log the panic and reset the stream, except for
+		// http.ErrAbortHandler, which aborts the response silently.
+		p := recover()
+		s.body.end()
+		s.w.rc = nil
+		s.ctx.end()
+		switch p {
+		case nil:
+			// runtime.Goexit: nothing to report.
+		case http.ErrAbortHandler:
+			rc.Reset()
+		default:
+			panic(p)
+		}
+	}()
+	wh.h.ServeHTTP(&s.w, req)
+	returned = true
+	if !s.body.end() {
+		s.w.finish()
 	}
-	r.URL = u
-	for _, f := range ctx.Headers() {
-		k := http.CanonicalHeaderKey(f.Name)
-		if k == "Cookie" && len(r.Header[k]) > 0 {
-			r.Header[k][0] += "; " + f.Value
+	s.w.rc = nil
+	s.ctx.end()
+}
+
+// newRequest builds the http.Request for rc. It fails only on a request
+// target net/http would reject.
+func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
+	authority := rc.Authority()
+	fields := rc.Headers()
+	h := make(http.Header, len(fields))
+	var trailer http.Header
+	for _, f := range fields {
+		switch f.Name {
+		case "host":
+			// HTTP/2 permits Host, but :authority is the request's
+			// authority (RFC 9113 §8.3.1); over HTTP/1.1 the transport
+			// has already moved it into Authority.
+			if authority == "" {
+				authority = f.Value
+			}
+			continue
+		case "trailer":
+			for _, k := range strings.Split(f.Value, ",") {
+				k = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(k))
+				switch k {
+				case "", "Transfer-Encoding", "Trailer", "Content-Length":
+				default:
+					if trailer == nil {
+						trailer = make(http.Header)
+					}
+					trailer[k] = nil
+				}
+			}
 			continue
 		}
-		r.Header[k] = append(r.Header[k], f.Value)
+		k := textproto.CanonicalMIMEHeaderKey(f.Name)
+		if k == "Cookie" && len(h[k]) > 0 {
+			h[k][0] += "; " + f.Value
+			continue
+		}
+		h[k] = append(h[k], f.Value)
 	}
-	if r.Host == "" {
-		r.Host = r.Header.Get("Host")
+
+	r := &http.Request{
+		Method:     rc.Method(),
+		Proto:      "HTTP/2.0",
+		ProtoMajor: 2,
+		Header:     h,
+		Host:       authority,
+		Trailer:    trailer,
 	}
-	r.ContentLength = ctx.ContentLength()
-	if r.ContentLength < 0 && ctx.req.BodyComplete() {
-		r.ContentLength = ctx.req.BodyLen()
+	if rc.Proto() == "HTTP/1.1" {
+		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	}
-	if r.ContentLength == 0 && ctx.req.BodyComplete() {
+	if a := rc.RemoteAddr(); a != nil {
+		r.RemoteAddr = a.String()
+	}
+	if r.Method == http.MethodConnect && rc.Protocol() == "" {
+		// "The :scheme and :path pseudo-header fields MUST be omitted"
+		// from a CONNECT request (RFC 9113 §8.5): net/http's URL is the
+		// authority.
+		r.URL = &url.URL{Host: authority}
+		r.RequestURI = authority
+	} else {
+		u, err := url.ParseRequestURI(rc.Path())
+		if err != nil {
+			return nil, fmt.Errorf("bad request target %q", rc.Path())
+		}
+		r.URL = u
+		r.RequestURI = rc.Path()
+	}
+	if rc.IsTLS() {
+		proto := "h2"
+		if r.ProtoMajor == 1 {
+			proto = "http/1.1"
+		}
+		host := authority
+		if h, _, err := net.SplitHostPort(authority); err == nil {
+			host = h
+		}
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: proto, ServerName: host}
+	}
+
+	// The body: a request whose body was complete when the handler started
+	// is read in place; one still arriving goes through a pump goroutine,
+	// so that Close can abandon a read that waits for bytes.
+	r.ContentLength = rc.ContentLength()
+	creq := &rc.req
+	complete := !creq.Streaming()
+	if complete && r.ContentLength < 0 {
+		r.ContentLength = creq.BodyLen()
+	}
+	s.ctx.rc = rc
+	s.body.rc = rc
+	s.body.pumped = !complete
+	s.body.cond.L = &s.body.mu
+	r.Body = &s.body
+	if complete && creq.BodyLen() == 0 && rc.Trailer() == nil {
 		r.Body = http.NoBody
 	}
-	if ctx.IsTLS() {
-		r.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: "h2"}
-	}
-	if ctx.Trailer() != nil {
-		r.Trailer = make(http.Header)
-	}
-	return r.WithContext(reqContext{context.Background(), ctx})
+	r = r.WithContext(&s.ctx)
+	s.body.req = r
+
+	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1}
+	s.w.isHead = r.Method == http.MethodHead
+	s.w.h2 = r.ProtoMajor == 2
+	return r, nil
 }
 
+// reqContext is the request's context.Context. It is canceled when the
+// stream is reset, the connection dies, or the handler returns. Its Done
+// channel is made on first use, with a goroutine that relays the
+// RequestCtx's cancellation until the handler returns.
+type reqContext struct {
+	mu   sync.Mutex
+	rc   *RequestCtx   // nil once the handler returned
+	done chan struct{} // made by the first Done call
+	err  error         // context.Canceled once canceled
+}
+
+// Deadline reports no deadline.
+func (c *reqContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Value holds no values.
+func (c *reqContext) Value(key any) any { return nil }
+
+// Done returns a channel closed on cancellation.
+func (c *reqContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		switch {
+		case c.err != nil:
+			close(c.done)
+		case c.rc.Canceled():
+			c.err = context.Canceled
+			close(c.done)
+		default:
+			go c.relay(c.rc.Done(), c.done)
+		}
+	}
+	return c.done
+}
+
+// relay cancels c when the stream dies, and ends when c is canceled.
+func (c *reqContext) relay(stream <-chan struct{}, done chan struct{}) {
+	select {
+	case <-stream:
+		c.cancel()
+	case <-done:
+	}
+}
+
+// Err is context.Canceled once the context is canceled, else nil.
+func (c *reqContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil && c.rc != nil && c.rc.Canceled() {
+		c.cancelLocked()
+	}
+	return c.err
+}
+
+func (c *reqContext) String() string { return "h2loop request context" }
+
+func (c *reqContext) cancel() {
+	c.mu.Lock()
+	c.cancelLocked()
+	c.mu.Unlock()
+}
+
+func (c *reqContext) cancelLocked() {
+	if c.err != nil {
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+}
+
+// end cancels the context when the handler returns and forgets the
+// RequestCtx.
+func (c *reqContext) end() {
+	c.mu.Lock()
+	c.rc = nil
+	c.cancelLocked()
+	c.mu.Unlock()
+}
+
+// requestBody is the request's Body.
+type requestBody struct {
+	// immutable after newRequest
+	rc     *RequestCtx
+	req    *http.Request // the request handed to the handler: its Trailer is filled at io.EOF
+	pumped bool          // the body was still arriving when the handler started
+
+	mu     sync.Mutex
+	cond   sync.Cond // signals pump demand, pump delivery, Close and pump exit
+	closed bool      // Close was called or the handler returned
+	err    error     // how the body ended (io.EOF or the transport's error)
+
+	// pump state, guarded by mu
+	started  bool    // the pump goroutine was started
+	demand   bool    // a reader waits for bytes
+	reading  bool    // the pump is inside rc.Read
+	pumpDone bool    // the pump goroutine has exited
+	pbuf     *[]byte // the pump's buffer (from pumpBufs), returned by end
+	buf      []byte  // bytes the pump read that no Read has taken yet, in pbuf
+}
+
+// Read reads the request body as it arrives.
+func (b *requestBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if !b.pumped {
+		// The body is complete: rc.Read does not block.
+		if b.err != nil {
+			return 0, b.err
+		}
+		n, err := b.rc.Read(p)
+		if err != nil {
+			b.setEnd(err)
+		}
+		return n, err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		if len(b.buf) > 0 {
+			n := copy(p, b.buf)
+			b.buf = b.buf[n:]
+			return n, nil
+		}
+		if b.err != nil {
+			return 0, b.err
+		}
+		if b.closed {
+			return 0, http.ErrBodyReadAfterClose
+		}
+		if !b.started {
+			b.started = true
+			b.pbuf = pumpBufs.Get().(*[]byte)
+			go b.pump()
+		}
+		b.demand = true
+		b.cond.Broadcast()
+		b.cond.Wait()
+	}
+}
+
+// pump reads the body from the stream whenever a reader waits for bytes.
+func (b *requestBody) pump() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		for !b.closed && !b.demand {
+			b.cond.Wait()
+		}
+		if b.closed {
+			break
+		}
+		b.reading = true
+		buf := *b.pbuf
+		b.mu.Unlock()
+		n, err := b.rc.Read(buf)
+		b.mu.Lock()
+		b.reading = false
+		b.demand = false
+		b.buf = buf[:n]
+		if err != nil {
+			b.setEnd(err)
+		}
+		b.cond.Broadcast()
+		if err != nil {
+			break
+		}
+	}
+	b.pumpDone = true
+	b.cond.Broadcast()
+}
+
+// setEnd records how the body ended; at io.EOF the request trailers are
+// final and are copied into Request.Trailer.
+func (b *requestBody) setEnd(err error) {
+	b.err = err
+	if err != io.EOF {
+		return
+	}
+	t := b.rc.Trailer()
+	if t == nil {
+		return
+	}
+	got := make(http.Header, len(t.Fields))
+	for _, f := range t.Fields {
+		k := textproto.CanonicalMIMEHeaderKey(f.Name)
+		got[k] = append(got[k], f.Value)
+	}
+	if b.req.Trailer == nil {
+		b.req.Trailer = got
+		return
+	}
+	for k, vs := range got {
+		b.req.Trailer[k] = vs // the values replace the declaration
+	}
+}
+
+// Close makes later Reads fail and ends a Read waiting for bytes (the
+// stream itself is not reset).
+func (b *requestBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	return nil
+}
+
+// end closes the body when the handler returned and waits for the pump to
+// exit, so that nothing reads from the RequestCtx afterwards. If the pump
+// is waiting for bytes the client has not sent, the stream is reset to
+// wake it; end reports whether it did.
+func (b *requestBody) end() (reset bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	b.cond.Broadcast()
+	if !b.started {
+		return false
+	}
+	if b.reading {
+		reset = true
+		b.mu.Unlock()
+		b.rc.Reset()
+		b.mu.Lock()
+	}
+	for !b.pumpDone {
+		b.cond.Wait()
+	}
+	b.buf = nil
+	pumpBufs.Put(b.pbuf)
+	b.pbuf = nil
+	return reset
+}
+
+// responseWriter is the http.ResponseWriter. Like net/http's, it is not
+// safe for concurrent use.
 type responseWriter struct {
-	ctx         *RequestCtx
-	header      http.Header
+	rc     *RequestCtx   // nil once the handler returned
+	req    *http.Request // the request it answers
+	header http.Header
+	isHead bool // HEAD: the body is counted, not sent
+	h2     bool
+
 	status      int
-	wroteHeader bool
-	sentHeader  bool
-	trailers    []string
+	wroteHeader bool     // WriteHeader ran (status and header snapshot taken)
+	sentHeader  bool     // the header section went to the transport (Flush)
+	declared    int64    // the Content-Length the handler set, or -1
+	written     int64    // body bytes the handler wrote
+	pending     int      // body bytes written since the last flush
+	hasCT       bool     // Content-Type present in the snapshot (maybe nil: no sniffing)
+	hasDate     bool     // Date present in the snapshot
+	hasCE       bool     // Content-Encoding set: no sniffing
+	trailers    []string // canonical names declared with "Trailer"
 }
 
+// Header returns the response header map: changes after WriteHeader (or
+// the first Write) are ignored, except trailers.
 func (w *responseWriter) Header() http.Header { return w.header }
 
+// WriteHeader sets the status code and takes the snapshot of the header.
+// 1xx codes are ignored (h2loop sends no informational responses).
 func (w *responseWriter) WriteHeader(code int) {
+	if w.rc == nil {
+		panic("h2loop: WriteHeader called after the handler returned")
+	}
 	if w.wroteHeader {
 		return
 	}
-	if code >= 100 && code < 200 {
-		return // informational responses are not sent
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if code < 200 {
+		return
 	}
 	w.wroteHeader = true
 	w.status = code
+	w.rc.SetStatus(code)
 	for _, v := range w.header["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				w.trailers = append(w.trailers, http.CanonicalHeaderKey(k))
+		for _, t := range strings.Split(v, ",") {
+			w.declareTrailer(textproto.TrimString(t))
+		}
+	}
+	for k, vs := range w.header {
+		if slices.Contains(w.trailers, k) {
+			continue // a declared trailer goes after the body only
+		}
+		switch k {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te":
+			// "An endpoint MUST NOT generate an HTTP/2 message containing
+			// connection-specific header fields" (RFC 9113 §8.2.2); over
+			// HTTP/1.1 the transport owns framing and the connection.
+			continue
+		case "Content-Type":
+			w.hasCT = true
+		case "Date":
+			w.hasDate = true
+		case "Content-Encoding":
+			w.hasCE = len(vs) > 0 && vs[0] != ""
+		case "Content-Length":
+			if len(vs) == 0 {
+				continue
 			}
+			n, err := strconv.ParseInt(vs[0], 10, 64)
+			if err != nil || n < 0 {
+				continue // not a length: not sent
+			}
+			w.declared = n
+			// "A server MUST NOT send a Content-Length header field in any
+			// response with a status code of 1xx (Informational) or 204
+			// (No Content)" (RFC 9110 §8.6). A 304 keeps it over HTTP/1.1;
+			// over HTTP/2 it needs a HEADERS frame with END_STREAM, which
+			// the engine sends only with a computed length: it is dropped
+			// (a 304 may omit it).
+			if bodyAllowed(code) || code == http.StatusNotModified && !w.h2 {
+				w.rc.SetHeader("content-length", vs[0])
+			}
+			continue
+		}
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			continue
+		}
+		name := lowerHeader(k)
+		for _, v := range vs {
+			w.rc.SetHeader(name, v)
 		}
 	}
 }
 
+func (w *responseWriter) declareTrailer(k string) {
+	k = textproto.CanonicalMIMEHeaderKey(k)
+	if k == "" || !httpguts.ValidTrailerHeader(k) || slices.Contains(w.trailers, k) {
+		return
+	}
+	w.trailers = append(w.trailers, k)
+}
+
+// bodyAllowed reports whether a response with status may have content
+// (RFC 9110 §6.4.1: not 1xx, 204 or 304).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// Write writes body bytes; every 32 KiB it sends what it has, blocking
+// while flow control holds the stream back.
 func (w *responseWriter) Write(p []byte) (int, error) {
+	if send, err := w.beginWrite(len(p)); err != nil {
+		return 0, err
+	} else if !send {
+		return len(p), nil
+	}
+	n := 0
+	for n < len(p) {
+		chunk := min(len(p)-n, wrapFlushSize-w.pending)
+		w.rc.Write(p[n : n+chunk])
+		if n += chunk; w.addPending(chunk) {
+			if err := w.flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// WriteString is Write for a string (io.StringWriter), without a copy to a
+// byte slice.
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if send, err := w.beginWrite(len(s)); err != nil {
+		return 0, err
+	} else if !send {
+		return len(s), nil
+	}
+	n := 0
+	for n < len(s) {
+		chunk := min(len(s)-n, wrapFlushSize-w.pending)
+		w.rc.WriteString(s[n : n+chunk])
+		if n += chunk; w.addPending(chunk) {
+			if err := w.flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// beginWrite checks and counts a write of n bytes. It reports whether the
+// bytes are to be sent (not for a HEAD response, whose body is counted and
+// dropped), or why the write fails.
+func (w *responseWriter) beginWrite(n int) (send bool, err error) {
+	if w.rc == nil {
+		panic("h2loop: Write called after the handler returned")
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	return w.ctx.Write(p)
+	if !bodyAllowed(w.status) {
+		return false, http.ErrBodyNotAllowed
+	}
+	if w.declared >= 0 && w.written+int64(n) > w.declared {
+		return false, http.ErrContentLength
+	}
+	if w.rc.Canceled() {
+		return false, loop.ErrCanceled
+	}
+	w.written += int64(n)
+	return !w.isHead && n > 0, nil
 }
 
-// sendHeader moves the header map into the response once.
+// addPending counts n buffered bytes and reports whether it is time to flush.
+func (w *responseWriter) addPending(n int) bool {
+	w.pending += n
+	return w.pending >= wrapFlushSize
+}
+
+// Flush sends the header and the body written so far (http.Flusher).
+func (w *responseWriter) Flush() { w.FlushError() }
+
+// FlushError is Flush that reports a stream the client reset (used by
+// http.ResponseController).
+func (w *responseWriter) FlushError() error {
+	if w.rc == nil {
+		panic("h2loop: Flush called after the handler returned")
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.flush()
+}
+
+// EnableFullDuplex lets the handler write while it still reads the body
+// (http.ResponseController); HTTP/2 always allows that.
+func (w *responseWriter) EnableFullDuplex() error { return nil }
+
+func (w *responseWriter) flush() error {
+	w.sendHeader()
+	w.pending = 0
+	return w.rc.Flush()
+}
+
+// sendHeader adds the fields decided at the first send: Date and a sniffed
+// Content-Type.
 func (w *responseWriter) sendHeader() {
 	if w.sentHeader {
 		return
 	}
 	w.sentHeader = true
+	if !w.hasDate {
+		var buf [len(http.TimeFormat)]byte
+		w.rc.SetHeaderBytes("date", time.Now().UTC().AppendFormat(buf[:0], http.TimeFormat))
+	}
+	if !w.hasCT && !w.hasCE && bodyAllowed(w.status) && !w.isHead {
+		if b := w.rc.BodyBuffer(); len(b) > 0 {
+			w.rc.SetHeader("content-type", http.DetectContentType(b))
+		}
+	}
+}
+
+// finish completes the response after ServeHTTP returned: trailers, the
+// content-length checks, and what HTTP/2 needs for HEAD, 204 and 304.
+func (w *responseWriter) finish() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	w.ctx.SetStatus(w.status)
-	for k, vs := range w.header {
-		if k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) || w.isTrailer(k) {
+	if w.declared >= 0 && w.written < w.declared && bodyAllowed(w.status) && !w.isHead {
+		// The body is shorter than the content-length the header promised:
+		// "A request or response is also malformed if the value of a
+		// content-length header field does not equal the sum of the DATA
+		// frame payload lengths" (RFC 9113 §8.1.1). Abort it.
+		w.rc.Reset()
+		return
+	}
+	w.addTrailers()
+	if w.sentHeader {
+		return
+	}
+	w.sendHeader()
+	if w.isHead && w.declared < 0 && w.written > 0 {
+		// As net/http does, a HEAD response states the length of the body
+		// the handler wrote.
+		w.rc.SetHeaderBytes("content-length", w.rc.FormatInt(w.written))
+	}
+	if w.h2 && (w.isHead || !bodyAllowed(w.status)) {
+		// The engine puts a content-length computed from the body on a
+		// response that has not been flushed: send the header section now,
+		// so it carries the handler's length (HEAD) or none (204, 304).
+		w.rc.Flush()
+	}
+}
+
+// addTrailers hands the declared and the TrailerPrefix trailers to the
+// RequestCtx.
+func (w *responseWriter) addTrailers() {
+	for _, k := range w.trailers {
+		w.addTrailer(k, w.header[k])
+	}
+	var prefixed []string
+	for k := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			prefixed = append(prefixed, k)
+		}
+	}
+	slices.Sort(prefixed)
+	for _, k := range prefixed {
+		name := textproto.CanonicalMIMEHeaderKey(k[len(http.TrailerPrefix):])
+		if !httpguts.ValidTrailerHeader(name) {
 			continue
 		}
-		name := strings.ToLower(k)
-		switch name {
-		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "content-length":
-			continue // connection-specific (RFC 9113 §8.2.2); content-length is computed
-		}
-		for _, v := range vs {
-			w.ctx.SetHeader(name, v)
-		}
-	}
-	if cl := w.header.Get("Content-Length"); cl != "" && w.ctx.Proto() == "HTTP/2.0" {
-		if _, err := strconv.ParseInt(cl, 10, 64); err == nil && !w.isStreaming() {
-			// The length is recomputed from the body when the handler returns.
-		}
+		w.addTrailer(name, w.header[k])
 	}
 }
 
-func (w *responseWriter) isStreaming() bool { return false }
-
-func (w *responseWriter) isTrailer(k string) bool {
-	for _, t := range w.trailers {
-		if t == k {
-			return true
-		}
-	}
-	return false
-}
-
-// Flush implements http.Flusher: the headers and the body so far are sent.
-func (w *responseWriter) Flush() {
-	w.sendHeader()
-	w.ctx.Flush()
-}
-
-// FlushError is Flush reporting a reset stream (for http.ResponseController).
-func (w *responseWriter) FlushError() error {
-	w.sendHeader()
-	return w.ctx.Flush()
-}
-
-func (w *responseWriter) finish() {
-	w.sendHeader()
-	for _, k := range w.trailers {
-		for _, v := range w.header[k] {
-			w.ctx.SetTrailer(strings.ToLower(k), v)
-		}
-	}
-	for k, vs := range w.header {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			name := strings.ToLower(k[len(http.TrailerPrefix):])
-			for _, v := range vs {
-				w.ctx.SetTrailer(name, v)
-			}
-		}
+func (w *responseWriter) addTrailer(k string, vs []string) {
+	name := lowerHeader(k)
+	for _, v := range vs {
+		w.rc.SetTrailer(name, v)
 	}
 }
 
-var _ io.Reader = bodyReader{}
+// lowerHeader returns the lowercase form of a canonical header name,
+// without allocating for common names.
+func lowerHeader(k string) string {
+	if l, ok := commonLower[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
+}
+
+var commonLower = func() map[string]string {
+	m := make(map[string]string)
+	for _, l := range []string{
+		"accept-ranges", "access-control-allow-credentials", "access-control-allow-headers",
+		"access-control-allow-methods", "access-control-allow-origin", "access-control-expose-headers",
+		"access-control-max-age", "age", "allow", "alt-svc", "cache-control", "content-disposition",
+		"content-encoding", "content-language", "content-length", "content-location", "content-range",
+		"content-security-policy", "content-type", "date", "etag", "expires", "last-modified", "link",
+		"location", "proxy-authenticate", "referrer-policy", "refresh", "retry-after", "server",
+		"set-cookie", "strict-transport-security", "trailer", "vary", "via", "www-authenticate",
+		"x-content-type-options", "x-frame-options", "x-request-id", "x-xss-protection",
+		"grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-encoding", "grpc-accept-encoding",
+	} {
+		m[textproto.CanonicalMIMEHeaderKey(l)] = l
+	}
+	return m
+}()

@@ -133,6 +133,12 @@ func (r *Request) BodyComplete() bool { return r.bodyEOF }
 // BodyLen is the number of body bytes received so far.
 func (r *Request) BodyLen() int64 { return r.bodyLen }
 
+// Streaming reports whether the handler was started before the request
+// body was complete. It is set at dispatch and constant while the handler
+// runs, so a handler may read it without the connection's lock; when it is
+// false, BodyComplete, BodyLen and Trailer are final.
+func (r *Request) Streaming() bool { return r.streaming }
+
 // HandlerDone reports whether the server marked the handler finished.
 func (r *Request) HandlerDone() bool { return r.handlerDone }
 
