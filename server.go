@@ -65,6 +65,15 @@ type Server struct {
 	MaxResetsPerSecond     int
 	MaxUselessFrames       int
 	MaxHeaderBlockFrames   int
+	// MaxWindowUpdatesPerDataFrame bounds WINDOW_UPDATE frames relative to
+	// the DATA we send (the WINDOW_UPDATE flood). Default 10.
+	MaxWindowUpdatesPerDataFrame int
+	// BodyStreamThreshold is how many request body bytes are buffered
+	// before the handler starts with the rest still arriving. Default 64 KiB.
+	BodyStreamThreshold int
+	// WriteChunk is how many bytes of DATA are framed before the output is
+	// written, when windows allow more. Default 256 KiB.
+	WriteChunk int
 	// SettingsTimeout bounds the wait for the client's preface, SETTINGS and
 	// SETTINGS ACK. Default 10s.
 	SettingsTimeout time.Duration
@@ -151,23 +160,26 @@ func (s *Server) init() (*loop.Core, error) {
 	}
 	s.core = loop.NewCore(loop.Options{
 		Engine: engine.Config{
-			MaxConcurrentStreams:   s.MaxConcurrentStreams,
-			InitialStreamWindow:    s.InitialStreamWindow,
-			InitialConnWindow:      s.InitialConnWindow,
-			MaxFrameSize:           s.MaxFrameSize,
-			MaxHeaderListSize:      s.MaxHeaderListSize,
-			HeaderTableSize:        s.HeaderTableSize,
-			MaxRequestBodySize:     s.MaxRequestBodySize,
-			StreamRequestBody:      s.StreamRequestBody,
-			StreamBody:             s.streamBodyFunc(),
-			MaxQueuedControlFrames: s.MaxQueuedControlFrames,
-			MaxResetsPerSecond:     s.MaxResetsPerSecond,
-			MaxUselessFrames:       s.MaxUselessFrames,
-			MaxHeaderBlockFrames:   s.MaxHeaderBlockFrames,
-			SettingsTimeout:        s.SettingsTimeout,
-			IdleTimeout:            s.IdleTimeout,
-			HeaderTimeout:          s.HeaderTimeout,
-			Logf:                   logf,
+			MaxConcurrentStreams:         s.MaxConcurrentStreams,
+			InitialStreamWindow:          s.InitialStreamWindow,
+			InitialConnWindow:            s.InitialConnWindow,
+			MaxFrameSize:                 s.MaxFrameSize,
+			MaxHeaderListSize:            s.MaxHeaderListSize,
+			HeaderTableSize:              s.HeaderTableSize,
+			MaxRequestBodySize:           s.MaxRequestBodySize,
+			StreamRequestBody:            s.StreamRequestBody,
+			StreamBody:                   s.streamBodyFunc(),
+			MaxQueuedControlFrames:       s.MaxQueuedControlFrames,
+			MaxResetsPerSecond:           s.MaxResetsPerSecond,
+			MaxUselessFrames:             s.MaxUselessFrames,
+			MaxHeaderBlockFrames:         s.MaxHeaderBlockFrames,
+			MaxWindowUpdatesPerDataFrame: s.MaxWindowUpdatesPerDataFrame,
+			BodyStreamThreshold:          s.BodyStreamThreshold,
+			WriteChunk:                   s.WriteChunk,
+			SettingsTimeout:              s.SettingsTimeout,
+			IdleTimeout:                  s.IdleTimeout,
+			HeaderTimeout:                s.HeaderTimeout,
+			Logf:                         logf,
 		},
 		Hooks: loop.Hooks{
 			Acquire:  s.acquire,
