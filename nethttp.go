@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -57,8 +56,9 @@ import (
 //
 // The adapter allocates about as much as net/http does per request; use
 // native Handlers on hot paths. Request.TLS carries only
-// HandshakeComplete, NegotiatedProtocol and ServerName, and the context
-// has no http.LocalAddrContextKey value.
+// HandshakeComplete and NegotiatedProtocol (the transport does not expose
+// the connection's state), and the context has no
+// http.LocalAddrContextKey value.
 func WrapHandler(h http.Handler) Handler {
 	return wrappedHandler{h}
 }
@@ -195,11 +195,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		if r.ProtoMajor == 1 {
 			proto = "http/1.1"
 		}
-		host := authority
-		if h, _, err := net.SplitHostPort(authority); err == nil {
-			host = h
-		}
-		r.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: proto, ServerName: host}
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: proto}
 	}
 
 	// The body: a request whose body was complete when the handler started
