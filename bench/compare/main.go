@@ -61,12 +61,23 @@ type run struct {
 	N         int
 	ReqPerSec float64
 	CPUus     float64 // server CPU µs per request
-	Allocs    float64 // per request, NaN if unknown
+	Allocs    optFloat // per request, NaN (JSON null) if unknown
 	SrvBusy   float64 // server CPU time / wall time
 	CliBusy   float64 // load tool CPU time / wall time
 	SrvWait   float64 // server's run-queue wait time / wall time (CPU contention)
 	Gbps      float64 // response DATA, Gbit/s
 	Err       string
+}
+
+// optFloat is a float64 whose NaN is null in JSON.
+type optFloat float64
+
+// MarshalJSON implements json.Marshaler.
+func (f optFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
 }
 
 // caseResult is one workload driven by one tool.
@@ -332,11 +343,14 @@ func compare(cfg *config) error {
 			return err
 		}
 	}
-	raw, _ := json.MarshalIndent(struct {
+	raw, err := json.MarshalIndent(struct {
 		Env    environment
 		Cases  []*caseResult
 		Extras map[string]*extra
 	}{env, cases, extras}, "", "  ")
+	if err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(cfg.out, "results.json"), raw, 0o644)
 }
 
@@ -453,7 +467,7 @@ func runCase(cfg *config, w *workload, tool string, specs []*serverSpec, procs m
 
 // runOne runs the tool once against p and measures the server around it.
 func runOne(cfg *config, p *proc, w *workload, tool string, n int, postFile string, timeout time.Duration) run {
-	r := run{Server: p.spec.name, N: n, Allocs: math.NaN()}
+	r := run{Server: p.spec.name, N: n, Allocs: optFloat(math.NaN())}
 	var m0, m1, self uint64
 	var err error
 	if p.spec.goMem {
@@ -471,7 +485,7 @@ func runOne(cfg *config, p *proc, w *workload, tool string, n int, postFile stri
 	q1 := p.runqueueSeconds()
 	if p.spec.goMem && m0 > 0 {
 		if m1, err = p.mallocs(); err == nil && lr.done > 0 {
-			r.Allocs = (float64(m1-m0) - float64(self)) / float64(lr.done)
+			r.Allocs = optFloat((float64(m1-m0) - float64(self)) / float64(lr.done))
 		}
 	}
 	if lr.done > 0 {

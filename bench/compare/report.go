@@ -222,7 +222,7 @@ func report(b *strings.Builder, env environment, cfg *config, specs []*serverSpe
 				cell(series(runs, cpuOf), "%.2f"),
 				cell(ratios(c, s.name, "h2o", cpuOf), "%.2f"),
 				cell(ratios(c, "net/http", s.name, cpuOf), "%.1f"),
-				cell(series(runs, func(r run) float64 { return r.Allocs }), "%.3f"))
+				cell(series(runs, func(r run) float64 { return float64(r.Allocs) }), "%.3f"))
 			if c.Tool == "h2load" {
 				x := extras[s.name]
 				for _, n := range mainIdle {
@@ -270,7 +270,7 @@ func report(b *strings.Builder, env environment, cfg *config, specs []*serverSpe
 				cell(series(runs, cpuOf), "%.2f"),
 				cell(ratios(c, s.name, "h2o", cpuOf), "%.2f"),
 				cell(ratios(c, "net/http", s.name, cpuOf), "%.1f"),
-				cell(series(runs, func(r run) float64 { return r.Allocs }), "%.3f"),
+				cell(series(runs, func(r run) float64 { return float64(r.Allocs) }), "%.3f"),
 				cell(series(runs, func(r run) float64 { return 100 * r.SrvBusy }), "%.0f%%"),
 				cell(series(runs, func(r run) float64 { return 100 * r.SrvWait }), "%.0f%%"),
 				cell(series(runs, func(r run) float64 { return 100 * r.CliBusy }), "%.0f%%"))
