@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -315,4 +316,42 @@ func TestGRPCErrorBeforeHalfCloseKnownLimitation(t *testing.T) {
 			t.Fatalf("call %d: %v, want NotFound \"gone\" or the CANCEL reset", i, err)
 		}
 	}
+}
+
+// Serving a grpc.Server, here with the standard health service, on h2loop:
+// grpc.Server is an http.Handler.
+func ExampleWrapHandler_grpc() {
+	gs := grpc.NewServer()
+	defer gs.Stop()
+	hs := health.NewServer()
+	hs.SetServingStatus("example.Service", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(gs, hs)
+
+	srv := &h2loop.Server{
+		Handler: h2loop.WrapHandler(gs),
+		// gRPC calls are full duplex: handlers start before the request
+		// body ends.
+		StreamRequestBody: true,
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		panic(err)
+	}
+	defer cc.Close()
+	hc := healthpb.NewHealthClient(cc)
+	ctx := context.Background()
+	resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "example.Service"})
+	fmt.Println(resp.GetStatus(), err)
+	_, err = hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "other.Service"})
+	fmt.Println(status.Code(err), status.Convert(err).Message())
+	// Output:
+	// SERVING <nil>
+	// NotFound unknown service
 }
