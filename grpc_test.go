@@ -283,17 +283,11 @@ func TestGRPCConcurrent(t *testing.T) {
 	}
 }
 
-// Known limitation, checked so that it cannot change unnoticed: a server
-// that ends a bidirectional call while the client has not half-closed (an
-// error after the first message) usually cannot deliver its status. gRPC's
-// ServeHTTP closes the request body to stop its reader goroutine; when that
-// goroutine's read already waits for bytes (the usual case), h2loop's
-// transport has no way to end the read but resetting the stream, and the
-// client sees CANCEL instead of the status. When the goroutine had not yet
-// issued its next read, the status arrives. A Transport.CloseBody that wakes
-// the read without a reset lifts this; then this test must want
-// codes.NotFound "gone" only.
-func TestGRPCErrorBeforeHalfCloseKnownLimitation(t *testing.T) {
+// A server that ends a bidirectional call while the client has not
+// half-closed (an error after the first message) delivers its status:
+// gRPC's ServeHTTP closes the request body to stop its reader goroutine,
+// and the read waiting for bytes ends without a reset of the stream.
+func TestGRPCErrorBeforeHalfClose(t *testing.T) {
 	cc, _ := startGRPC(t)
 	tc := testpb.NewTestServiceClient(cc)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -309,11 +303,8 @@ func TestGRPCErrorBeforeHalfCloseKnownLimitation(t *testing.T) {
 		}
 		_, err = stream.Recv()
 		s, _ := status.FromError(err)
-		switch {
-		case s.Code() == codes.NotFound && s.Message() == "gone":
-		case s.Code() == codes.Canceled && s.Message() == "stream terminated by RST_STREAM with error code: CANCEL":
-		default:
-			t.Fatalf("call %d: %v, want NotFound \"gone\" or the CANCEL reset", i, err)
+		if s.Code() != codes.NotFound || s.Message() != "gone" {
+			t.Fatalf("call %d: %v", i, err)
 		}
 	}
 }

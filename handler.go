@@ -134,6 +134,12 @@ func (ctx *RequestCtx) Read(p []byte) (int, error) { return ctx.t.ReadBody(&ctx.
 // the client can send no more than the window beyond them.
 func (ctx *RequestCtx) SetManualFlowControl() { ctx.req.ManualAck = true }
 
+// CloseBody discards the rest of the request body: a Read waiting for bytes
+// (on any goroutine) and every later Read return loop.ErrBodyClosed, and
+// what the client still sends is dropped with its window credit returned.
+// The response is not affected.
+func (ctx *RequestCtx) CloseBody() { ctx.t.CloseBody(&ctx.req) }
+
 // AckBody returns window credit for n body bytes read in manual mode.
 func (ctx *RequestCtx) AckBody(n int) { ctx.t.AckBody(&ctx.req, n) }
 

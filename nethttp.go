@@ -49,11 +49,6 @@ import (
 // StreamRequestBodyFunc, and a MaxRequestBodySize that fits their longest
 // stream.
 //
-// A handler that returns while a read of the body is still waiting for
-// bytes (it closed the body from another goroutine, or left a reader
-// goroutine behind) gets its stream reset: the read cannot be abandoned
-// otherwise.
-//
 // The adapter allocates about as much as net/http does per request; use
 // native Handlers on hot paths. Request.TLS carries only
 // HandshakeComplete and NegotiatedProtocol (the transport does not expose
@@ -68,11 +63,6 @@ type wrappedHandler struct{ h http.Handler }
 // wrapFlushSize is how much response body the adapter buffers before it
 // sends what it has.
 const wrapFlushSize = 32 << 10
-
-// pumpBufSize is the read size of a streamed request body.
-const pumpBufSize = 32 << 10
-
-var pumpBufs = sync.Pool{New: func() any { b := make([]byte, pumpBufSize); return &b }}
 
 // httpStream is everything one wrapped request needs, in one allocation.
 // Handlers may keep the *http.Request, its context or its body past their
@@ -116,9 +106,8 @@ func (wh wrappedHandler) Serve(rc *RequestCtx) {
 	}()
 	wh.h.ServeHTTP(&s.w, req)
 	returned = true
-	if !s.body.end() {
-		s.w.finish()
-	}
+	s.body.end()
+	s.w.finish()
 	s.w.rc = nil
 	s.ctx.end()
 }
@@ -198,9 +187,6 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		r.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: proto}
 	}
 
-	// The body: a request whose body was complete when the handler started
-	// is read in place; one still arriving goes through a pump goroutine,
-	// so that Close can abandon a read that waits for bytes.
 	r.ContentLength = rc.ContentLength()
 	creq := &rc.req
 	complete := !creq.Streaming()
@@ -209,7 +195,6 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	}
 	s.ctx.rc = rc
 	s.body.rc = rc
-	s.body.pumped = !complete
 	s.body.cond.L = &s.body.mu
 	r.Body = &s.body
 	if complete && creq.BodyLen() == 0 && rc.Trailer() == nil {
@@ -309,97 +294,42 @@ func (c *reqContext) end() {
 // requestBody is the request's Body.
 type requestBody struct {
 	// immutable after newRequest
-	rc     *RequestCtx
-	req    *http.Request // the request handed to the handler: its Trailer is filled at io.EOF
-	pumped bool          // the body was still arriving when the handler started
+	rc  *RequestCtx
+	req *http.Request // the request handed to the handler: its Trailer is filled at io.EOF
 
 	mu     sync.Mutex
-	cond   sync.Cond // signals pump demand, pump delivery, Close and pump exit
+	cond   sync.Cond // signalled when a read returns
 	closed bool      // Close was called or the handler returned
 	err    error     // how the body ended (io.EOF or the transport's error)
-
-	// pump state, guarded by mu
-	started  bool    // the pump goroutine was started
-	demand   bool    // a reader waits for bytes
-	reading  bool    // the pump is inside rc.Read
-	pumpDone bool    // the pump goroutine has exited
-	pbuf     *[]byte // the pump's buffer (from pumpBufs), returned by end
-	buf      []byte  // bytes the pump read that no Read has taken yet, in pbuf
+	active int       // reads inside rc.Read
 }
 
 // Read reads the request body as it arrives.
 func (b *requestBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return 0, http.ErrBodyReadAfterClose
 	}
-	if !b.pumped {
-		// The body is complete: rc.Read does not block.
-		if b.err != nil {
-			return 0, b.err
-		}
-		n, err := b.rc.Read(p)
-		if err != nil {
-			b.setEnd(err)
-		}
-		return n, err
+	if b.err != nil {
+		b.mu.Unlock()
+		return 0, b.err
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	for {
-		if len(b.buf) > 0 {
-			n := copy(p, b.buf)
-			b.buf = b.buf[n:]
-			return n, nil
-		}
-		if b.err != nil {
-			return 0, b.err
-		}
-		if b.closed {
-			return 0, http.ErrBodyReadAfterClose
-		}
-		if !b.started {
-			b.started = true
-			b.pbuf = pumpBufs.Get().(*[]byte)
-			go b.pump()
-		}
-		b.demand = true
-		b.cond.Broadcast()
-		b.cond.Wait()
-	}
-}
-
-// pump reads the body from the stream whenever a reader waits for bytes.
-func (b *requestBody) pump() {
+	b.active++
+	b.mu.Unlock()
+	n, err := b.rc.Read(p)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for {
-		for !b.closed && !b.demand {
-			b.cond.Wait()
-		}
-		if b.closed {
-			break
-		}
-		b.reading = true
-		buf := *b.pbuf
-		b.mu.Unlock()
-		n, err := b.rc.Read(buf)
-		b.mu.Lock()
-		b.reading = false
-		b.demand = false
-		b.buf = buf[:n]
-		if err != nil {
-			b.setEnd(err)
-		}
+	if b.active--; b.active == 0 {
 		b.cond.Broadcast()
-		if err != nil {
-			break
-		}
 	}
-	b.pumpDone = true
-	b.cond.Broadcast()
+	switch {
+	case err == loop.ErrBodyClosed:
+		err = http.ErrBodyReadAfterClose
+	case err != nil && b.err == nil:
+		b.setEnd(err)
+	}
+	return n, err
 }
 
 // setEnd records how the body ended; at io.EOF the request trailers are
@@ -427,41 +357,30 @@ func (b *requestBody) setEnd(err error) {
 	}
 }
 
-// Close makes later Reads fail and ends a Read waiting for bytes (the
-// stream itself is not reset).
+// Close discards the rest of the body: later Reads, and one waiting for
+// bytes, fail with http.ErrBodyReadAfterClose. The stream is not reset.
 func (b *requestBody) Close() error {
 	b.mu.Lock()
-	b.closed = true
-	b.cond.Broadcast()
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.closed = true
+		if b.err == nil {
+			b.rc.CloseBody()
+		}
+	}
 	return nil
 }
 
-// end closes the body when the handler returned and waits for the pump to
-// exit, so that nothing reads from the RequestCtx afterwards. If the pump
-// is waiting for bytes the client has not sent, the stream is reset to
-// wake it; end reports whether it did.
-func (b *requestBody) end() (reset bool) {
+// end closes the body when the handler returned and waits for reads still
+// inside the RequestCtx (on goroutines the handler left behind), so that
+// nothing touches it afterwards.
+func (b *requestBody) end() {
+	b.Close()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closed = true
-	b.cond.Broadcast()
-	if !b.started {
-		return false
-	}
-	if b.reading {
-		reset = true
-		b.mu.Unlock()
-		b.rc.Reset()
-		b.mu.Lock()
-	}
-	for !b.pumpDone {
+	for b.active > 0 {
 		b.cond.Wait()
 	}
-	b.buf = nil
-	pumpBufs.Put(b.pbuf)
-	b.pbuf = nil
-	return reset
+	b.mu.Unlock()
 }
 
 // responseWriter is the http.ResponseWriter. Like net/http's, it is not

@@ -365,8 +365,9 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		c.respondStatus(st, 413)
 		return nil
 	}
-	if st.respDone && r.handlerDone {
-		// The response is complete; the rest of the body is not wanted.
+	if st.respDone && r.handlerDone || r.bodyClosed {
+		// The response is complete, or the handler closed the body: the
+		// rest of the body is not wanted.
 		c.releaseStream(st, uint32(len(df.Data)))
 		c.releaseConn(uint32(len(df.Data)))
 	} else if len(df.Data) > 0 {
@@ -436,6 +437,27 @@ func (c *Conn) ReadBody(r *Request, p []byte) (n int, eof bool) {
 		}
 	}
 	return n, r.bodyEOF && r.bodyOff == len(r.body)
+}
+
+// CloseBody discards the unread body of a dispatched request and what the
+// client still sends on it, returning their window credit; the stream stays
+// open for the response. ReadBody then returns nothing: the transport
+// checks BodyClosed.
+func (c *Conn) CloseBody(r *Request) {
+	c.begin()
+	if r.bodyClosed {
+		return
+	}
+	r.bodyClosed = true
+	unread := int64(len(r.body)-r.bodyOff) + r.unacked
+	r.body = r.body[:0]
+	r.bodyOff = 0
+	r.unacked = 0
+	if r.streaming {
+		// Bytes buffered before dispatch, or received for a request that
+		// was not streaming, had their credit returned on arrival.
+		c.ackBody(r, int(unread))
+	}
 }
 
 // AckBody returns n bytes of window credit for a request in manual mode

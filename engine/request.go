@@ -36,12 +36,13 @@ type Request struct {
 	staticBody bool   // RespBody is borrowed read-only memory: never append to it
 
 	// request body
-	body      []byte // received, not yet read, from bodyOff
-	bodyOff   int
-	bodyLen   int64 // total DATA payload received
-	bodyEOF   bool  // END_STREAM received
-	unacked   int64 // bytes read by the handler but not yet returned to the windows (manual mode)
-	ManualAck bool  // the handler returns window credit itself with Conn.AckBody
+	body       []byte // received, not yet read, from bodyOff
+	bodyOff    int
+	bodyLen    int64 // total DATA payload received
+	bodyEOF    bool  // END_STREAM received
+	unacked    int64 // bytes read by the handler but not yet returned to the windows (manual mode)
+	bodyClosed bool  // CloseBody: unread and later body bytes are discarded
+	ManualAck  bool  // the handler returns window credit itself with Conn.AckBody
 
 	// lifecycle
 	conn        *Conn
@@ -82,6 +83,7 @@ func (r *Request) Reset() {
 	r.bodyLen = 0
 	r.bodyEOF = false
 	r.unacked = 0
+	r.bodyClosed = false
 	r.ManualAck = false
 	r.conn = nil
 	r.streaming = false
@@ -138,6 +140,9 @@ func (r *Request) BodyLen() int64 { return r.bodyLen }
 // runs, so a handler may read it without the connection's lock; when it is
 // false, BodyComplete, BodyLen and Trailer are final.
 func (r *Request) Streaming() bool { return r.streaming }
+
+// BodyClosed reports whether Conn.CloseBody discarded the request body.
+func (r *Request) BodyClosed() bool { return r.bodyClosed }
 
 // HandlerDone reports whether the server marked the handler finished.
 func (r *Request) HandlerDone() bool { return r.handlerDone }

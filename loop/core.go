@@ -20,6 +20,10 @@ type Transport interface {
 	ReadBody(r *engine.Request, p []byte) (int, error)
 	// AckBody returns window credit for r in manual mode.
 	AckBody(r *engine.Request, n int)
+	// CloseBody discards the rest of r's request body: a ReadBody waiting
+	// for bytes, and every later one, returns ErrBodyClosed. The response
+	// is not affected.
+	CloseBody(r *engine.Request)
 	// Flush sends the response headers and the body written so far,
 	// blocking until the body buffer can be reused.
 	Flush(r *engine.Request) error

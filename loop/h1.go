@@ -694,6 +694,10 @@ func (h *h1conn) ReadBody(r *engine.Request, p []byte) (int, error) {
 // AckBody does nothing: HTTP/1.1 has no flow control of its own.
 func (h *h1conn) AckBody(r *engine.Request, n int) {}
 
+// CloseBody does nothing: the body is complete before the handler starts,
+// so no read waits, and the connection reads on.
+func (h *h1conn) CloseBody(r *engine.Request) {}
+
 // Flush sends the response head and the body written so far; the body
 // continues in chunks (HTTP/1.1) or until the connection closes (HTTP/1.0).
 func (h *h1conn) Flush(r *engine.Request) error {

@@ -17,6 +17,9 @@ import (
 // connection died.
 var ErrCanceled = errors.New("h2loop: stream canceled")
 
+// ErrBodyClosed is returned by ReadBody after CloseBody.
+var ErrBodyClosed = errors.New("h2loop: request body closed")
+
 // sink writes a connection's output to its socket.
 type sink interface {
 	// write writes all of b (blocking, bounded by the write timeout); b is
@@ -237,6 +240,9 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (int, error) {
 			}
 			return n, nil
 		}
+		if r.BodyClosed() {
+			return 0, ErrBodyClosed
+		}
 		if eof {
 			return 0, io.EOF
 		}
@@ -250,6 +256,14 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (int, error) {
 func (h *h2conn) AckBody(r *engine.Request, n int) {
 	h.mu.Lock()
 	h.eng.AckBody(r, n)
+	h.flushSoon()
+	h.mu.Unlock()
+}
+
+func (h *h2conn) CloseBody(r *engine.Request) {
+	h.mu.Lock()
+	h.eng.CloseBody(r)
+	h.cond.Broadcast()
 	h.flushSoon()
 	h.mu.Unlock()
 }
