@@ -107,7 +107,7 @@ func (ctx *RequestCtx) ContentLength() int64 { return ctx.req.Header.ContentLeng
 // limited by Server.MaxRequestBodySize.
 func (ctx *RequestCtx) Body() ([]byte, error) {
 	r := &ctx.req
-	if r.BodyComplete() && len(ctx.bodyBuf) == 0 {
+	if !r.Streaming() && r.BodyComplete() && len(ctx.bodyBuf) == 0 {
 		return r.BodyBuffered(), nil
 	}
 	for {

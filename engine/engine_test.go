@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/h2loop/h2loop/codec"
@@ -393,5 +394,36 @@ func TestInvalidResponseFieldsDropped(t *testing.T) {
 	}
 	if n := tc.c.m.BadResponseFields.Load(); n != 4 {
 		t.Fatalf("BadResponseFields %d, want 4", n)
+	}
+}
+
+func TestNoContentResponses(t *testing.T) {
+	for _, c := range []struct {
+		method   string
+		status   int
+		wantCLen string // "" when there must be none
+	}{
+		{"HEAD", 200, "5"},
+		{"GET", 204, ""},
+		{"GET", 304, ""},
+	} {
+		tc := newTConn(t, Config{})
+		tc.handshake()
+		tc.feed(codec.AppendHeaders(nil, 1, true, true, tc.headerBlock(":method", c.method, ":scheme", "http", ":path", "/", ":authority", "a")))
+		r := tc.cb.reqs[0]
+		r.Status = c.status
+		r.RespBody = append(r.RespBody, "hello"...)
+		tc.c.Respond(r)
+		status, fields, end := tc.response(1)
+		var clen string
+		for _, f := range fields {
+			if f.Name == "content-length" {
+				clen = f.Value
+			}
+		}
+		if status != strconv.Itoa(c.status) || !end || clen != c.wantCLen {
+			t.Fatalf("%s %d: status %s end %v content-length %q", c.method, c.status, status, end, clen)
+		}
+		tc.noFrames()
 	}
 }

@@ -100,8 +100,17 @@ func (c *Conn) Respond(r *Request) {
 		return
 	}
 	if !r.headersSent {
-		end := len(r.RespBody) == 0 && len(r.Trailers) == 0
-		c.writeHeaders(st, r, end, true)
+		noContent := noContentStatus(r.Status)
+		if noContent || r.Header.Method == "HEAD" {
+			// "The HEAD method is identical to GET except that the server
+			// MUST NOT send content in the response" (RFC 9110 §9.3.2); 1xx,
+			// 204 and 304 responses have none either, and "A server MUST NOT
+			// send a Content-Length header field in any response with a
+			// status code of 1xx (Informational) or 204 (No Content)" (§8.6).
+			r.pendingOff = len(r.RespBody)
+		}
+		end := r.Pending() == 0 && len(r.Trailers) == 0
+		c.writeHeaders(st, r, end, !noContent)
 		if end {
 			c.maybeRelease(r)
 			return
@@ -109,6 +118,11 @@ func (c *Conn) Respond(r *Request) {
 	}
 	c.enqueue(st)
 	c.writeData()
+}
+
+// noContentStatus reports whether a response with this status has no content.
+func noContentStatus(status int) bool {
+	return status == 204 || status == 304 || status >= 100 && status < 200
 }
 
 // SendHeaders sends the response header section now (for streaming
