@@ -60,12 +60,12 @@ type run struct {
 	Round     int // -1: calibration
 	N         int
 	ReqPerSec float64
-	CPUus     float64 // server CPU µs per request
+	CPUus     float64  // server CPU µs per request
 	Allocs    optFloat // per request, NaN (JSON null) if unknown
-	SrvBusy   float64 // server CPU time / wall time
-	CliBusy   float64 // load tool CPU time / wall time
-	SrvWait   float64 // server's run-queue wait time / wall time (CPU contention)
-	Gbps      float64 // response DATA, Gbit/s
+	SrvBusy   float64  // server CPU time / wall time
+	CliBusy   float64  // load tool CPU time / wall time
+	SrvWait   float64  // server's run-queue wait time / wall time (CPU contention)
+	Gbps      float64  // response DATA, Gbit/s
 	Err       string
 }
 
