@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/h2loop/h2loop"
+	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/internal/testutil"
 	"golang.org/x/net/http2"
 )
@@ -318,5 +319,61 @@ func TestInlineStreamingHandler(t *testing.T) {
 	resp.Body.Close()
 	if len(b) != 16*64<<10 {
 		t.Fatalf("got %d bytes, want %d", len(b), 16*64<<10)
+	}
+}
+
+// TestSocketFullWrites: a client with huge windows asks for more than the
+// socket buffers hold and reads nothing for a while. The server's direct
+// writes find the send buffer full, the rest waits in netpoll's writer, and
+// the client then receives every byte, in order, and the connection goes on.
+func TestSocketFullWrites(t *testing.T) {
+	addr, srv, _ := servedServer(t, nil)
+	rc := dialRaw(t, addr)
+	const maxWindow = 1<<31 - 1
+	rc.write(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: maxWindow}))
+	rc.write(codec.AppendWindowUpdate(nil, 0, maxWindow-codec.DefaultInitialWindowSize))
+	rc.handshake()
+	const n = 24 << 20 // more than loopback's socket buffers
+	rc.write(rc.get(1, "/bytes/"+strconv.Itoa(n)))
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Metrics().WritesBlocked.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no write found the socket full: %v", srv.Metrics().Snapshot())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got, status := 0, ""
+	for done := false; !done; {
+		f := rc.mustRead()
+		if f.StreamID != 1 {
+			continue
+		}
+		switch f.Type {
+		case codec.FrameHeaders:
+			status = rc.status(f)
+		case codec.FrameData:
+			for _, ch := range f.p {
+				if ch != 'a'+byte(got%26) {
+					t.Fatalf("byte %d = %q", got, ch)
+				}
+				got++
+			}
+			done = f.Flags.Has(codec.FlagEndStream)
+		case codec.FrameRSTStream:
+			t.Fatalf("stream reset after %d bytes", got)
+		}
+	}
+	if status != "200" || got != n {
+		t.Fatalf("status %q, %d bytes, want 200 and %d", status, got, n)
+	}
+	rc.write(rc.get(3, "/"))
+	for {
+		f := rc.mustRead()
+		if f.StreamID == 3 && f.Type == codec.FrameData && f.Flags.Has(codec.FlagEndStream) {
+			if string(f.p) != "hello, world!\n" {
+				t.Fatalf("second response %q", f.p)
+			}
+			break
+		}
 	}
 }

@@ -20,6 +20,12 @@ type Metrics struct {
 	Timeouts       atomic.Uint64 // settings, header and idle timeouts
 
 	BadResponseFields atomic.Uint64 // response fields a handler set that HTTP/2 cannot carry (dropped)
+
+	// WritesBlocked counts writes that found the socket's send buffer full
+	// and waited for the peer to read (bounded by the write timeout): slow
+	// readers, or responses larger than the socket buffers. Counted by the
+	// transport.
+	WritesBlocked atomic.Uint64
 }
 
 func (m *Metrics) inc(c *atomic.Uint64) {
@@ -43,5 +49,8 @@ func (m *Metrics) Snapshot() map[string]uint64 {
 		"body_too_large":   m.BodyTooLarge.Load(),
 		"flood_errors":     m.FloodErrors.Load(),
 		"timeouts":         m.Timeouts.Load(),
+
+		"bad_response_fields": m.BadResponseFields.Load(),
+		"writes_blocked":      m.WritesBlocked.Load(),
 	}
 }

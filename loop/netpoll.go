@@ -3,9 +3,11 @@ package loop
 import (
 	"context"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/cloudwego/netpoll"
 	"github.com/h2loop/h2loop/codec"
@@ -22,21 +24,65 @@ type npConn struct {
 	h2   *h2conn
 	h1   *h1conn
 	bad  bool
+	fd   int // -1: no direct writes
 
 	lingering atomic.Bool // write side shut down, input being drained
+
+	// wmu orders direct writes to fd with the close callback, which runs
+	// before netpoll closes fd: no write can reach a descriptor number the
+	// kernel has already given to another connection.
+	wmu      sync.Mutex
+	fdClosed bool
 }
 
-// write implements sink over netpoll's writer. It is called under the
-// owning protocol's lock, which the close callback also takes, so it never
-// runs after netpoll freed the buffers.
+// write implements sink. It writes to the socket directly, without a
+// system call wrapper that enters the scheduler and without copying into
+// netpoll's output buffer, which therefore holds no memory between
+// responses. Only what the socket does not take at once (its send buffer is
+// full) goes through netpoll's writer, which waits for the socket to drain,
+// bounded by the write timeout. Callers serialise their writes.
 func (c *npConn) write(b []byte) error {
-	w := c.nc.Writer()
-	buf, err := w.Malloc(len(b))
+	n, err := c.writeDirect(b)
 	if err != nil {
 		return err
 	}
-	copy(buf, b)
+	if n == len(b) {
+		return nil
+	}
+	c.core.Metrics.WritesBlocked.Add(1)
+	w := c.nc.Writer()
+	buf, err := w.Malloc(len(b) - n)
+	if err != nil {
+		return err
+	}
+	copy(buf, b[n:])
 	return w.Flush()
+}
+
+// writeDirect writes as much of b as the socket takes without blocking.
+func (c *npConn) writeDirect(b []byte) (int, error) {
+	if c.fd < 0 {
+		return 0, nil
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.fdClosed {
+		return 0, netpoll.ErrConnClosed
+	}
+	n := 0
+	for n < len(b) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
+		switch e {
+		case 0:
+			n += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return n, nil
+		default:
+			return n, e
+		}
+	}
+	return n, nil
 }
 
 // lingerTime is how long a closing connection keeps draining input after
@@ -70,8 +116,15 @@ func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {
 }
 
 func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
-	c := &npConn{core: core, nc: nc}
+	c := &npConn{core: core, nc: nc, fd: -1}
+	if fdc, ok := nc.(interface{ Fd() int }); ok {
+		c.fd = fdc.Fd()
+	}
 	nc.AddCloseCallback(func(netpoll.Connection) error {
+		// Runs before netpoll's own close callback closes the descriptor.
+		c.wmu.Lock()
+		c.fdClosed = true
+		c.wmu.Unlock()
 		if c.h2 != nil {
 			c.h2.onClosed()
 		}
