@@ -46,6 +46,8 @@ type config struct {
 	allocProfiles []string // workloads to allocation-profile h2loop on
 	h2bench       bool
 	h2benchAll    bool
+	generators    bool
+	genN          int
 	rev           string
 	out           string
 	md            string
@@ -64,8 +66,10 @@ type run struct {
 	Allocs    optFloat // per request, NaN (JSON null) if unknown
 	SrvBusy   float64  // server CPU time / wall time
 	CliBusy   float64  // load tool CPU time / wall time
-	SrvWait   float64  // server's run-queue wait time / wall time (CPU contention)
-	Gbps      float64  // response DATA, Gbit/s
+	CliCPUus  float64  // load tool CPU µs per request
+	Succeeded uint64
+	SrvWait   float64 // server's run-queue wait time / wall time (CPU contention)
+	Gbps      float64 // response DATA, Gbit/s
 	Err       string
 }
 
@@ -112,6 +116,8 @@ func main() {
 	flag.StringVar(&aprof, "allocprofile", "main,latency,post,10k", "workloads to allocation-profile h2loop on (GODEBUG=memprofilerate=1; empty: none)")
 	flag.BoolVar(&cfg.h2bench, "h2bench", true, "also drive the main workload with h2bench (cmd/h2bench)")
 	flag.BoolVar(&cfg.h2benchAll, "h2bench-all", false, "drive every workload with h2bench too")
+	flag.BoolVar(&cfg.generators, "generators", true, "compare h2bench with h2load: CPU per request against h2loop and h2o, throughput against a server-paced workload")
+	flag.IntVar(&cfg.genN, "generators-n", 1000000, "requests per run of the generator comparison's GET / workload")
 	flag.StringVar(&cfg.rev, "rev", "", "build examples/hello from this git revision (default: the working tree)")
 	flag.StringVar(&cfg.out, "out", "", "directory for logs, profiles and results.json (default: a new temporary directory)")
 	flag.StringVar(&cfg.md, "md", "", "also write the report to this file")
@@ -246,6 +252,11 @@ func compare(cfg *config) error {
 		}
 	}
 
+	var gens []*genCase
+	if cfg.generators && slices.Contains(tools, h2bench) {
+		gens = runGenerators(cfg, procs, specs, h2bench, postFile)
+	}
+
 	extras := map[string]*extra{}
 	for _, s := range specs {
 		extras[s.name] = &extra{IdleRSS: map[int]float64{}, IdleErr: map[int]string{}}
@@ -337,6 +348,7 @@ func compare(cfg *config) error {
 
 	var md strings.Builder
 	report(&md, env, cfg, specs, cases, extras)
+	reportGenerators(&md, cfg, gens)
 	fmt.Print(md.String())
 	if cfg.md != "" {
 		if err := os.WriteFile(cfg.md, []byte(md.String()), 0o644); err != nil {
@@ -344,10 +356,11 @@ func compare(cfg *config) error {
 		}
 	}
 	raw, err := json.MarshalIndent(struct {
-		Env    environment
-		Cases  []*caseResult
-		Extras map[string]*extra
-	}{env, cases, extras}, "", "  ")
+		Env        environment
+		Cases      []*caseResult
+		Extras     map[string]*extra
+		Generators []*genCase
+	}{env, cases, extras, gens}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -490,7 +503,9 @@ func runOne(cfg *config, p *proc, w *workload, tool string, n int, postFile stri
 	}
 	if lr.done > 0 {
 		r.CPUus = (c1 - c0) * 1e6 / float64(lr.done)
+		r.CliCPUus = float64(lr.clientCPU.Microseconds()) / float64(lr.done)
 	}
+	r.Succeeded = lr.succeeded
 	r.ReqPerSec = lr.reqPerSec
 	if lr.elapsed > 0 {
 		r.Gbps = float64(lr.dataBytes) * 8 / lr.elapsed.Seconds() / 1e9
