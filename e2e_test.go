@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os/exec"
@@ -328,20 +330,10 @@ func TestInlineStreamingHandler(t *testing.T) {
 // the client then receives every byte, in order, and the connection goes on.
 func TestSocketFullWrites(t *testing.T) {
 	addr, srv, _ := servedServer(t, nil)
-	rc := dialRaw(t, addr)
-	const maxWindow = 1<<31 - 1
-	rc.write(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: maxWindow}))
-	rc.write(codec.AppendWindowUpdate(nil, 0, maxWindow-codec.DefaultInitialWindowSize))
-	rc.handshake()
+	rc := dialRawWideOpen(t, addr)
 	const n = 24 << 20 // more than loopback's socket buffers
 	rc.write(rc.get(1, "/bytes/"+strconv.Itoa(n)))
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Metrics().WritesBlocked.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no write found the socket full: %v", srv.Metrics().Snapshot())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "a write to find the socket full", func() bool { return srv.Metrics().WritesBlocked.Load() > 0 })
 	got, status := 0, ""
 	for done := false; !done; {
 		f := rc.mustRead()
@@ -375,5 +367,70 @@ func TestSocketFullWrites(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// dialRawWideOpen connects with the largest windows HTTP/2 allows, so that
+// only the socket limits what the server sends.
+func dialRawWideOpen(t *testing.T, addr string) *rawConn {
+	rc := dialRaw(t, addr)
+	const maxWindow = 1<<31 - 1
+	rc.write(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: maxWindow}))
+	rc.write(codec.AppendWindowUpdate(nil, 0, maxWindow-codec.DefaultInitialWindowSize))
+	rc.handshake()
+	return rc
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSlowReaderWriteTimeout: a client that asks for a large response and
+// stops reading is disconnected after WriteTimeout, with a timeout counted
+// and logged; its handler is not held.
+func TestSlowReaderWriteTimeout(t *testing.T) {
+	var logs logBuffer
+	addr, srv, _ := servedServer(t, func(s *h2loop.Server) {
+		s.WriteTimeout = 300 * time.Millisecond
+		s.ErrorLog = log.New(&logs, "", 0)
+	})
+	rc := dialRawWideOpen(t, addr)
+	const n = 24 << 20
+	rc.write(rc.get(1, "/bytes/"+strconv.Itoa(n)))
+	waitFor(t, "the write timeout", func() bool { return srv.Metrics().Timeouts.Load() == 1 })
+	if !strings.Contains(logs.String(), "write timed out after 300ms (the peer is not reading)") {
+		t.Fatalf("no log line for the write timeout in %q", logs.String())
+	}
+	got := 0
+	for {
+		f, err := rc.read(10 * time.Second)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !isConnReset(err) {
+				t.Fatalf("after %d bytes: %v, want the connection closed", got, err)
+			}
+			break
+		}
+		if f.Type == codec.FrameData {
+			got += len(f.p)
+		}
+	}
+	if got >= n {
+		t.Fatalf("all %d bytes arrived; the connection should have been closed", got)
+	}
+	resp, err := h2cClient().Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d after the timeout", resp.StatusCode)
 	}
 }

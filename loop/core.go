@@ -132,6 +132,13 @@ func (c *Core) logf(format string, args ...any) {
 	}
 }
 
+// writeTimedOut records a write that waited WriteTimeout for a peer that
+// does not read; the connection is then closed by the caller.
+func (c *Core) writeTimedOut(remote net.Addr) {
+	c.Metrics.Timeouts.Add(1)
+	c.logf("h2loop: %v: write timed out after %v (the peer is not reading): closing", remote, c.opts.WriteTimeout)
+}
+
 // EngineConfig is the normalised engine configuration.
 func (c *Core) EngineConfig() *engine.Config { return &c.opts.Engine }
 

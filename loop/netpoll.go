@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -56,7 +57,11 @@ func (c *npConn) write(b []byte) error {
 		return err
 	}
 	copy(buf, b[n:])
-	return w.Flush()
+	err = w.Flush()
+	if err != nil && errors.Is(err, netpoll.ErrWriteTimeout) {
+		c.core.writeTimedOut(c.nc.RemoteAddr())
+	}
+	return err
 }
 
 // writeDirect writes as much of b as the socket takes without blocking.

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -11,9 +12,10 @@ import (
 // stdConn is a connection served by a goroutine over the standard library's
 // net.Conn: TLS connections (netpoll has no TLS) and tests.
 type stdConn struct {
-	nc  net.Conn
-	wto time.Duration
-	mu  sync.Mutex // serialises close
+	core *Core
+	nc   net.Conn
+	wto  time.Duration
+	mu   sync.Mutex // serialises close
 }
 
 func (s *stdConn) write(b []byte) error {
@@ -21,6 +23,9 @@ func (s *stdConn) write(b []byte) error {
 		s.nc.SetWriteDeadline(time.Now().Add(s.wto))
 	}
 	_, err := s.nc.Write(b)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		s.core.writeTimedOut(s.nc.RemoteAddr())
+	}
 	return err
 }
 
@@ -72,7 +77,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		proto = tc.ConnectionState().NegotiatedProtocol
 		nc = tc
 	}
-	s := &stdConn{nc: nc, wto: core.opts.WriteTimeout}
+	s := &stdConn{core: core, nc: nc, wto: core.opts.WriteTimeout}
 	buf := make([]byte, 0, 32<<10)
 	var h2 *h2conn
 	var h1 *h1conn
