@@ -1,6 +1,10 @@
 package codec
 
-import "golang.org/x/net/http2/hpack"
+import (
+	"strings"
+
+	"golang.org/x/net/http2/hpack"
+)
 
 // Header validation of RFC 9113 §8.1–§8.3 (and RFC 8441 §4 for extended
 // CONNECT). HeaderDecoder calls acceptField for every field as the HPACK
@@ -58,6 +62,7 @@ const (
 	reasonConnectScheme      = "CONNECT request with :scheme or :path"
 	reasonConnectAuthority   = "CONNECT request without :authority"
 	reasonProtocolMethod     = ":protocol in a request whose :method is not CONNECT"
+	reasonHostAuthority      = "host header field differs from :authority"
 )
 
 // Bits of HeaderDecoder.pseudo: which pseudo-header fields the block has had.
@@ -170,6 +175,14 @@ func (d *HeaderDecoder) acceptField(f hpack.HeaderField) string {
 		// contain any value other than "trailers"."
 		if f.Value != "trailers" {
 			return reasonTE
+		}
+	case "host":
+		// RFC 9113 §8.3.1: "A server SHOULD treat a request as malformed if
+		// it contains a Host header field that identifies an entity that
+		// differs from the entity in the ":authority" pseudo-header field."
+		// Pseudo-header fields come first, so :authority is known here.
+		if d.kind == BlockRequest && d.pseudo&pseudoAuthority != 0 && !sameAuthority(f.Value, b.Authority, b.Scheme) {
+			return reasonHostAuthority
 		}
 	case "content-length":
 		// RFC 9110 §8.6 defines the value as 1*DIGIT. Several content-length
@@ -366,4 +379,23 @@ func connectionSpecific(name string) bool {
 		return true
 	}
 	return false
+}
+
+// sameAuthority reports whether host and authority name the same entity:
+// equal ignoring case (host names are case-insensitive), or equal once the
+// default port of scheme is taken off either.
+func sameAuthority(host, authority, scheme string) bool {
+	if strings.EqualFold(host, authority) {
+		return true
+	}
+	port := ""
+	switch scheme {
+	case "http":
+		port = ":80"
+	case "https":
+		port = ":443"
+	default:
+		return false
+	}
+	return strings.EqualFold(strings.TrimSuffix(host, port), strings.TrimSuffix(authority, port))
 }
