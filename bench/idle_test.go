@@ -6,6 +6,7 @@
 package bench
 
 import (
+	"net"
 	"runtime"
 	"testing"
 	"time"
@@ -49,4 +50,36 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// TestSilentConnHeap bounds the live heap of connections that were accepted
+// and have sent nothing yet: they hold no read buffer either (netpoll's
+// first one is handed back at once), so connecting costs an attacker as
+// much as it costs the server, until SettingsTimeout closes them.
+func TestSilentConnHeap(t *testing.T) {
+	const n = 2000
+	const limit = 5 << 10 // bytes per connection, both sides (19.6 KB when netpoll's first read buffer stays)
+	s := startH2loop(t, false)
+	defer s.stop()
+	warm, err := h2c.OpenIdle(s.addr, "/", 8, 8, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2c.CloseAll(warm)
+	before := liveHeap()
+	conns := make([]net.Conn, 0, n)
+	defer func() { h2c.CloseAll(conns) }()
+	for range n {
+		nc, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, nc)
+	}
+	time.Sleep(200 * time.Millisecond) // the server accepts the last ones
+	per := (int64(liveHeap()) - int64(before)) / n
+	t.Logf("live heap per silent connection (server and client): %d bytes", per)
+	if per > limit {
+		t.Fatalf("%d bytes of live heap per silent connection, limit %d", per, limit)
+	}
 }

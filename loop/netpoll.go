@@ -29,6 +29,12 @@ type npConn struct {
 
 	lingering atomic.Bool // write side shut down, input being drained
 
+	// Until its first bytes pick a protocol, the connection is registered
+	// with the Core itself, so that one that never speaks is closed after
+	// SettingsTimeout and by Shutdown and Close.
+	accepted time.Time
+	started  atomic.Bool // h2 or h1 took over
+
 	// wmu orders direct writes to fd with the close callback, which runs
 	// before netpoll closes fd: no write can reach a descriptor number the
 	// kernel has already given to another connection.
@@ -115,21 +121,28 @@ func (c *npConn) buffered() int { return c.nc.Reader().Len() }
 func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {
 	return netpoll.NewEventLoop(core.onRequest,
 		netpoll.WithOnPrepare(core.onPrepare),
+		netpoll.WithOnConnect(onConnect),
 		netpoll.WithReadTimeout(core.opts.ReadTimeout),
 		netpoll.WithWriteTimeout(core.opts.WriteTimeout),
 	)
 }
 
 func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
-	c := &npConn{core: core, nc: nc, fd: -1}
+	c := &npConn{core: core, nc: nc, fd: -1, accepted: time.Now()}
 	if fdc, ok := nc.(interface{ Fd() int }); ok {
 		c.fd = fdc.Fd()
+	}
+	if !core.add(c) {
+		c.bad = true // shutting down: closed on its first bytes, or by netpoll's own shutdown
 	}
 	nc.AddCloseCallback(func(netpoll.Connection) error {
 		// Runs before netpoll's own close callback closes the descriptor.
 		c.wmu.Lock()
 		c.fdClosed = true
 		c.wmu.Unlock()
+		if !c.started.Load() {
+			core.remove(c)
+		}
 		if c.h2 != nil {
 			c.h2.onClosed()
 		}
@@ -139,6 +152,15 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 		return nil
 	})
 	return context.WithValue(context.Background(), connKey{}, c)
+}
+
+// onConnect runs once a connection is registered with the poller (and
+// before any onRequest). netpoll gives a new connection a read buffer of
+// netpollBufferSize at once; a Release with no input hands it back, so a
+// connection that has sent nothing yet holds no buffer.
+func onConnect(ctx context.Context, nc netpoll.Connection) context.Context {
+	nc.Reader().Release()
+	return ctx
 }
 
 func (core *Core) onRequest(ctx context.Context, nc netpoll.Connection) error {
@@ -197,7 +219,39 @@ func (c *npConn) sniff(r netpoll.Reader) bool {
 	return c.startH1(buf)
 }
 
+// begin hands the connection over from the Core's registry of connections
+// that have not spoken yet to the protocol that takes it.
+func (c *npConn) begin() {
+	c.started.Store(true)
+	c.core.remove(c)
+}
+
+// The closer methods, for a connection that has not picked a protocol.
+
+func (c *npConn) tick(now time.Time) {
+	if limit := c.core.opts.Engine.SettingsTimeout; !c.started.Load() && now.Sub(c.accepted) > limit {
+		c.core.Metrics.Timeouts.Add(1)
+		c.core.logf("h2loop: %v: nothing received within %v: closing", c.nc.RemoteAddr(), limit)
+		c.nc.Close()
+	}
+}
+
+func (c *npConn) shutdown() {
+	if !c.started.Load() {
+		c.nc.Close()
+	}
+}
+
+func (c *npConn) close() {
+	if !c.started.Load() {
+		c.nc.Close()
+	}
+}
+
+func (c *npConn) idle() bool { return !c.started.Load() }
+
 func (c *npConn) startH2() {
+	c.begin()
 	c.h2 = newH2Conn(c.core, c, c.nc.RemoteAddr(), false)
 	if !c.core.add(c.h2) {
 		c.h2.close()
@@ -208,6 +262,7 @@ func (c *npConn) startH1(first []byte) bool {
 	if c.core.opts.DisableHTTP1 || !looksLikeHTTP1(first) {
 		return false
 	}
+	c.begin()
 	c.h1 = newH1Conn(c.core, c, c.nc.RemoteAddr(), false)
 	if !c.core.add(c.h1) {
 		c.h1.close()

@@ -63,6 +63,7 @@ func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
 }
 
 func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
+	accepted := time.Now()
 	isTLS := tlsConf != nil
 	proto := ""
 	if isTLS {
@@ -109,9 +110,19 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		if h2 != nil {
 			h2.endLoop()
 		}
-		nc.SetReadDeadline(time.Time{})
+		if h2 == nil && h1 == nil {
+			// Cleartext, nothing decided yet: the client has SettingsTimeout
+			// to start speaking.
+			nc.SetReadDeadline(accepted.Add(core.opts.Engine.SettingsTimeout))
+		} else {
+			nc.SetReadDeadline(time.Time{})
+		}
 		n, err := nc.Read(buf[len(buf):cap(buf)])
 		if n == 0 && err != nil {
+			if h2 == nil && h1 == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				core.Metrics.Timeouts.Add(1)
+				core.logf("h2loop: %v: nothing received within %v: closing", nc.RemoteAddr(), core.opts.Engine.SettingsTimeout)
+			}
 			return
 		}
 		buf = buf[:len(buf)+n]

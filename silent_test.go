@@ -1,0 +1,90 @@
+package h2loop_test
+
+import (
+	"log"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2loop/h2loop"
+)
+
+// TestSilentConnectionClosed: a connection that sends nothing at all is
+// closed after SettingsTimeout, with a timeout counted and logged, on the
+// netpoll path and on the standard library path (any listener netpoll
+// cannot take over).
+func TestSilentConnectionClosed(t *testing.T) {
+	for _, std := range []bool{false, true} {
+		name := "netpoll"
+		if std {
+			name = "std"
+		}
+		t.Run(name, func(t *testing.T) {
+			var logs logBuffer
+			srv := &h2loop.Server{Handler: h2loop.HandlerFunc(helloHandler), SettingsTimeout: 300 * time.Millisecond,
+				ErrorLog: log.New(&logs, "", 0)}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var served net.Listener = ln
+			if std {
+				served = struct{ net.Listener }{ln} // not a *net.TCPListener: served without netpoll
+			}
+			go srv.Serve(served)
+			t.Cleanup(func() { srv.Close() })
+			nc, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, err := nc.Read(make([]byte, 100))
+			if n != 0 || err == nil || isTimeout(err) {
+				t.Fatalf("read %d bytes, %v; want the connection closed", n, err)
+			}
+			if got := srv.Metrics().Timeouts.Load(); got != 1 {
+				t.Fatalf("%d timeouts counted, want 1", got)
+			}
+			if !strings.Contains(logs.String(), "nothing received within 300ms: closing") {
+				t.Fatalf("no log line in %q", logs.String())
+			}
+			// A client that speaks at once is served as usual.
+			resp, err := h2cClient().Get("http://" + ln.Addr().String() + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestSilentConnectionShutdown: Shutdown closes connections that have not
+// sent anything yet instead of waiting for them.
+func TestSilentConnectionShutdown(t *testing.T) {
+	addr, srv, done := servedServer(t, nil)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	time.Sleep(50 * time.Millisecond) // accepted
+	start := time.Now()
+	if err := srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantServeClosed(t, done)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := nc.Read(make([]byte, 100)); n != 0 || err == nil || isTimeout(err) {
+		t.Fatalf("read %d bytes, %v after Shutdown (%v); want the connection closed", n, err, time.Since(start))
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
