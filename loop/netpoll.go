@@ -82,7 +82,10 @@ func (c *npConn) writeDirect(b []byte) (int, error) {
 	}
 	n := 0
 	for n < len(b) {
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
+		// send with MSG_NOSIGNAL: a peer that is gone is an EPIPE, never a
+		// SIGPIPE, whatever the process's signal disposition.
+		r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n),
+			syscall.MSG_NOSIGNAL, 0, 0)
 		switch e {
 		case 0:
 			n += int(r)
