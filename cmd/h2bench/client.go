@@ -117,7 +117,7 @@ func (c *benchClient) connect() {
 	}
 	c.state = stConnecting
 	c.connGen++ // events of an earlier socket of this client are stale
-	c.connStart = w.now
+	c.connStart = w.clock() // a fresh reading: connections opened in one loop pass each get their own
 	c.gotFirst = false
 	c.reqsOnConn, c.doneOnConn = 0, 0
 	c.retiring = false
@@ -187,7 +187,7 @@ func (c *benchClient) connected(proto string, alpnFallback bool) {
 	if alpnFallback {
 		w.st.ALPNFallback++
 	}
-	w.st.connect = append(w.st.connect, float64(w.now-c.connStart)/1e9)
+	w.st.connect = append(w.st.connect, float64(w.clock()-c.connStart)/1e9)
 	w.noteProto(proto, alpnFallback)
 	cfg := w.cfg
 	if proto == "http/1.1" {
