@@ -171,8 +171,12 @@ func TestAttackRapidReset(t *testing.T) {
 		t.Fatalf("metrics %v", a.m.Snapshot())
 	}
 	t.Logf("10000 HEADERS+RST_STREAM: %d bytes allocated", mem)
-	if mem > 4<<20 {
-		t.Fatalf("rapid reset allocated %d bytes", mem)
+	limit := uint64(1 << 20) // about 240 KB measured
+	if raceEnabled {
+		limit = 16 << 20 // sync.Pool drops items at random under -race: about 4 MB measured
+	}
+	if mem > limit {
+		t.Fatalf("rapid reset allocated %d bytes, limit %d", mem, limit)
 	}
 	a.finish()
 }
