@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/h2loop/h2loop/internal/testutil"
+	"golang.org/x/net/http2"
+)
+
+// The contract of the doc comment, checked against the built binary, the
+// way outside tools drive it: flags, endpoints, protocols, and a clean exit
+// on SIGTERM.
+
+func TestContract(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "hello")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	// -addr's default is part of the contract.
+	out, _ := exec.Command(bin, "-h").CombinedOutput()
+	if !strings.Contains(string(out), `-addr string`) || !strings.Contains(string(out), `(default "127.0.0.1:8080")`) {
+		t.Fatalf("-h does not show -addr with default 127.0.0.1:8080:\n%s", out)
+	}
+
+	for _, inline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inline=%v", inline), func(t *testing.T) {
+			addr := freeAddr(t)
+			args := []string{"-addr", addr}
+			if inline {
+				args = append(args, "-inline")
+			}
+			cmd := exec.Command(bin, args...)
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() {
+				cmd.Process.Kill()
+				<-exited
+			})
+			waitListening(t, addr)
+			base := "http://" + addr
+			h2 := h2cClient()
+			checkEndpoints(t, h2, base, 2, inline)
+			checkEndpoints(t, &http.Client{Timeout: 30 * time.Second}, base, 1, inline)
+
+			// HTTP/1.1 Upgrade to h2c, as curl --http2 does it.
+			curl := testutil.Tool(t, "curl")
+			out, err := exec.Command(curl, "-sS", "--http2", "-w", "|%{http_version}", base+"/").CombinedOutput()
+			if err != nil || string(out) != "hello, world!\n|2" {
+				t.Fatalf("curl --http2 (upgrade): %v %q", err, out)
+			}
+
+			// SIGTERM: graceful shutdown, exit status 0.
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-exited:
+				exited <- err
+				if err != nil {
+					t.Fatalf("exit after SIGTERM: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("no exit within 15 s of SIGTERM")
+			}
+		})
+	}
+}
+
+// checkEndpoints drives every endpoint over HTTP/proto.
+func checkEndpoints(t *testing.T, c *http.Client, base string, proto int, inline bool) {
+	t.Helper()
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("GET %s: body: %v", path, err)
+		}
+		if resp.ProtoMajor != proto {
+			t.Fatalf("GET %s over HTTP/%d, want HTTP/%d", path, resp.ProtoMajor, proto)
+		}
+		return resp, b
+	}
+
+	resp, b := get("/")
+	if resp.StatusCode != 200 || string(b) != "hello, world!\n" || resp.Header.Get("Content-Type") != "text/plain" {
+		t.Fatalf("GET /: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+
+	for _, n := range []int{0, 1, 26, 16385, 1 << 20} {
+		resp, b := get("/bytes/" + strconv.Itoa(n))
+		if resp.StatusCode != 200 || len(b) != n || resp.Header.Get("Content-Length") != strconv.Itoa(n) {
+			t.Fatalf("GET /bytes/%d: %d, %d bytes, content-length %q", n, resp.StatusCode, len(b), resp.Header.Get("Content-Length"))
+		}
+		for i, ch := range b {
+			if ch != 'a'+byte(i%26) {
+				t.Fatalf("GET /bytes/%d: byte %d = %q", n, i, ch)
+			}
+		}
+	}
+
+	resp, _ = get("/nope")
+	if resp.StatusCode != 404 {
+		t.Fatalf("GET /nope: %d", resp.StatusCode)
+	}
+
+	// POST /echo returns the body; over HTTP/2 it answers as the body
+	// streams in: the first part comes back before the rest is sent.
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	resp, err := c.Post(base+"/echo", "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, body) {
+		t.Fatalf("POST /echo: %d, %d bytes back of %d", resp.StatusCode, len(got), len(body))
+	}
+	if proto == 2 {
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", base+"/echo", pr)
+		done := make(chan *http.Response, 1)
+		go func() {
+			resp, err := c.Do(req)
+			if err != nil {
+				pw.CloseWithError(err)
+				close(done)
+				return
+			}
+			done <- resp
+		}()
+		pw.Write([]byte("first part "))
+		resp := <-done
+		if resp == nil {
+			t.Fatal("POST /echo (streaming): no response")
+		}
+		first := make([]byte, len("first part "))
+		if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first part " {
+			t.Fatalf("POST /echo (streaming): %q, %v before the body ended", first, err)
+		}
+		pw.Write([]byte("second part"))
+		pw.Close()
+		rest, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(rest) != "second part" {
+			t.Fatalf("POST /echo (streaming): rest %q", rest)
+		}
+	}
+
+	// GET /delay/MS answers after MS ms; over HTTP/2 other streams on the
+	// connection are not held up meanwhile (not with -inline, whose
+	// documented cost is exactly that).
+	start := time.Now()
+	delayed := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(base + "/delay/300")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != 200 {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		delayed <- err
+	}()
+	if proto == 2 && !inline {
+		time.Sleep(50 * time.Millisecond) // the delayed request is in flight
+		get("/")
+		select {
+		case err := <-delayed:
+			t.Fatalf("GET / waited for /delay/300 (which ended with %v)", err)
+		default:
+		}
+	}
+	if err := <-delayed; err != nil {
+		t.Fatalf("GET /delay/300: %v", err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("GET /delay/300 answered after %v", d)
+	}
+}
+
+func h2cClient() *http.Client {
+	return &http.Client{Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}, Timeout: 30 * time.Second}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitListening(t *testing.T, addr string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nc, err := net.Dial("tcp", addr)
+		if err == nil {
+			nc.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not listening: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
