@@ -3,6 +3,7 @@ package h2loop_test
 import (
 	"log"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,68 @@ func TestSilentConnectionShutdown(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestMaxConns: with MaxConns open, a further connection is closed as soon
+// as it is accepted, counted and logged; once one closes, a new one is
+// served. Both the netpoll and the standard library paths.
+func TestMaxConns(t *testing.T) {
+	for _, std := range []bool{false, true} {
+		name := "netpoll"
+		if std {
+			name = "std"
+		}
+		t.Run(name, func(t *testing.T) {
+			var logs logBuffer
+			srv := &h2loop.Server{Handler: h2loop.HandlerFunc(helloHandler), MaxConns: 2, ErrorLog: log.New(&logs, "", 0)}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var served net.Listener = ln
+			if std {
+				served = struct{ net.Listener }{ln}
+			}
+			go srv.Serve(served)
+			t.Cleanup(func() { srv.Close() })
+			addr := ln.Addr().String()
+			// Two connections that have spoken (an HTTP/2 GET each) and one
+			// that has not are all counted: the third one fills the limit.
+			c1, c2 := h2cClient(), h2cClient()
+			for _, c := range []*http.Client{c1, c2} {
+				resp, err := c.Get("http://" + addr + "/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if n, err := nc.Read(make([]byte, 1)); n != 0 || err == nil || isTimeout(err) {
+				t.Fatalf("third connection: read %d, %v; want it closed", n, err)
+			}
+			if got := srv.Metrics().ConnsRejected.Load(); got != 1 {
+				t.Fatalf("ConnsRejected %d, want 1", got)
+			}
+			if !strings.Contains(logs.String(), "2 connections open (MaxConns): closing new connections") {
+				t.Fatalf("no log line in %q", logs.String())
+			}
+			// One closes; a new connection is served.
+			c1.CloseIdleConnections()
+			waitFor(t, "a connection to be served after one closed", func() bool {
+				c3 := h2cClient()
+				defer c3.CloseIdleConnections()
+				resp, err := c3.Get("http://" + addr + "/")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == 200
+			})
+		})
+	}
 }

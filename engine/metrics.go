@@ -26,6 +26,9 @@ type Metrics struct {
 	// readers, or responses larger than the socket buffers. Counted by the
 	// transport.
 	WritesBlocked atomic.Uint64
+	// ConnsRejected counts connections closed at accept because MaxConns
+	// were open. Counted by the transport.
+	ConnsRejected atomic.Uint64
 }
 
 func (m *Metrics) inc(c *atomic.Uint64) {
@@ -52,5 +55,6 @@ func (m *Metrics) Snapshot() map[string]uint64 {
 
 		"bad_response_fields": m.BadResponseFields.Load(),
 		"writes_blocked":      m.WritesBlocked.Load(),
+		"conns_rejected":      m.ConnsRejected.Load(),
 	}
 }

@@ -74,6 +74,9 @@ type Options struct {
 	// blocked); above it the connection is closed. Default: the connection
 	// window plus 1 MiB.
 	MaxBufferedInput int
+	// MaxConns bounds open connections (default 100000); connections
+	// accepted above it are closed at once.
+	MaxConns int
 	// DisableHTTP1 refuses HTTP/1.1 on the cleartext port.
 	DisableHTTP1 bool
 	// Logf receives transport log lines.
@@ -92,6 +95,9 @@ type Core struct {
 	opts    Options
 	pool    *pool.Pool[task]
 	Metrics engine.Metrics
+
+	open      atomic.Int64 // accepted connections not yet closed
+	rejectLog atomic.Int64 // unix second of the last "too many connections" line
 
 	mu       sync.Mutex
 	conns    map[closer]struct{}
@@ -115,6 +121,9 @@ func NewCore(opts Options) *Core {
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = 30 * time.Second
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 100000
+	}
 	if opts.ReadTimeout == 0 {
 		opts.ReadTimeout = 30 * time.Second
 	}
@@ -131,6 +140,25 @@ func (c *Core) logf(format string, args ...any) {
 		c.opts.Logf(format, args...)
 	}
 }
+
+// admit counts a newly accepted connection in, or reports false (and
+// counts and logs the rejection, at most one line a second) when MaxConns
+// are open; the caller then closes it. Every admitted connection is
+// released exactly once, when it closes.
+func (c *Core) admit(remote net.Addr) bool {
+	if c.open.Add(1) <= int64(c.opts.MaxConns) {
+		return true
+	}
+	c.open.Add(-1)
+	c.Metrics.ConnsRejected.Add(1)
+	now := time.Now().Unix()
+	if last := c.rejectLog.Load(); last != now && c.rejectLog.CompareAndSwap(last, now) {
+		c.logf("h2loop: %v: %d connections open (MaxConns): closing new connections (%d so far)", remote, c.opts.MaxConns, c.Metrics.ConnsRejected.Load())
+	}
+	return false
+}
+
+func (c *Core) release() { c.open.Add(-1) }
 
 // writeTimedOut records a write that waited WriteTimeout for a peer that
 // does not read; the connection is then closed by the caller.

@@ -131,6 +131,10 @@ func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {
 }
 
 func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
+	if !core.admit(nc.RemoteAddr()) {
+		nc.Close()
+		return context.Background()
+	}
 	c := &npConn{core: core, nc: nc, fd: -1, accepted: time.Now()}
 	if fdc, ok := nc.(interface{ Fd() int }); ok {
 		c.fd = fdc.Fd()
@@ -143,6 +147,7 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 		c.wmu.Lock()
 		c.fdClosed = true
 		c.wmu.Unlock()
+		core.release()
 		if !c.started.Load() {
 			core.remove(c)
 		}

@@ -58,7 +58,14 @@ func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
 			return err
 		}
 		delay = 0
-		go core.serveStd(nc, tlsConf)
+		if !core.admit(nc.RemoteAddr()) {
+			nc.Close()
+			continue
+		}
+		go func() {
+			defer core.release()
+			core.serveStd(nc, tlsConf)
+		}()
 	}
 }
 

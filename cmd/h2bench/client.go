@@ -116,7 +116,7 @@ func (c *benchClient) connect() {
 		w.st.Reconnects++
 	}
 	c.state = stConnecting
-	c.connGen++ // events of an earlier socket of this client are stale
+	c.connGen++             // events of an earlier socket of this client are stale
 	c.connStart = w.clock() // a fresh reading: connections opened in one loop pass each get their own
 	c.gotFirst = false
 	c.reqsOnConn, c.doneOnConn = 0, 0
