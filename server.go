@@ -81,6 +81,13 @@ type Server struct {
 	IdleTimeout time.Duration
 	// HeaderTimeout bounds the receipt of one request header section. Default 10s.
 	HeaderTimeout time.Duration
+	// StreamIdleTimeout ends a stream whose request body is still arriving
+	// when no frame went either way on it for this long (a 408, or
+	// RST_STREAM(CANCEL) once the response started), so a stalled upload
+	// does not hold its stream and handler forever. Streams whose request is
+	// complete (long polls, slow handlers) are not affected. Default 5
+	// minutes; negative disables.
+	StreamIdleTimeout time.Duration
 	// ReadTimeout bounds the wait for the rest of a partially received frame. Default 30s.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds one blocked socket write. Default 30s.
@@ -185,6 +192,7 @@ func (s *Server) init() (*loop.Core, error) {
 			SettingsTimeout:              s.SettingsTimeout,
 			IdleTimeout:                  s.IdleTimeout,
 			HeaderTimeout:                s.HeaderTimeout,
+			StreamIdleTimeout:            s.StreamIdleTimeout,
 			Logf:                         logf,
 		},
 		Hooks: loop.Hooks{

@@ -925,3 +925,85 @@ func TestAttackDataDribble(t *testing.T) {
 	}
 	a.finish()
 }
+
+// A request body that stalls: HEADERS without END_STREAM and then nothing.
+// After StreamIdleTimeout the stream gets a 408 (no response had started),
+// one timeout is counted and logged; the connection lives on.
+func TestAttackStalledBody(t *testing.T) {
+	const idle = 30 * time.Second
+	a := newAttackConn(t, Config{StreamIdleTimeout: idle})
+	a.feed(a.post(1, "/upload", "content-length", "100"))
+	a.feed(codec.AppendData(nil, 1, false, []byte("0123456789"))) // 10 of 100 bytes
+	a.now = a.now.Add(idle - time.Second)
+	a.c.Tick(a.now)
+	a.noFrames()
+	// Any frame on the stream restarts the clock.
+	a.feed(codec.AppendData(nil, 1, false, []byte("0123456789")))
+	a.now = a.now.Add(idle - time.Second)
+	a.c.Tick(a.now)
+	a.noFrames()
+	a.now = a.now.Add(2 * time.Second)
+	a.c.Tick(a.now)
+	status, _, end := a.response(1)
+	if status != "408" || !end {
+		t.Fatalf("status %q end %v, want 408 with END_STREAM", status, end)
+	}
+	a.wantRST(1, codec.ErrCodeNo) // the rest of the body is not wanted
+	if a.m.Timeouts.Load() != 1 || a.c.Closed() || len(a.cb.reqs) != 0 {
+		t.Fatalf("metrics %v, closed %v, %d dispatched", a.m.Snapshot(), a.c.Closed(), len(a.cb.reqs))
+	}
+	if !strings.Contains(strings.Join(a.logs, "\n"), "stream 1: request still arriving, nothing either way for 30s") {
+		t.Fatalf("no log line in %q", a.logs)
+	}
+	// The connection still serves.
+	a.feed(a.get(3, "/"))
+	a.serveAll("ok")
+	if status, _, _ := a.response(3); status != "200" {
+		t.Fatalf("next request: status %q", status)
+	}
+	a.finish()
+}
+
+// The same stall under a running handler (a streaming body): the stream is
+// reset with CANCEL and the handler sees its request canceled.
+func TestAttackStalledBodyStreaming(t *testing.T) {
+	const idle = 30 * time.Second
+	a := newAttackConn(t, Config{StreamIdleTimeout: idle, StreamRequestBody: true})
+	a.feed(a.post(1, "/upload"))
+	if len(a.cb.reqs) != 1 {
+		t.Fatalf("%d dispatched, want the streaming request", len(a.cb.reqs))
+	}
+	r := a.cb.reqs[0]
+	a.now = a.now.Add(idle + time.Second)
+	a.c.Tick(a.now)
+	a.wantRST(1, codec.ErrCodeCancel)
+	if !r.Canceled || a.m.Timeouts.Load() != 1 {
+		t.Fatalf("canceled %v, metrics %v", r.Canceled, a.m.Snapshot())
+	}
+	a.finish()
+}
+
+// Streams whose request is complete are not timed out however long their
+// handler takes (a long poll), nor when the timeout is disabled.
+func TestStreamIdleTimeoutSparesCompleteRequests(t *testing.T) {
+	for _, idle := range []time.Duration{30 * time.Second, -1} {
+		a := newAttackConn(t, Config{StreamIdleTimeout: idle})
+		a.feed(a.get(1, "/poll"))
+		if idle < 0 {
+			a.feed(a.post(3, "/upload"))
+		}
+		for i := 0; i < 10; i++ {
+			a.now = a.now.Add(time.Minute)
+			a.c.Tick(a.now)
+		}
+		a.noFrames()
+		if a.m.Timeouts.Load() != 0 {
+			t.Fatalf("StreamIdleTimeout %v: metrics %v", idle, a.m.Snapshot())
+		}
+		a.serveAll("done")
+		if status, _, _ := a.response(1); status != "200" {
+			t.Fatalf("status %q", status)
+		}
+		a.finish()
+	}
+}

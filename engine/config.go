@@ -74,6 +74,14 @@ type Config struct {
 	// HeaderTimeout bounds the time between the first and the last frame of a
 	// request's header section. Default 10s.
 	HeaderTimeout time.Duration
+	// StreamIdleTimeout ends a stream whose request is still arriving (the
+	// client has not ended its side) when no frame went either way on it
+	// for this long: a 408 response if none has started, RST_STREAM(CANCEL)
+	// otherwise, with a Timeouts count and a log line. It bounds how long a
+	// stalled upload holds a stream slot and its handler. Streams whose
+	// request is complete (a long poll, a slow handler) are not affected.
+	// Default 5 minutes; negative disables.
+	StreamIdleTimeout time.Duration
 	// Logf, when set, receives one line per protocol error, reset and limit
 	// crossed.
 	Logf func(format string, args ...any)
@@ -155,6 +163,9 @@ func (c *Config) Normalize() {
 	}
 	if c.HeaderTimeout == 0 {
 		c.HeaderTimeout = 10 * time.Second
+	}
+	if c.StreamIdleTimeout == 0 {
+		c.StreamIdleTimeout = 5 * time.Minute
 	}
 	if c.pools == nil {
 		c.pools = newConnPools(c.MaxConcurrentStreams)

@@ -47,9 +47,10 @@ type stream struct {
 	queued    bool // in the send queue
 	respDone  bool // END_STREAM or RST_STREAM sent
 	clen      int64
-	trailers  bool // a trailer section is being received
-	buffering bool // counts toward Conn.buffered
-	lazy      bool // to be dispatched at the end of the current Feed
+	trailers  bool  // a trailer section is being received
+	buffering bool  // counts toward Conn.buffered
+	lazy      bool  // to be dispatched at the end of the current Feed
+	activeAt  int64 // Conn.now (UnixNano) of the last frame either way, for StreamIdleTimeout
 }
 
 // Conn is one HTTP/2 server connection.
@@ -610,8 +611,38 @@ func (c *Conn) Tick(now time.Time) error {
 	if c.shutdownPing && now.Sub(c.settingsSentAt) > c.cfg.SettingsTimeout {
 		c.finalGoAway() // the client never answered the shutdown PING
 	}
+	if c.cfg.StreamIdleTimeout > 0 && c.streams.Len() > 0 {
+		c.expireIdleStreams(now)
+	}
 	return nil
 }
+
+// expireIdleStreams ends streams whose request is still arriving and that
+// saw no frame either way for StreamIdleTimeout (up to 16 a tick).
+func (c *Conn) expireIdleStreams(now time.Time) {
+	limit := now.UnixNano() - int64(c.cfg.StreamIdleTimeout)
+	var ids [16]uint32
+	n := 0
+	c.streams.Range(func(id uint32, st *stream) bool {
+		if (st.state == stOpen || st.state == stHalfClosedLocal) && st.activeAt < limit {
+			ids[n] = id
+			n++
+		}
+		return n < len(ids)
+	})
+	for _, id := range ids[:n] {
+		st := c.streams.Get(id)
+		if st == nil || c.state == stateClosed {
+			continue
+		}
+		c.m.inc(&c.m.Timeouts)
+		c.cfg.logf("h2: stream %d: request still arriving, nothing either way for %v", id, c.cfg.StreamIdleTimeout)
+		c.respondStatus(st, 408)
+	}
+}
+
+// touch records a frame on st, for StreamIdleTimeout.
+func (c *Conn) touch(st *stream) { st.activeAt = c.now.UnixNano() }
 
 var (
 	errTimeout = errors.New("h2: timeout")

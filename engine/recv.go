@@ -106,6 +106,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		st.id = id
 		st.state = stOpen
 		st.clen = -1
+		c.touch(st)
 		c.sendConn.OpenStream(&st.send)
 		st.recv = window.NewRecv(c.cfg.InitialStreamWindow)
 		r := c.cb.AcquireRequest()
@@ -338,6 +339,7 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		c.releaseConn(df.FlowLen)
 		return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeFlowControl, Reason: "DATA beyond the stream window"}
 	}
+	c.touch(st)
 	if len(df.Data) == 0 && !df.EndStream {
 		if err := c.uselessFrame(); err != nil {
 			return err

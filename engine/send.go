@@ -53,6 +53,7 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 		e.WriteContentLength(int64(len(r.RespBody)))
 	}
 	c.out = codec.AppendHeaderBlock(c.out, st.id, endStream, e.Bytes(), c.peerMaxFrm)
+	c.touch(st)
 	r.headersSent = true
 	st.state = transitions[st.state][evSendHeaders].next
 	if endStream {
@@ -277,6 +278,7 @@ func (c *Conn) writeData() {
 		endStream := last && len(r.Trailers) == 0
 		if n > 0 || endStream {
 			c.out = codec.AppendData(c.out, id, endStream, pending[:n])
+			c.touch(st)
 			c.sendConn.Consume(&st.send, n)
 			c.dataFrames++
 			c.dataBytes += uint64(n)

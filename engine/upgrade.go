@@ -45,6 +45,7 @@ func (c *Conn) Upgrade(settings []byte, r *Request) error {
 	st.id = 1
 	st.state = stHalfClosedRemote
 	st.clen = -1
+	c.touch(st)
 	c.sendConn.OpenStream(&st.send)
 	st.recv = window.NewRecv(c.cfg.InitialStreamWindow)
 	c.lastClientID = 1
