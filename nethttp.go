@@ -72,6 +72,7 @@ type httpStream struct {
 	w    responseWriter
 	body requestBody
 	ctx  reqContext
+	url  url.URL
 }
 
 func (wh wrappedHandler) Serve(rc *RequestCtx) {
@@ -118,6 +119,9 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	authority := rc.Authority()
 	fields := rc.Headers()
 	h := make(http.Header, len(fields))
+	// One backing array for the values of all fields; each key's slice has
+	// capacity 1, so a handler appending to it gets a copy.
+	vals := make([]string, 0, len(fields))
 	var trailer http.Header
 	for _, f := range fields {
 		switch f.Name {
@@ -144,14 +148,21 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 			continue
 		}
 		k := textproto.CanonicalMIMEHeaderKey(f.Name)
-		if k == "Cookie" && len(h[k]) > 0 {
-			h[k][0] += "; " + f.Value
+		if vs := h[k]; len(vs) > 0 {
+			if k == "Cookie" {
+				vs[0] += "; " + f.Value
+			} else {
+				h[k] = append(vs, f.Value)
+			}
 			continue
 		}
-		h[k] = append(h[k], f.Value)
+		vals = append(vals, f.Value)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 
-	r := &http.Request{
+	// Built here and copied once by WithContext, which is the only way to
+	// give an http.Request its context.
+	base := &http.Request{
 		Method:     rc.Method(),
 		Proto:      "HTTP/2.0",
 		ProtoMajor: 2,
@@ -160,47 +171,45 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		Trailer:    trailer,
 	}
 	if rc.Proto() == "HTTP/1.1" {
-		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
+		base.Proto, base.ProtoMajor, base.ProtoMinor = "HTTP/1.1", 1, 1
 	}
-	if a := rc.RemoteAddr(); a != nil {
-		r.RemoteAddr = a.String()
-	}
-	if r.Method == http.MethodConnect && rc.Protocol() == "" {
+	base.RemoteAddr = rc.t.RemoteAddrString()
+	if base.Method == http.MethodConnect && rc.Protocol() == "" {
 		// "The :scheme and :path pseudo-header fields MUST be omitted"
 		// from a CONNECT request (RFC 9113 §8.5): net/http's URL is the
 		// authority.
-		r.URL = &url.URL{Host: authority}
-		r.RequestURI = authority
+		base.URL = &url.URL{Host: authority}
+		base.RequestURI = authority
 	} else {
-		u, err := url.ParseRequestURI(rc.Path())
+		u, err := parseRequestURI(&s.url, rc.Path())
 		if err != nil {
 			return nil, fmt.Errorf("bad request target %q", rc.Path())
 		}
-		r.URL = u
-		r.RequestURI = rc.Path()
+		base.URL = u
+		base.RequestURI = rc.Path()
 	}
 	if rc.IsTLS() {
 		proto := "h2"
-		if r.ProtoMajor == 1 {
+		if base.ProtoMajor == 1 {
 			proto = "http/1.1"
 		}
-		r.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: proto}
+		base.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: proto}
 	}
 
-	r.ContentLength = rc.ContentLength()
+	base.ContentLength = rc.ContentLength()
 	creq := &rc.req
 	complete := !creq.Streaming()
-	if complete && r.ContentLength < 0 {
-		r.ContentLength = creq.BodyLen()
+	if complete && base.ContentLength < 0 {
+		base.ContentLength = creq.BodyLen()
 	}
 	s.ctx.rc = rc
 	s.body.rc = rc
 	s.body.cond.L = &s.body.mu
-	r.Body = &s.body
+	base.Body = &s.body
 	if complete && creq.BodyLen() == 0 && rc.Trailer() == nil {
-		r.Body = http.NoBody
+		base.Body = http.NoBody
 	}
-	r = r.WithContext(&s.ctx)
+	r := base.WithContext(&s.ctx)
 	s.body.req = r
 
 	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1}
@@ -692,3 +701,42 @@ var commonLower = func() map[string]string {
 	}
 	return m
 }()
+
+// parseRequestURI is url.ParseRequestURI(target), with the URL written to u
+// when target is an origin-form path (and query) whose path needs no
+// escaping or unescaping, the common case; other targets go through
+// url.ParseRequestURI.
+func parseRequestURI(u *url.URL, target string) (*url.URL, error) {
+	path, query, hasQuery := strings.Cut(target, "?")
+	if len(path) == 0 || path[0] != '/' || !plainPath(path) || !noCTL(query) {
+		return url.ParseRequestURI(target)
+	}
+	*u = url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}
+	return u, nil
+}
+
+// plainPath reports whether p has only bytes a URL path carries as they
+// are (url.URL sets no RawPath for it).
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-' || c == '_' || c == '.' || c == '~' || c == '$' || c == '&' || c == '+' ||
+			c == ',' || c == '/' || c == ':' || c == ';' || c == '=' || c == '@':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// noCTL reports whether s has no ASCII control byte (url.Parse rejects them).
+func noCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -33,6 +33,8 @@ type Transport interface {
 	Reset(r *engine.Request)
 	// RemoteAddr is the client's address.
 	RemoteAddr() net.Addr
+	// RemoteAddrString is RemoteAddr().String(), made once per connection.
+	RemoteAddrString() string
 	// Proto is "HTTP/2.0" or "HTTP/1.1".
 	Proto() string
 	// TLS reports whether the connection is encrypted.
@@ -159,6 +161,22 @@ func (c *Core) admit(remote net.Addr) bool {
 }
 
 func (c *Core) release() { c.open.Add(-1) }
+
+// addrString is a connection's remote address as a string, made on first
+// use and then shared by every request of the connection.
+type addrString struct{ p atomic.Pointer[string] }
+
+func (a *addrString) get(addr net.Addr) string {
+	if p := a.p.Load(); p != nil {
+		return *p
+	}
+	if addr == nil {
+		return ""
+	}
+	s := addr.String()
+	a.p.Store(&s)
+	return s
+}
 
 // writeTimedOut records a write that waited WriteTimeout for a peer that
 // does not read; the connection is then closed by the caller.

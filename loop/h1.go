@@ -69,6 +69,7 @@ type h1conn struct {
 	core    *Core
 	sink    sink
 	remote  net.Addr
+	rstr    addrString
 	tls     bool
 	scheme  string
 	lim     http1.Limits
@@ -763,8 +764,10 @@ func (h *h1conn) Reset(r *engine.Request) {
 }
 
 func (h *h1conn) RemoteAddr() net.Addr { return h.remote }
-func (h *h1conn) Proto() string        { return "HTTP/1.1" }
-func (h *h1conn) TLS() bool            { return h.tls }
+
+func (h *h1conn) RemoteAddrString() string { return h.rstr.get(h.remote) }
+func (h *h1conn) Proto() string            { return "HTTP/1.1" }
+func (h *h1conn) TLS() bool                { return h.tls }
 
 // closer, called from other goroutines.
 

@@ -38,6 +38,7 @@ type h2conn struct {
 	core   *Core
 	sink   sink
 	remote net.Addr
+	rstr   addrString
 	tls    bool
 
 	mu       sync.Mutex
@@ -306,8 +307,10 @@ func (h *h2conn) Reset(r *engine.Request) {
 }
 
 func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
-func (h *h2conn) Proto() string        { return "HTTP/2.0" }
-func (h *h2conn) TLS() bool            { return h.tls }
+
+func (h *h2conn) RemoteAddrString() string { return h.rstr.get(h.remote) }
+func (h *h2conn) Proto() string            { return "HTTP/2.0" }
+func (h *h2conn) TLS() bool                { return h.tls }
 
 // closer
 
