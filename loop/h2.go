@@ -45,6 +45,7 @@ type h2conn struct {
 	cond     sync.Cond // waited on by handlers blocked on body bytes or send window
 	eng      *engine.Conn
 	closed   atomic.Bool // socket closed: the engine is aborted; set under mu
+	ending   atomic.Bool // the engine ended the connection (its error counted); closing follows
 	inLoop   bool        // the reading goroutine will flush when it is done
 	flushing bool        // a worker is about to flush
 	dispatch []task
@@ -91,9 +92,16 @@ func (h *h2conn) ReleaseRequest(r *engine.Request) { h.core.opts.Hooks.Release(r
 // The caller holds no lock and has set inLoop.
 func (h *h2conn) input(buf []byte) (used, need int, done bool) {
 	h.mu.Lock()
+	if h.ending.Load() {
+		h.mu.Unlock()
+		return 0, 0, true // closing for too much unprocessed input: the rest is dropped
+	}
 	used, err := h.eng.Feed(buf)
 	need = h.eng.Need(buf[used:])
 	done = err != nil || h.eng.Closed()
+	if done {
+		h.ending.Store(true)
+	}
 	tasks := h.dispatch
 	h.dispatch = h.spare[:0]
 	h.spare = tasks
@@ -318,7 +326,7 @@ func (h *h2conn) tick(now time.Time) {
 	// netpoll reads whatever the peer sends, also while this connection's
 	// goroutine is blocked writing to a peer that does not read: bound what
 	// piles up (the lock may be held by that very writer, so check first).
-	if n := h.sink.buffered(); n > h.core.opts.MaxBufferedInput && !h.closed.Load() {
+	if n := h.sink.buffered(); n > h.core.opts.MaxBufferedInput && !h.closed.Load() && h.ending.CompareAndSwap(false, true) {
 		h.core.Metrics.FloodErrors.Add(1)
 		h.core.logf("h2loop: %v: %d bytes of unprocessed input, closing", h.remote, n)
 		go h.sink.closeSocket()
