@@ -427,3 +427,84 @@ func TestNoContentResponses(t *testing.T) {
 		tc.noFrames()
 	}
 }
+
+// poisonCB stands for the server's request pool at its worst: a released
+// Request at once belongs to another connection, with its handler done and
+// its stream finished. An engine that touched a Request after releasing it
+// would release it a second time here.
+type poisonCB struct {
+	fakeCB
+	released map[*Request]int
+	other    *Conn
+}
+
+func (p *poisonCB) AcquireRequest() *Request { return new(Request) }
+
+func (p *poisonCB) ReleaseRequest(r *Request) {
+	p.released[r]++
+	r.Reset()
+	r.conn, r.handlerDone, r.streamDone = p.other, true, true
+}
+
+func TestRequestNotTouchedAfterRelease(t *testing.T) {
+	tc := newTConn(t, Config{})
+	p := &poisonCB{released: map[*Request]int{}, other: new(Conn)}
+	tc.cb = &p.fakeCB
+	tc.c = NewConn(&tc.cfg, p, nil, tc.now)
+	tc.handshake()
+
+	// A response without content (END_STREAM on HEADERS) to a complete
+	// request: the stream closes inside Respond.
+	tc.feed(tc.get(1, "/missing"))
+	r1 := tc.cb.reqs[0]
+	tc.cb.reqs = nil
+	r1.Status = 404
+	tc.c.Respond(r1)
+	if status, _, end := tc.response(1); status != "404" || !end {
+		t.Fatalf("stream 1: %q end %v", status, end)
+	}
+
+	// The same while the request body is still arriving (a streaming
+	// request): END_STREAM, then RST_STREAM(NO_ERROR), inside Respond.
+	tc.cfg.StreamRequestBody = true
+	tc.feed(tc.post(3, "/upload"))
+	r3 := tc.cb.reqs[0]
+	tc.cb.reqs = nil
+	r3.Status = 204
+	tc.c.Respond(r3)
+	if status, _, end := tc.response(3); status != "204" || !end {
+		t.Fatalf("stream 3: %q end %v", status, end)
+	}
+	tc.wantRST(3, codec.ErrCodeNo)
+
+	// A response whose stream the client reset first.
+	tc.feed(tc.get(5, "/"))
+	r5 := tc.cb.reqs[0]
+	tc.cb.reqs = nil
+	tc.feed(codec.AppendRSTStream(nil, 5, codec.ErrCodeCancel))
+	tc.c.Respond(r5)
+
+	// A response the engine makes itself (413 for a declared body above
+	// the limit), while the body is still arriving.
+	tc.cfg.MaxRequestBodySize = 10
+	before := len(p.released)
+	tc.feed(tc.post(7, "/upload", "content-length", "100"))
+	if status, _, end := tc.response(7); status != "413" || !end {
+		t.Fatalf("stream 7: %q end %v", status, end)
+	}
+	tc.wantRST(7, codec.ErrCodeNo)
+	if len(p.released) != before+1 {
+		t.Fatalf("413: %d requests released, want 1", len(p.released)-before)
+	}
+	for _, n := range p.released {
+		if n != 1 {
+			t.Fatalf("a request released %d times", n)
+		}
+	}
+
+	for _, r := range []*Request{r1, r3, r5} {
+		if n := p.released[r]; n != 1 {
+			t.Fatalf("request of stream %d released %d times, want 1", map[*Request]uint32{r1: 1, r3: 3, r5: 5}[r], n)
+		}
+	}
+}

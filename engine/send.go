@@ -95,7 +95,8 @@ func (c *Conn) Respond(r *Request) {
 		if st != nil && st.state == stHalfClosedLocal {
 			c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
 			c.markReset(st.id)
-			c.closeStream(st, false, 0)
+			c.closeStream(st, false, 0) // releases r (its handler is done): r must not be touched after
+			return
 		}
 		c.maybeRelease(r)
 		return
@@ -113,7 +114,9 @@ func (c *Conn) Respond(r *Request) {
 		end := r.Pending() == 0 && len(r.Trailers) == 0
 		c.writeHeaders(st, r, end, !noContent)
 		if end {
-			c.maybeRelease(r)
+			// END_STREAM went out with the handler done: the stream closed
+			// (sentEnd resets it if the request was still arriving) and
+			// closeStream released r, which must not be touched after.
 			return
 		}
 	}
@@ -200,12 +203,10 @@ func (c *Conn) respondStatus(st *stream, status int) {
 	r.RespHeader = r.RespHeader[:0]
 	r.RespBody = r.RespBody[:0]
 	r.finishing = true
+	// END_STREAM with the handler done: sentEnd closes the stream (with
+	// RST_STREAM(NO_ERROR) if the request is still arriving) and closeStream
+	// releases r.
 	c.writeHeaders(st, r, true, true)
-	if c.streamOf(r) != nil && st.state == stHalfClosedLocal {
-		c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
-		c.markReset(st.id)
-		c.closeStream(st, false, 0)
-	}
 }
 
 func (c *Conn) enqueue(st *stream) {
