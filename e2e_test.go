@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -432,5 +433,29 @@ func TestSlowReaderWriteTimeout(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d after the timeout", resp.StatusCode)
+	}
+}
+
+// TestExpectContinueGoClient: Go's own HTTP/2 client, told to wait for 100
+// (Continue) before sending a body, gets it and sends the body.
+func TestExpectContinueGoClient(t *testing.T) {
+	addr, _ := startServer(t, nil)
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &p, ExpectContinueTimeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	got100 := false
+	trace := &httptrace.ClientTrace{Got100Continue: func() { got100 = true }}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/echo", strings.NewReader("expected body"))
+	req.Header.Set("Expect", "100-continue")
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	resp, err := (&http.Client{Transport: tr, Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(b) != "expected body" || !got100 {
+		t.Fatalf("HTTP/%d %d %q, got 100 Continue: %v", resp.ProtoMajor, resp.StatusCode, b, got100)
 	}
 }

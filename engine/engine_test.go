@@ -508,3 +508,43 @@ func TestRequestNotTouchedAfterRelease(t *testing.T) {
 		}
 	}
 }
+
+// "expect: 100-continue" on a request whose body is still to come gets an
+// interim 100 (Continue) at once; the final response follows as usual. A
+// body declared above the limit gets its 413 instead, and no 100.
+func TestExpectContinue(t *testing.T) {
+	tc := newTConn(t, Config{MaxRequestBodySize: 1000})
+	tc.handshake()
+	tc.feed(tc.post(1, "/upload", "content-length", "5", "expect", "100-Continue"))
+	status, _, end := tc.response(1)
+	if status != "100" || end {
+		t.Fatalf("interim response %q end %v, want 100 without END_STREAM", status, end)
+	}
+	tc.noFrames()
+	if len(tc.cb.reqs) != 0 {
+		t.Fatal("dispatched before the body")
+	}
+	tc.feed(codec.AppendData(nil, 1, true, []byte("hello")))
+	tc.serveAll("done")
+	if status, _, _ := tc.response(1); status != "200" {
+		t.Fatalf("final status %q", status)
+	}
+	if b := tc.body(1); string(b) != "done" {
+		t.Fatalf("body %q", b)
+	}
+
+	tc.feed(tc.post(3, "/upload", "content-length", "5000", "expect", "100-continue"))
+	if status, _, end := tc.response(3); status != "413" || !end {
+		t.Fatalf("over the limit: %q end %v, want 413", status, end)
+	}
+	tc.wantRST(3, codec.ErrCodeNo) // the body is not wanted
+
+	// Without the expectation, or with the whole request at once, no 100.
+	tc.feed(tc.post(5, "/upload", "content-length", "2"))
+	tc.noFrames()
+	tc.feed(codec.AppendHeaders(nil, 7, true, true, tc.headerBlock(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x", "expect", "100-continue")))
+	tc.serveAll("ok")
+	if status, _, _ := tc.response(7); status != "200" {
+		t.Fatalf("complete request with expect: status %q, want 200 and no 100", status)
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/window"
@@ -239,6 +240,13 @@ func (c *Conn) endBlock(id uint32) error {
 	}
 	if c.contEnd {
 		return c.recvEnd(st)
+	}
+	if v, ok := r.Header.Get("expect"); ok && strings.EqualFold(v, "100-continue") {
+		// "A server that receives a 100-continue expectation in an HTTP/1.1
+		// request ... SHOULD send a 100 (Continue) response" unless it answers
+		// finally first (RFC 9110 §10.1.1); a body above the limit got its
+		// 413 above. The client may then send the body at once.
+		c.writeContinue(st)
 	}
 	st.buffering = true
 	if c.cfg.StreamRequestBody || c.cfg.StreamBody != nil && c.cfg.StreamBody(r) {

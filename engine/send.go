@@ -61,6 +61,17 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 	}
 }
 
+// writeContinue sends the interim response 100 (Continue) on st: a HEADERS
+// frame without END_STREAM that leaves the stream's state and the final
+// response untouched.
+func (c *Conn) writeContinue(st *stream) {
+	e := c.enc
+	e.Reset()
+	e.WriteStatus(100)
+	c.out = codec.AppendHeaderBlock(c.out, st.id, false, e.Bytes(), c.peerMaxFrm)
+	c.touch(st)
+}
+
 // sentEnd records that END_STREAM went out on st.
 func (c *Conn) sentEnd(st *stream) {
 	st.respDone = true
