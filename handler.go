@@ -1,6 +1,7 @@
 package h2loop
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"strconv"
@@ -64,6 +65,11 @@ func (ctx *RequestCtx) Proto() string { return ctx.t.Proto() }
 
 // IsTLS reports whether the request came over TLS.
 func (ctx *RequestCtx) IsTLS() bool { return ctx.t.TLS() }
+
+// TLSState is the connection's TLS state (protocol version, cipher suite,
+// ALPN protocol, the client's certificates), nil over cleartext. It is
+// shared by every request of the connection: do not modify it.
+func (ctx *RequestCtx) TLSState() *tls.ConnectionState { return ctx.t.TLSState() }
 
 // RemoteAddr is the client's address.
 func (ctx *RequestCtx) RemoteAddr() net.Addr { return ctx.t.RemoteAddr() }

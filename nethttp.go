@@ -2,7 +2,6 @@ package h2loop
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -188,13 +187,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		base.URL = u
 		base.RequestURI = rc.Path()
 	}
-	if rc.IsTLS() {
-		proto := "h2"
-		if base.ProtoMajor == 1 {
-			proto = "http/1.1"
-		}
-		base.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: proto}
-	}
+	base.TLS = rc.TLSState() // shared by the connection's requests, as net/http does
 
 	base.ContentLength = rc.ContentLength()
 	creq := &rc.req

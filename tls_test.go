@@ -225,3 +225,54 @@ func TestTLSH2load(t *testing.T) {
 		t.Fatalf("h2load did not negotiate h2:\n%s", out)
 	}
 }
+
+// TestTLSClientCertificate: handlers see the connection's real TLS state,
+// the client's certificate included, over h2 and over http/1.1 (ALPN), both
+// through RequestCtx.TLSState and through WrapHandler's Request.TLS.
+func TestTLSClientCertificate(t *testing.T) {
+	clientCert, _ := selfSigned(t)
+	type seen struct {
+		native, wrapped *tls.ConnectionState
+	}
+	states := make(chan seen, 1)
+	wrapped := h2loop.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+		states <- seen{wrapped: r.TLS}
+	}))
+	h := h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+		if ctx.Path() == "/wrapped" {
+			wrapped.Serve(ctx)
+			return
+		}
+		ctx.WriteString("ok")
+		states <- seen{native: ctx.TLSState()}
+	})
+	addr, pool := startTLSServer(t, h, func(s *h2loop.Server) {
+		s.TLSConfig = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	})
+	for _, proto := range []string{"h2", "http/1.1"} {
+		tr := &http.Transport{
+			TLSClientConfig:   &tls.Config{RootCAs: pool, NextProtos: []string{proto}, Certificates: []tls.Certificate{clientCert}},
+			ForceAttemptHTTP2: proto == "h2",
+		}
+		c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		for _, path := range []string{"/", "/wrapped"} {
+			resp, b := mustDo(t, c, mustRequest(t, "GET", "https://"+addr+path, nil))
+			if string(b) != "ok" {
+				t.Fatalf("%s %s: %s %q", proto, path, resp.Proto, b)
+			}
+			s := <-states
+			st := s.native
+			if path == "/wrapped" {
+				st = s.wrapped
+			}
+			if st == nil || !st.HandshakeComplete || st.NegotiatedProtocol != proto || st.Version < tls.VersionTLS12 || st.CipherSuite == 0 {
+				t.Fatalf("%s %s: TLS state %+v", proto, path, st)
+			}
+			if len(st.PeerCertificates) != 1 || !bytes.Equal(st.PeerCertificates[0].Raw, clientCert.Certificate[0]) {
+				t.Fatalf("%s %s: %d peer certificates, want the client's", proto, path, len(st.PeerCertificates))
+			}
+		}
+		tr.CloseIdleConnections()
+	}
+}

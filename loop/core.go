@@ -3,6 +3,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,9 @@ type Transport interface {
 	Proto() string
 	// TLS reports whether the connection is encrypted.
 	TLS() bool
+	// TLSState is the connection's TLS state after the handshake, nil over
+	// cleartext. It is shared by the connection's requests: read only.
+	TLSState() *tls.ConnectionState
 }
 
 // Hooks connect the transports to the request contexts of the server.

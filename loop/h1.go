@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -66,14 +67,16 @@ const (
 // h1conn serves HTTP/1.1 on one connection.
 type h1conn struct {
 	// immutable after newH1Conn
-	core    *Core
-	sink    sink
-	remote  net.Addr
-	rstr    addrString
-	tls     bool
-	scheme  string
-	lim     http1.Limits
-	maxBody int64
+	core   *Core
+	sink   sink
+	remote net.Addr
+	rstr   addrString
+	// tlsState is set by the TLS transport before the first request.
+	tlsState *tls.ConnectionState
+	tls      bool
+	scheme   string
+	lim      http1.Limits
+	maxBody  int64
 
 	// owned by the reading goroutine: input and the Transport calls of the
 	// handler it runs
@@ -765,9 +768,11 @@ func (h *h1conn) Reset(r *engine.Request) {
 
 func (h *h1conn) RemoteAddr() net.Addr { return h.remote }
 
-func (h *h1conn) RemoteAddrString() string { return h.rstr.get(h.remote) }
-func (h *h1conn) Proto() string            { return "HTTP/1.1" }
-func (h *h1conn) TLS() bool                { return h.tls }
+func (h *h1conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
+func (h *h1conn) Proto() string                  { return "HTTP/1.1" }
+func (h *h1conn) TLSState() *tls.ConnectionState { return h.tlsState }
+
+func (h *h1conn) TLS() bool { return h.tls }
 
 // closer, called from other goroutines.
 

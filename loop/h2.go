@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -40,6 +41,8 @@ type h2conn struct {
 	remote net.Addr
 	rstr   addrString
 	tls    bool
+	// tlsState is set by the TLS transport before the first request.
+	tlsState *tls.ConnectionState
 
 	mu       sync.Mutex
 	cond     sync.Cond // waited on by handlers blocked on body bytes or send window
@@ -316,9 +319,11 @@ func (h *h2conn) Reset(r *engine.Request) {
 
 func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
 
-func (h *h2conn) RemoteAddrString() string { return h.rstr.get(h.remote) }
-func (h *h2conn) Proto() string            { return "HTTP/2.0" }
-func (h *h2conn) TLS() bool                { return h.tls }
+func (h *h2conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
+func (h *h2conn) Proto() string                  { return "HTTP/2.0" }
+func (h *h2conn) TLSState() *tls.ConnectionState { return h.tlsState }
+
+func (h *h2conn) TLS() bool { return h.tls }
 
 // closer
 

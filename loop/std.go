@@ -73,6 +73,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	accepted := time.Now()
 	isTLS := tlsConf != nil
 	proto := ""
+	var state *tls.ConnectionState
 	if isTLS {
 		tc := tls.Server(nc, tlsConf)
 		tc.SetDeadline(time.Now().Add(core.opts.Engine.SettingsTimeout))
@@ -82,7 +83,9 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 			return
 		}
 		tc.SetDeadline(time.Time{})
-		proto = tc.ConnectionState().NegotiatedProtocol
+		cs := tc.ConnectionState()
+		state = &cs
+		proto = cs.NegotiatedProtocol
 		nc = tc
 	}
 	s := &stdConn{core: core, nc: nc, wto: core.opts.WriteTimeout}
@@ -92,9 +95,11 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	switch {
 	case proto == "h2":
 		h2 = newH2Conn(core, s, nc.RemoteAddr(), true)
+		h2.tlsState = state
 	case isTLS:
 		// ALPN chose http/1.1, or the client offered no ALPN at all.
 		h1 = newH1Conn(core, s, nc.RemoteAddr(), true)
+		h1.tlsState = state
 	}
 	defer func() {
 		if h2 != nil {
