@@ -24,7 +24,8 @@ import (
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
 var ErrServerClosed = errors.New("h2loop: server closed")
 
-// Server is an HTTP/2 server. Set its fields before the first Serve; zero
+// Server is an HTTP/2 server. Set its fields before the first Serve (or
+// Metrics) call; zero
 // values mean the documented defaults.
 type Server struct {
 	// Addr is the TCP address to listen on, "127.0.0.1:8080" if empty.
@@ -133,14 +134,22 @@ type Server struct {
 // Stats are the server's counters.
 type Stats = engine.Metrics
 
-// Metrics returns the server's live counters (nil before the first Serve).
+// Metrics returns the server's live counters. They exist from the first call
+// (before Serve too, once Handler is set) and stay the same afterwards; nil
+// only without a Handler or after Close of a server that never served.
 func (s *Server) Metrics() *Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.core == nil {
-		return nil
+	core := s.core
+	s.mu.Unlock()
+	if core == nil {
+		// Not serving yet: set the server up now, so that the counters can
+		// be published before Serve (expvar, say) and stay the same.
+		var err error
+		if core, err = s.init(); err != nil {
+			return nil // no Handler, or closed before it ever served
+		}
 	}
-	return &s.core.Metrics
+	return &core.Metrics
 }
 
 func (s *Server) logf(format string, args ...any) {

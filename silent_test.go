@@ -1,6 +1,7 @@
 package h2loop_test
 
 import (
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -150,6 +151,99 @@ func TestMaxConns(t *testing.T) {
 				resp.Body.Close()
 				return resp.StatusCode == 200
 			})
+		})
+	}
+}
+
+// TestMaxConnsReleased: every way a connection ends gives its place back.
+// With MaxConns 3, many more connections than that come and go, one at a
+// time, each ending differently; none is rejected.
+func TestMaxConnsReleased(t *testing.T) {
+	for _, std := range []bool{false, true} {
+		name := "netpoll"
+		if std {
+			name = "std"
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := &h2loop.Server{Handler: h2loop.HandlerFunc(helloHandler), MaxConns: 3, SettingsTimeout: 200 * time.Millisecond}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var served net.Listener = ln
+			if std {
+				served = struct{ net.Listener }{ln}
+			}
+			go srv.Serve(served)
+			t.Cleanup(func() { srv.Close() })
+			addr := ln.Addr().String()
+			base := srv.Metrics().Conns.Load()
+			endings := []func(){
+				func() { // HTTP/2, closed by the client
+					c := h2cClient()
+					resp, err := c.Get("http://" + addr + "/")
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					c.CloseIdleConnections()
+				},
+				func() { // HTTP/1.1 with Connection: close
+					req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+					req.Close = true
+					resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				},
+				func() { // garbage: closed by the server
+					nc, err := net.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					nc.Write([]byte("\x00\x01\x02 not a protocol\r\n\r\n"))
+					nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+					io.Copy(io.Discard, nc)
+					nc.Close()
+				},
+				func() { // connects, sends nothing: closed by the server
+					nc, err := net.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+					io.Copy(io.Discard, nc)
+					nc.Close()
+				},
+				func() { // HTTP/2 preface, then the client goes away
+					nc, err := net.Dial("tcp", addr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					nc.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))
+					nc.Close()
+				},
+			}
+			for i := 0; i < 4; i++ {
+				for _, end := range endings {
+					end()
+				}
+			}
+			waitFor(t, "a request to be served after the churn", func() bool {
+				c := h2cClient()
+				defer c.CloseIdleConnections()
+				resp, err := c.Get("http://" + addr + "/")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == 200
+			})
+			if n := srv.Metrics().ConnsRejected.Load(); n != 0 {
+				t.Fatalf("%d connections rejected with at most 2 open at a time (%d started)", n, srv.Metrics().Conns.Load()-base)
+			}
 		})
 	}
 }
