@@ -25,8 +25,7 @@ import (
 var ErrServerClosed = errors.New("h2loop: server closed")
 
 // Server is an HTTP/2 server. Set its fields before the first Serve (or
-// Metrics) call; zero
-// values mean the documented defaults.
+// Metrics) call; zero values mean the documented defaults.
 type Server struct {
 	// Addr is the TCP address to listen on, "127.0.0.1:8080" if empty.
 	Addr string
