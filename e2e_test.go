@@ -3,7 +3,6 @@ package h2loop_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,6 @@ import (
 	"github.com/h2loop/h2loop"
 	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/internal/testutil"
-	"golang.org/x/net/http2"
 )
 
 // helloHandler implements the examples/hello contract for the tests.
@@ -95,15 +93,7 @@ func startServer(t testing.TB, configure func(*h2loop.Server)) (string, *h2loop.
 	return ln.Addr().String(), srv
 }
 
-func h2cClient() *http.Client {
-	return &http.Client{Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}, Timeout: 30 * time.Second}
-}
+func h2cClient() *http.Client { return testutil.H2CClient() }
 
 func TestGoTransportH2C(t *testing.T) {
 	addr, _ := startServer(t, nil)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +16,6 @@ import (
 	"time"
 
 	"github.com/h2loop/h2loop/internal/testutil"
-	"golang.org/x/net/http2"
 )
 
 // The contract of the doc comment, checked against the built binary, the
@@ -57,7 +54,7 @@ func TestContract(t *testing.T) {
 			})
 			waitListening(t, addr)
 			base := "http://" + addr
-			h2 := h2cClient()
+			h2 := testutil.H2CClient()
 			checkEndpoints(t, h2, base, 2, inline)
 			checkEndpoints(t, &http.Client{Timeout: 30 * time.Second}, base, 1, inline)
 
@@ -199,16 +196,6 @@ func checkEndpoints(t *testing.T, c *http.Client, base string, proto int, inline
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Fatalf("GET /delay/300 answered after %v", d)
 	}
-}
-
-func h2cClient() *http.Client {
-	return &http.Client{Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}, Timeout: 30 * time.Second}
 }
 
 func freeAddr(t *testing.T) string {
