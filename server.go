@@ -81,6 +81,12 @@ type Server struct {
 	IdleTimeout time.Duration
 	// HeaderTimeout bounds the receipt of one request header section. Default 10s.
 	HeaderTimeout time.Duration
+	// EnableConnectProtocol advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and
+	// accepts extended CONNECT (RFC 8441: :method CONNECT with :protocol,
+	// e.g. WebSockets over HTTP/2; ctx.Protocol() names it, and the handler
+	// streams both ways). Off by default: a request with :protocol is then
+	// malformed.
+	EnableConnectProtocol bool
 	// StreamIdleTimeout ends a stream whose request body is still arriving
 	// when no frame went either way on it for this long (a 408, or
 	// RST_STREAM(CANCEL) once the response started), so a stalled upload
@@ -201,6 +207,7 @@ func (s *Server) init() (*loop.Core, error) {
 			IdleTimeout:                  s.IdleTimeout,
 			HeaderTimeout:                s.HeaderTimeout,
 			StreamIdleTimeout:            s.StreamIdleTimeout,
+			EnableConnectProtocol:        s.EnableConnectProtocol,
 			Logf:                         logf,
 		},
 		Hooks: loop.Hooks{

@@ -74,6 +74,11 @@ type Config struct {
 	// HeaderTimeout bounds the time between the first and the last frame of a
 	// request's header section. Default 10s.
 	HeaderTimeout time.Duration
+	// EnableConnectProtocol advertises SETTINGS_ENABLE_CONNECT_PROTOCOL
+	// (RFC 8441) and accepts extended CONNECT requests (:method CONNECT
+	// with :protocol, e.g. WebSockets over HTTP/2), whose handlers then
+	// stream both ways. Without it a request with :protocol is malformed.
+	EnableConnectProtocol bool
 	// StreamIdleTimeout ends a stream whose request is still arriving (the
 	// client has not ended its side) when no frame went either way on it
 	// for this long: a 408 response if none has started, RST_STREAM(CANCEL)

@@ -146,13 +146,19 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		now:        now,
 	}
 	c.begin()
-	c.out = codec.AppendSettings(c.out,
-		codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: cfg.MaxConcurrentStreams},
-		codec.Setting{ID: codec.SettingInitialWindowSize, Value: cfg.InitialStreamWindow},
-		codec.Setting{ID: codec.SettingMaxFrameSize, Value: cfg.MaxFrameSize},
-		codec.Setting{ID: codec.SettingMaxHeaderListSize, Value: cfg.MaxHeaderListSize},
-		codec.Setting{ID: codec.SettingHeaderTableSize, Value: cfg.HeaderTableSize},
-	)
+	settings := [...]codec.Setting{
+		{ID: codec.SettingMaxConcurrentStreams, Value: cfg.MaxConcurrentStreams},
+		{ID: codec.SettingInitialWindowSize, Value: cfg.InitialStreamWindow},
+		{ID: codec.SettingMaxFrameSize, Value: cfg.MaxFrameSize},
+		{ID: codec.SettingMaxHeaderListSize, Value: cfg.MaxHeaderListSize},
+		{ID: codec.SettingHeaderTableSize, Value: cfg.HeaderTableSize},
+		{ID: codec.SettingEnableConnectProtocol, Value: 1}, // RFC 8441 §3, when enabled
+	}
+	n := len(settings) - 1
+	if cfg.EnableConnectProtocol {
+		n++
+	}
+	c.out = codec.AppendSettings(c.out, settings[:n]...)
 	if cfg.InitialConnWindow > codec.DefaultInitialWindowSize {
 		c.out = codec.AppendWindowUpdate(c.out, 0, cfg.InitialConnWindow-codec.DefaultInitialWindowSize)
 	}

@@ -548,3 +548,64 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatalf("complete request with expect: status %q, want 200 and no 100", status)
 	}
 }
+
+// Extended CONNECT (RFC 8441) only when enabled: the setting is advertised
+// and the request reaches its handler as a stream; otherwise :protocol
+// makes the request malformed.
+func TestExtendedConnect(t *testing.T) {
+	advertised := func(tc *tconn) bool {
+		tc.t.Helper()
+		f := tc.next()
+		sf, err := codec.ParseSettings(f.FrameHeader, f.p)
+		if err != nil || f.Type != codec.FrameSettings {
+			tc.t.Fatalf("first frame %v: %v", f.Type, err)
+		}
+		for i := 0; i < sf.Len(); i++ {
+			if s := sf.At(i); s.ID == codec.SettingEnableConnectProtocol {
+				return s.Value == 1
+			}
+		}
+		return false
+	}
+	// the rest of the connection start, the server's SETTINGS already read
+	start := func(tc *tconn) {
+		tc.feed([]byte(codec.ClientPreface))
+		tc.feed(codec.AppendSettings(nil))
+		for f := tc.next(); f.Type != codec.FrameSettings || !f.Flags.Has(codec.FlagAck); f = tc.next() {
+		}
+		tc.feed(codec.AppendSettingsAck(nil))
+		tc.noFrames()
+	}
+	ws := func(tc *tconn, id uint32) []byte {
+		return codec.AppendHeaders(nil, id, false, true, tc.headerBlock(":method", "CONNECT", ":protocol", "websocket",
+			":scheme", "https", ":path", "/chat", ":authority", "example.com"))
+	}
+
+	tc := newTConn(t, Config{})
+	if advertised(tc) {
+		t.Fatal("SETTINGS_ENABLE_CONNECT_PROTOCOL advertised by default")
+	}
+	start(tc)
+	tc.feed(ws(tc, 1))
+	tc.wantRST(1, codec.ErrCodeProtocol)
+	if len(tc.cb.reqs) != 0 {
+		t.Fatal("dispatched without the setting")
+	}
+
+	tc = newTConn(t, Config{EnableConnectProtocol: true})
+	if !advertised(tc) {
+		t.Fatal("SETTINGS_ENABLE_CONNECT_PROTOCOL not advertised")
+	}
+	start(tc)
+	tc.feed(ws(tc, 1))
+	tc.noFrames()
+	tc.feed(codec.AppendData(nil, 1, false, []byte("frame")))
+	if len(tc.cb.reqs) != 0 {
+		// buffered until BodyStreamThreshold or the end, as any body
+		t.Fatalf("%d dispatched", len(tc.cb.reqs))
+	}
+	tc.feed(codec.AppendData(nil, 1, true, nil))
+	if len(tc.cb.reqs) != 1 || tc.cb.reqs[0].Header.Protocol != "websocket" || tc.cb.reqs[0].Header.Method != "CONNECT" {
+		t.Fatalf("dispatched %d, %+v", len(tc.cb.reqs), tc.cb.reqs)
+	}
+}

@@ -232,6 +232,14 @@ func (c *Conn) endBlock(id uint32) error {
 	if st.trailers {
 		return c.recvEnd(st)
 	}
+	if r.Header.Protocol != "" && !c.cfg.EnableConnectProtocol {
+		// :protocol is defined only once SETTINGS_ENABLE_CONNECT_PROTOCOL
+		// was sent (RFC 8441 §3); otherwise it is an undefined
+		// pseudo-header field, which makes the request malformed (RFC 9113
+		// §8.3).
+		c.m.inc(&c.m.Malformed)
+		return &codec.StreamError{StreamID: id, Code: codec.ErrCodeProtocol, Reason: ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL"}
+	}
 	st.clen = r.Header.ContentLength
 	if st.clen > c.cfg.MaxRequestBodySize {
 		c.m.inc(&c.m.BodyTooLarge)
