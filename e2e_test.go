@@ -416,14 +416,25 @@ func TestSlowReaderWriteTimeout(t *testing.T) {
 	if got >= n {
 		t.Fatalf("all %d bytes arrived; the connection should have been closed", got)
 	}
-	resp, err := h2cClient().Get("http://" + addr + "/")
+	if err := helloOK(addr); err != nil {
+		t.Fatalf("after the timeout: %v", err)
+	}
+}
+
+// helloOK makes one GET / on a new h2c connection and checks the answer.
+func helloOK(addr string) error {
+	c := h2cClient()
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("http://" + addr + "/")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
+	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d after the timeout", resp.StatusCode)
+	if err == nil && (resp.StatusCode != 200 || string(b) != "hello, world!\n") {
+		err = fmt.Errorf("GET /: %d %q", resp.StatusCode, b)
 	}
+	return err
 }
 
 // TestExpectContinueGoClient: Go's own HTTP/2 client, told to wait for 100

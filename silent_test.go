@@ -39,13 +39,8 @@ func TestSilentConnectionClosed(t *testing.T) {
 			t.Fatalf("no log line in %q", logs.String())
 		}
 		// A client that speaks at once is served as usual.
-		resp, err := h2cClient().Get("http://" + addr + "/")
-		if err != nil {
+		if err := helloOK(addr); err != nil {
 			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
 		}
 	})
 }
@@ -112,14 +107,7 @@ func TestMaxConns(t *testing.T) {
 		// One closes; a new connection is served.
 		c1.CloseIdleConnections()
 		waitFor(t, "a connection to be served after one closed", func() bool {
-			c3 := h2cClient()
-			defer c3.CloseIdleConnections()
-			resp, err := c3.Get("http://" + addr + "/")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
+			return helloOK(addr) == nil
 		})
 	})
 }
@@ -186,14 +174,7 @@ func TestMaxConnsReleased(t *testing.T) {
 			}
 		}
 		waitFor(t, "a request to be served after the churn", func() bool {
-			c := h2cClient()
-			defer c.CloseIdleConnections()
-			resp, err := c.Get("http://" + addr + "/")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
+			return helloOK(addr) == nil
 		})
 		if n := srv.Metrics().ConnsRejected.Load(); n != 0 {
 			t.Fatalf("%d connections rejected with at most 2 open at a time (%d started)", n, srv.Metrics().Conns.Load()-base)
