@@ -159,7 +159,7 @@ func liveGoroutines() (int, string) {
 	stacks := string(buf[:runtime.Stack(buf, true)])
 	n := 0
 	for _, g := range strings.Split(stacks, "\n\n") {
-		if strings.Contains(g, "[chan receive") && strings.Contains(g, "/pool.(*Pool[...]).worker") {
+		if strings.Contains(g, "[chan receive") && strings.Contains(g, "/pool.(*Pool[...]).work(") {
 			continue
 		}
 		n++

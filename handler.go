@@ -2,6 +2,7 @@ package h2loop
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -34,6 +35,7 @@ func (f HandlerFunc) Serve(ctx *RequestCtx) { f(ctx) }
 type RequestCtx struct {
 	req engine.Request
 	t   loop.Transport
+	srv *Server
 
 	canceled atomic.Bool
 	doneMu   sync.Mutex
@@ -108,13 +110,24 @@ func (ctx *RequestCtx) Trailer() *codec.HeaderBlock {
 // ContentLength is the request's content-length, or -1 when absent.
 func (ctx *RequestCtx) ContentLength() int64 { return ctx.req.Header.ContentLength }
 
+// ErrBodyTooLarge is returned by Body when the request body is larger than
+// Server.MaxRequestBodySize.
+var ErrBodyTooLarge = errors.New("h2loop: request body larger than MaxRequestBodySize")
+
 // Body returns the whole request body, reading it to the end first if it is
-// still arriving. The slice is valid until the handler returns. Bodies are
-// limited by Server.MaxRequestBodySize.
+// still arriving. The slice is valid until the handler returns. A body
+// larger than Server.MaxRequestBodySize is not gathered: Body returns
+// ErrBodyTooLarge, the rest of the body is discarded, and the response
+// status becomes 413 unless the response has started (counted in
+// Stats.BodyTooLarge and logged). ctx.Read has no such limit.
 func (ctx *RequestCtx) Body() ([]byte, error) {
 	r := &ctx.req
 	if !r.Streaming() && r.BodyComplete() && len(ctx.bodyBuf) == 0 {
 		return r.BodyBuffered(), nil
+	}
+	limit := ctx.srv.bodyLimit()
+	if limit >= 0 && r.Header.ContentLength > limit {
+		return nil, ctx.bodyTooLarge()
 	}
 	for {
 		if len(ctx.bodyBuf) == cap(ctx.bodyBuf) {
@@ -122,6 +135,10 @@ func (ctx *RequestCtx) Body() ([]byte, error) {
 		}
 		n, err := ctx.t.ReadBody(r, ctx.bodyBuf[len(ctx.bodyBuf):cap(ctx.bodyBuf)])
 		ctx.bodyBuf = ctx.bodyBuf[:len(ctx.bodyBuf)+n]
+		if limit >= 0 && int64(len(ctx.bodyBuf)) > limit {
+			ctx.bodyBuf = ctx.bodyBuf[:0]
+			return nil, ctx.bodyTooLarge()
+		}
 		if err == io.EOF {
 			return ctx.bodyBuf, nil
 		}
@@ -129,6 +146,20 @@ func (ctx *RequestCtx) Body() ([]byte, error) {
 			return ctx.bodyBuf, err
 		}
 	}
+}
+
+// bodyTooLarge answers a body above MaxRequestBodySize: the rest of it is
+// discarded and, unless the response started, the status becomes 413.
+func (ctx *RequestCtx) bodyTooLarge() error {
+	ctx.CloseBody()
+	if !ctx.req.HeadersSent() {
+		ctx.req.Status = 413
+	}
+	if s := ctx.srv; s != nil && s.core != nil {
+		s.core.Metrics.BodyTooLarge.Add(1)
+		s.logf("h2loop: %v: %s %s: request body above MaxRequestBodySize (%d bytes)", ctx.RemoteAddr(), ctx.Method(), ctx.Path(), s.bodyLimit())
+	}
+	return ErrBodyTooLarge
 }
 
 // Read reads the request body as it arrives (io.Reader). It returns io.EOF
@@ -214,31 +245,44 @@ func (ctx *RequestCtx) Reset() { ctx.t.Reset(&ctx.req) }
 
 // Done returns a channel closed when the client resets the stream or the
 // connection dies (like context.Context's Done). It allocates the channel on
-// first use.
+// first use, unless the request is already canceled.
 func (ctx *RequestCtx) Done() <-chan struct{} {
 	ctx.doneMu.Lock()
 	defer ctx.doneMu.Unlock()
 	if ctx.done == nil {
-		ctx.done = make(chan struct{})
 		if ctx.canceled.Load() {
-			close(ctx.done)
+			return closedChan
 		}
+		ctx.done = make(chan struct{})
 	}
 	return ctx.done
 }
 
+// closedChan is the Done channel of a request canceled before anyone asked
+// for its channel.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
 // Canceled reports whether the client reset the stream or the connection died.
 func (ctx *RequestCtx) Canceled() bool { return ctx.canceled.Load() }
 
+// cancel is the request's one cancellation transition: under doneMu, live
+// becomes canceled and the Done channel, if anyone asked for it, closes.
+// Every later call finds the request canceled and does nothing, whatever
+// goroutine it runs on and whatever Done did in between.
 func (ctx *RequestCtx) cancel() {
-	if ctx.canceled.Swap(true) {
+	ctx.doneMu.Lock()
+	defer ctx.doneMu.Unlock()
+	if ctx.canceled.Load() {
 		return
 	}
-	ctx.doneMu.Lock()
+	ctx.canceled.Store(true)
 	if ctx.done != nil {
 		close(ctx.done)
 	}
-	ctx.doneMu.Unlock()
 }
 
 // FormatInt formats n into a scratch buffer of the context without
@@ -251,8 +295,10 @@ func (ctx *RequestCtx) reset() {
 	ctx.req.Reset()
 	ctx.req.Owner = ctx
 	ctx.t = nil
+	ctx.doneMu.Lock()
 	ctx.canceled.Store(false)
 	ctx.done = nil
+	ctx.doneMu.Unlock()
 	if cap(ctx.bodyBuf) > 1<<20 {
 		ctx.bodyBuf = nil
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -48,15 +49,31 @@ type Server struct {
 	MaxHeaderListSize uint32
 	// HeaderTableSize is SETTINGS_HEADER_TABLE_SIZE. Default 4096.
 	HeaderTableSize uint32
-	// MaxRequestBodySize: larger bodies get 413. Default 8 MiB.
+	// MaxRequestBodySize caps request bodies that are declared or gathered
+	// whole: a content-length above it, or more than it arriving before
+	// the handler starts, gets 413, and ctx.Body stops there with
+	// ErrBodyTooLarge. A body of undeclared length that the handler reads
+	// as it arrives (ctx.Read, r.Body under WrapHandler: gRPC streams,
+	// long uploads) is bounded by flow control, not by its total.
+	// Default 8 MiB; negative means no limit.
 	MaxRequestBodySize int64
-	// StreamRequestBody starts handlers as soon as the request headers are
-	// complete, with the body read as it arrives (ctx.Read). By default a
-	// body is buffered up to 64 KiB before the handler starts.
+	// MaxConnBodyBuffer bounds the request body bytes one connection holds
+	// for running handlers that have not read them yet; below it the
+	// connection's flow-control window is returned as bytes arrive, so a
+	// handler that does not read its body cannot stall another one's on
+	// the same connection (each stream is held to its own window).
+	// Default 8 MiB.
+	MaxConnBodyBuffer int64
+	// StreamRequestBody is kept for compatibility and has no effect:
+	// handlers always start as soon as the request header section is
+	// complete (and the frames that came with it are processed), with
+	// the body read as it arrives (ctx.Read) or whole (ctx.Body).
+	//
+	// Deprecated: handlers always stream their request body.
 	StreamRequestBody bool
-	// StreamRequestBodyFunc, when set, decides per request (one with a body)
-	// whether its handler starts as soon as the headers are complete. The
-	// ctx offers the request's method, path and headers.
+	// StreamRequestBodyFunc is kept for compatibility and has no effect.
+	//
+	// Deprecated: handlers always stream their request body.
 	StreamRequestBodyFunc func(ctx *RequestCtx) bool
 	// MaxQueuedControlFrames, MaxResetsPerSecond, MaxUselessFrames and
 	// MaxHeaderBlockFrames bound floods (see engine.Config). Defaults 10000,
@@ -68,8 +85,8 @@ type Server struct {
 	// MaxWindowUpdatesPerDataFrame bounds WINDOW_UPDATE frames relative to
 	// the DATA we send (the WINDOW_UPDATE flood). Default 10.
 	MaxWindowUpdatesPerDataFrame int
-	// BodyStreamThreshold is how many request body bytes are buffered
-	// before the handler starts with the rest still arriving. Default 64 KiB.
+	// BodyStreamThreshold is how many request body bytes one read pass
+	// may buffer before the handler is started at once. Default 64 KiB.
 	BodyStreamThreshold int
 	// WriteChunk is how many bytes of DATA are framed before the output is
 	// written, when windows allow more. Default 256 KiB.
@@ -106,7 +123,22 @@ type Server struct {
 	MaxBufferedInput int
 
 	// MaxWorkers bounds concurrently running handlers. Default 10000.
+	//
+	// Dispatch: a request whose headers are complete starts its handler at
+	// once, on an idle worker or a new one, while fewer than MaxWorkers
+	// handlers run; it never waits behind another handler while the limit
+	// allows another worker. At MaxWorkers it waits in a queue of
+	// QueueSize requests for at most QueueTimeout, and a worker that frees
+	// up takes the oldest. A request that finds the queue full, or waits
+	// longer, is refused: RST_STREAM(REFUSED_STREAM) over HTTP/2 (nothing
+	// was processed; clients may retry), counted in Stats.Overloaded and
+	// logged. The reading goroutine never waits for a worker.
 	MaxWorkers int
+	// QueueSize bounds the requests waiting for a worker while MaxWorkers
+	// handlers run. Default 1024.
+	QueueSize int
+	// QueueTimeout bounds how long a request waits for a worker. Default 1s.
+	QueueTimeout time.Duration
 	// InlineHandlers runs handlers on the goroutine that read the request,
 	// skipping the worker pool: fastest, but only for handlers that never block.
 	InlineHandlers bool
@@ -123,7 +155,9 @@ type Server struct {
 	MaxConns int
 	// DisableHTTP1 refuses HTTP/1.1 clients.
 	DisableHTTP1 bool
-	// ErrorLog receives protocol error lines; nil discards them.
+	// ErrorLog receives protocol error lines; nil discards them. Panics
+	// (a handler's, or the server's own) are always logged with their
+	// stack: to ErrorLog, or to the standard logger when it is nil.
 	ErrorLog *log.Logger
 
 	mu       sync.Mutex
@@ -163,6 +197,23 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
+// bodyLimit is the normalised MaxRequestBodySize (negative: none).
+func (s *Server) bodyLimit() int64 {
+	if s == nil || s.core == nil {
+		return -1
+	}
+	return s.core.EngineConfig().MaxRequestBodySize
+}
+
+// logPanic logs to ErrorLog, or to the standard logger when it is nil.
+func (s *Server) logPanic(format string, args ...any) {
+	if s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
 func (s *Server) init() (*loop.Core, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -194,8 +245,7 @@ func (s *Server) init() (*loop.Core, error) {
 			MaxHeaderListSize:            s.MaxHeaderListSize,
 			HeaderTableSize:              s.HeaderTableSize,
 			MaxRequestBodySize:           s.MaxRequestBodySize,
-			StreamRequestBody:            s.StreamRequestBody,
-			StreamBody:                   s.streamBodyFunc(),
+			MaxConnBodyBuffer:            s.MaxConnBodyBuffer,
 			MaxQueuedControlFrames:       s.MaxQueuedControlFrames,
 			MaxResetsPerSecond:           s.MaxResetsPerSecond,
 			MaxUselessFrames:             s.MaxUselessFrames,
@@ -219,6 +269,8 @@ func (s *Server) init() (*loop.Core, error) {
 		InlineHandlers:   s.InlineHandlers,
 		Inline:           s.inlineFunc(),
 		MaxWorkers:       s.MaxWorkers,
+		QueueSize:        s.QueueSize,
+		QueueTimeout:     s.QueueTimeout,
 		MaxBufferedInput: s.MaxBufferedInput,
 		WriteTimeout:     s.WriteTimeout,
 		ReadTimeout:      s.ReadTimeout,
@@ -245,9 +297,14 @@ func canceled(r *engine.Request) { r.Owner.(*RequestCtx).cancel() }
 func (s *Server) serve(r *engine.Request, t loop.Transport) {
 	ctx := r.Owner.(*RequestCtx)
 	ctx.t = t
+	ctx.srv = s
 	defer func() {
 		if p := recover(); p != nil {
-			s.logf("h2loop: handler panic on %s %s: %v\n%s", r.Header.Method, r.Header.Path, p, debug.Stack())
+			if p != http.ErrAbortHandler {
+				// As net/http: logged with its stack, whatever ErrorLog is.
+				s.core.Metrics.HandlerPanics.Add(1)
+				s.logPanic("h2loop: panic serving %v: %s %s: %v\n%s", t.RemoteAddr(), r.Header.Method, r.Header.Path, p, debug.Stack())
+			}
 			t.Reset(r)
 		}
 		t.Finish(r)
@@ -453,14 +510,6 @@ func (s *Server) finish() {
 	if done != nil {
 		s.doneOnce.Do(func() { close(done) })
 	}
-}
-
-func (s *Server) streamBodyFunc() func(r *engine.Request) bool {
-	f := s.StreamRequestBodyFunc
-	if f == nil {
-		return nil
-	}
-	return func(r *engine.Request) bool { return f(r.Owner.(*RequestCtx)) }
 }
 
 func (s *Server) inlineFunc() func(r *engine.Request) bool {

@@ -27,19 +27,26 @@ type Config struct {
 	// HeaderTableSize is our SETTINGS_HEADER_TABLE_SIZE (the HPACK dynamic
 	// table the client may use). Default 4096.
 	HeaderTableSize uint32
-	// MaxRequestBodySize caps one request body; larger bodies are answered
-	// with 413 (or the stream is reset if the response has started). Default 8 MiB.
+	// MaxRequestBodySize caps a request body that is declared or gathered
+	// whole: a content-length above it, or more than it arriving before
+	// the handler starts, is answered with 413, and the server's ctx.Body
+	// stops there. A body of undeclared length that the handler reads as
+	// it arrives (a gRPC stream, an upload through ctx.Read) is bounded by
+	// flow control, not by its total. Default 8 MiB; negative means no
+	// limit.
 	MaxRequestBodySize int64
-	// BodyStreamThreshold is how many body bytes are buffered before the
-	// handler is started with the body still arriving. Default 64 KiB.
+	// BodyStreamThreshold is how many body bytes one read pass may buffer
+	// for a request before its handler is started at once (handlers start
+	// when the frames at hand are processed anyway). Default 64 KiB.
 	BodyStreamThreshold int
-	// StreamRequestBody starts every handler as soon as its request headers
-	// are complete; the body is then read as it arrives.
-	StreamRequestBody bool
-	// StreamBody, when set, decides per request (with a body) whether its
-	// handler starts as soon as the header section is complete, as
-	// StreamRequestBody does for every request.
-	StreamBody func(r *Request) bool
+	// MaxConnBodyBuffer bounds the request body bytes a connection holds
+	// for running handlers that have not read them yet. Below it, the
+	// connection window is returned as bytes arrive, so that streams whose
+	// handlers do not read (queued, busy elsewhere) cannot use up the
+	// window a reading handler needs; each stream is held to its own
+	// window. Above it, connection credit waits for the handlers to read.
+	// Default 8 MiB, at least InitialConnWindow.
+	MaxConnBodyBuffer int64
 	// MaxQueuedControlFrames caps control frames (SETTINGS ACK, PING ACK,
 	// RST_STREAM) produced but not yet written; a peer that provokes more
 	// without reading gets GOAWAY(ENHANCE_YOUR_CALM). Default 10000.
@@ -138,6 +145,12 @@ func (c *Config) Normalize() {
 	}
 	if c.MaxRequestBodySize == 0 {
 		c.MaxRequestBodySize = 8 << 20
+	}
+	if c.MaxConnBodyBuffer <= 0 {
+		c.MaxConnBodyBuffer = 8 << 20
+	}
+	if c.MaxConnBodyBuffer < int64(c.InitialConnWindow) {
+		c.MaxConnBodyBuffer = int64(c.InitialConnWindow)
 	}
 	if c.BodyStreamThreshold == 0 {
 		c.BodyStreamThreshold = 64 << 10

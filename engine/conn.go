@@ -81,6 +81,7 @@ type Conn struct {
 	resetRing    [16]uint32 // streams we reset last (DATA on them is ignored)
 	resetNext    uint32
 	buffered     int64 // body bytes buffered by streams not yet dispatched
+	unread       int64 // body bytes received for running handlers and not read yet
 
 	// field block in progress (HEADERS without END_HEADERS)
 	contStream  uint32

@@ -60,16 +60,19 @@ func TestEmptyBodyEndsOnHeaders(t *testing.T) {
 func TestPostBodyAndContentLength(t *testing.T) {
 	tc := newTConn(t, Config{})
 	tc.handshake()
-	tc.feed(tc.post(1, "/echo", "content-length", "5"))
-	if len(tc.cb.reqs) != 0 {
-		t.Fatal("dispatched before the body")
-	}
-	tc.feed(codec.AppendData(nil, 1, false, []byte("hel")))
-	tc.feed(codec.AppendData(nil, 1, true, []byte("lo")))
+	// Headers and body in one read pass: the handler starts once they are
+	// processed and finds the body complete.
+	in := tc.post(1, "/echo", "content-length", "5")
+	in = codec.AppendData(in, 1, false, []byte("hel"))
+	in = codec.AppendData(in, 1, true, []byte("lo"))
+	tc.feed(in)
 	if len(tc.cb.reqs) != 1 {
 		t.Fatal("not dispatched after END_STREAM")
 	}
 	r := tc.cb.reqs[0]
+	if r.Streaming() {
+		t.Fatal("complete request dispatched as streaming")
+	}
 	if got := string(r.BodyBuffered()); got != "hello" || !r.BodyComplete() {
 		t.Fatalf("body %q complete %v", got, r.BodyComplete())
 	}
@@ -466,7 +469,6 @@ func TestRequestNotTouchedAfterRelease(t *testing.T) {
 
 	// The same while the request body is still arriving (a streaming
 	// request): END_STREAM, then RST_STREAM(NO_ERROR), inside Respond.
-	tc.cfg.StreamRequestBody = true
 	tc.feed(tc.post(3, "/upload"))
 	r3 := tc.cb.reqs[0]
 	tc.cb.reqs = nil
@@ -521,8 +523,8 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatalf("interim response %q end %v, want 100 without END_STREAM", status, end)
 	}
 	tc.noFrames()
-	if len(tc.cb.reqs) != 0 {
-		t.Fatal("dispatched before the body")
+	if len(tc.cb.reqs) != 1 || !tc.cb.reqs[0].Streaming() {
+		t.Fatal("handler not started with the headers")
 	}
 	tc.feed(codec.AppendData(nil, 1, true, []byte("hello")))
 	tc.serveAll("done")
@@ -542,6 +544,7 @@ func TestExpectContinue(t *testing.T) {
 	// Without the expectation, or with the whole request at once, no 100.
 	tc.feed(tc.post(5, "/upload", "content-length", "2"))
 	tc.noFrames()
+	tc.cb.reqs = nil
 	tc.feed(codec.AppendHeaders(nil, 7, true, true, tc.headerBlock(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x", "expect", "100-continue")))
 	tc.serveAll("ok")
 	if status, _, _ := tc.response(7); status != "200" {
@@ -599,12 +602,8 @@ func TestExtendedConnect(t *testing.T) {
 	start(tc)
 	tc.feed(ws(tc, 1))
 	tc.noFrames()
+	// The handler starts with the headers and streams both ways.
 	tc.feed(codec.AppendData(nil, 1, false, []byte("frame")))
-	if len(tc.cb.reqs) != 0 {
-		// buffered until BodyStreamThreshold or the end, as any body
-		t.Fatalf("%d dispatched", len(tc.cb.reqs))
-	}
-	tc.feed(codec.AppendData(nil, 1, true, nil))
 	if len(tc.cb.reqs) != 1 || tc.cb.reqs[0].Header.Protocol != "websocket" || tc.cb.reqs[0].Header.Method != "CONNECT" {
 		t.Fatalf("dispatched %d, %+v", len(tc.cb.reqs), tc.cb.reqs)
 	}

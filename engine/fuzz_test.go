@@ -91,7 +91,6 @@ func fuzzConfig(rng *rand.Rand) Config {
 		MaxHeaderListSize:      uint32(512 + rng.IntN(8192)),
 		MaxRequestBodySize:     int64(1000 + rng.IntN(200000)),
 		BodyStreamThreshold:    1 + rng.IntN(40000),
-		StreamRequestBody:      rng.IntN(3) == 0,
 		MaxQueuedControlFrames: 16 + rng.IntN(100),
 		MaxResetsPerSecond:     1 + rng.IntN(20),
 		MaxUselessFrames:       8 + rng.IntN(100),

@@ -29,6 +29,19 @@ type Metrics struct {
 	// ConnsRejected counts connections closed at accept because MaxConns
 	// were open. Counted by the transport.
 	ConnsRejected atomic.Uint64
+	// HandlerPanics counts handlers that panicked: the stream was reset
+	// (or the HTTP/1.1 connection closed) and the panic logged with its
+	// stack. Counted by the server.
+	HandlerPanics atomic.Uint64
+	// Panics counts panics inside the server itself (a callback from the
+	// reactor, a transport call): the connection was closed and the panic
+	// logged with its stack. Any count here is a bug worth reporting.
+	Panics atomic.Uint64
+	// Overloaded counts requests refused because MaxWorkers handlers were
+	// running: the wait queue was full, or the request waited
+	// QueueTimeout without a worker. HTTP/2 gets RST_STREAM
+	// (REFUSED_STREAM, safe to retry), HTTP/1.1 a 503.
+	Overloaded atomic.Uint64
 }
 
 func (m *Metrics) inc(c *atomic.Uint64) {
@@ -56,5 +69,8 @@ func (m *Metrics) Snapshot() map[string]uint64 {
 		"bad_response_fields": m.BadResponseFields.Load(),
 		"writes_blocked":      m.WritesBlocked.Load(),
 		"conns_rejected":      m.ConnsRejected.Load(),
+		"handler_panics":      m.HandlerPanics.Load(),
+		"panics":              m.Panics.Load(),
+		"overloaded":          m.Overloaded.Load(),
 	}
 }

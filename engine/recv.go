@@ -241,8 +241,11 @@ func (c *Conn) endBlock(id uint32) error {
 		return &codec.StreamError{StreamID: id, Code: codec.ErrCodeProtocol, Reason: ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL"}
 	}
 	st.clen = r.Header.ContentLength
-	if st.clen > c.cfg.MaxRequestBodySize {
+	if c.cfg.MaxRequestBodySize >= 0 && st.clen > c.cfg.MaxRequestBodySize {
+		// A declared body above the limit is refused before anything is
+		// read (with expect: 100-continue, before the client sends it).
 		c.m.inc(&c.m.BodyTooLarge)
+		c.cfg.logf("h2: stream %d: content-length %d above MaxRequestBodySize (%d)", id, st.clen, c.cfg.MaxRequestBodySize)
 		c.respondStatus(st, 413)
 		return nil
 	}
@@ -252,17 +255,19 @@ func (c *Conn) endBlock(id uint32) error {
 	if v, ok := r.Header.Get("expect"); ok && strings.EqualFold(v, "100-continue") {
 		// "A server that receives a 100-continue expectation in an HTTP/1.1
 		// request ... SHOULD send a 100 (Continue) response" unless it answers
-		// finally first (RFC 9110 §10.1.1); a body above the limit got its
-		// 413 above. The client may then send the body at once.
+		// finally first (RFC 9110 §10.1.1); a body declared above the
+		// limit got its 413 above. The client may then send the body.
 		c.writeContinue(st)
 	}
 	st.buffering = true
-	if c.cfg.StreamRequestBody || c.cfg.StreamBody != nil && c.cfg.StreamBody(r) {
-		// Dispatched when the frames at hand are processed: a body that
-		// arrived with its headers then reaches the handler complete.
-		st.lazy = true
-		c.lazy = append(c.lazy, st.id)
-	}
+	// The handler starts when the frames at hand are processed: a body
+	// that arrived with its headers then reaches it complete, and one
+	// still arriving is read as it comes (ctx.Read, or ctx.Body, which
+	// waits for the end). Waiting for more of the body before starting
+	// would deadlock every full-duplex protocol (gRPC streams, a client
+	// that waits for a reply before it sends more).
+	st.lazy = true
+	c.lazy = append(c.lazy, st.id)
 	return nil
 }
 
@@ -308,8 +313,15 @@ func (c *Conn) recvEnd(st *stream) error {
 func (c *Conn) dispatch(st *stream, streaming bool) {
 	r := st.req
 	if st.buffering {
-		c.buffered -= int64(len(r.body) - r.bodyOff)
+		n := int64(len(r.body) - r.bodyOff)
+		c.buffered -= n
 		st.buffering = false
+		if streaming {
+			// These bytes had their window credit returned on arrival:
+			// reading them returns none again.
+			r.credited = n
+			c.unread += n
+		}
 	}
 	r.dispatched = true
 	r.streaming = streaming
@@ -373,13 +385,14 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		c.releaseConn(uint32(len(df.Data)))
 		return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeProtocol, Reason: "body longer than content-length"}
 	}
-	if r.bodyLen > c.cfg.MaxRequestBodySize {
+	if !r.dispatched && c.cfg.MaxRequestBodySize >= 0 && r.bodyLen > c.cfg.MaxRequestBodySize {
+		// Only a body buffered before its handler starts is limited here
+		// (one read pass at most): once the handler runs, it reads the
+		// body as it arrives, bounded by flow control, and ctx.Body
+		// applies the limit to what it gathers.
 		c.m.inc(&c.m.BodyTooLarge)
 		c.releaseConn(uint32(len(df.Data)))
-		c.cfg.logf("h2: stream %d: request body above %d bytes", st.id, c.cfg.MaxRequestBodySize)
-		if r.dispatched || st.respDone {
-			return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeCancel, Reason: "request body too large"}
-		}
+		c.cfg.logf("h2: stream %d: request body above MaxRequestBodySize (%d bytes) before its handler started", st.id, c.cfg.MaxRequestBodySize)
 		c.respondStatus(st, 413)
 		return nil
 	}
@@ -389,24 +402,40 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		c.releaseStream(st, uint32(len(df.Data)))
 		c.releaseConn(uint32(len(df.Data)))
 	} else if len(df.Data) > 0 {
+		n := int64(len(df.Data))
 		if r.bodyOff > 0 && r.bodyOff == len(r.body) {
 			r.body = r.body[:0]
 			r.bodyOff = 0
 		}
 		r.body = append(r.body, df.Data...)
-		if r.dispatched {
-			if !r.streaming {
-				c.releaseStream(st, uint32(len(df.Data)))
-				c.releaseConn(uint32(len(df.Data)))
+		switch {
+		case r.dispatched && r.streaming:
+			// The stream's window is returned as the handler reads: that
+			// bounds what one stream buffers. The connection's window is
+			// returned now, while the connection's unread body bytes stay
+			// within MaxConnBodyBuffer: streams whose handlers do not read
+			// (queued, busy, or not interested yet) must not use up the
+			// window that a reading handler's stream needs.
+			c.unread += n
+			if c.unread <= c.cfg.MaxConnBodyBuffer {
+				c.releaseConn(uint32(n))
+			} else {
+				r.connHeld += n
 			}
 			c.cb.Wake(r)
-		} else {
-			// Buffered before dispatch: return the credit at once, and start
-			// the handler early when the buffer grows past its budget.
-			c.releaseStream(st, uint32(len(df.Data)))
-			c.releaseConn(uint32(len(df.Data)))
-			c.buffered += int64(len(df.Data))
+		case r.dispatched:
+			c.releaseStream(st, uint32(n))
+			c.releaseConn(uint32(n))
+			c.cb.Wake(r)
+		default:
+			// Buffered before dispatch (within this read pass): return the
+			// credit at once, and start the handler early when the buffer
+			// grows past its budget.
+			c.releaseStream(st, uint32(n))
+			c.releaseConn(uint32(n))
+			c.buffered += n
 			if !df.EndStream && (len(r.body) >= c.cfg.BodyStreamThreshold || c.buffered > int64(c.cfg.InitialConnWindow)) {
+				st.lazy = false
 				c.dispatch(st, true)
 			}
 		}
@@ -448,10 +477,17 @@ func (c *Conn) ReadBody(r *Request, p []byte) (n int, eof bool) {
 		r.bodyOff = 0
 	}
 	if n > 0 && r.streaming {
+		c.unread -= int64(n)
+		owed := int64(n)
+		if r.credited > 0 {
+			k := min(owed, r.credited)
+			r.credited -= k
+			owed -= k
+		}
 		if r.ManualAck {
-			r.unacked += int64(n)
+			r.unacked += owed
 		} else {
-			c.ackBody(r, n)
+			c.ackBody(r, int(owed))
 		}
 	}
 	return n, r.bodyEOF && r.bodyOff == len(r.body)
@@ -467,13 +503,16 @@ func (c *Conn) CloseBody(r *Request) {
 		return
 	}
 	r.bodyClosed = true
-	unread := int64(len(r.body)-r.bodyOff) + r.unacked
+	buffered := int64(len(r.body) - r.bodyOff)
+	unread := buffered + r.unacked - r.credited
 	r.body = r.body[:0]
 	r.bodyOff = 0
 	r.unacked = 0
+	r.credited = 0
 	if r.streaming {
 		// Bytes buffered before dispatch, or received for a request that
 		// was not streaming, had their credit returned on arrival.
+		c.unread -= buffered
 		c.ackBody(r, int(unread))
 	}
 }
@@ -489,11 +528,16 @@ func (c *Conn) AckBody(r *Request, n int) {
 	c.ackBody(r, n)
 }
 
+// ackBody returns the window credit of n body bytes the handler is done
+// with: the stream's, and the connection's where it was held back.
 func (c *Conn) ackBody(r *Request, n int) {
 	if n <= 0 || r.streamDone {
 		return
 	}
-	c.releaseConn(uint32(n))
+	if k := min(int64(n), r.connHeld); k > 0 {
+		r.connHeld -= k
+		c.releaseConn(uint32(k))
+	}
 	if st := c.streams.Get(r.StreamID); st != nil && st.req == r {
 		c.releaseStream(st, uint32(n))
 	}

@@ -41,6 +41,8 @@ type Request struct {
 	bodyLen    int64 // total DATA payload received
 	bodyEOF    bool  // END_STREAM received
 	unacked    int64 // bytes read by the handler but not yet returned to the windows (manual mode)
+	connHeld   int64 // bytes whose connection window credit is still held (beyond MaxConnBodyBuffer)
+	credited   int64 // bytes buffered before dispatch, whose credit was returned on arrival
 	bodyClosed bool  // CloseBody: unread and later body bytes are discarded
 	ManualAck  bool  // the handler returns window credit itself with Conn.AckBody
 
@@ -83,6 +85,8 @@ func (r *Request) Reset() {
 	r.bodyLen = 0
 	r.bodyEOF = false
 	r.unacked = 0
+	r.connHeld = 0
+	r.credited = 0
 	r.bodyClosed = false
 	r.ManualAck = false
 	r.conn = nil

@@ -192,6 +192,22 @@ func (c *Conn) Cancel(r *Request, code codec.ErrCode) {
 	}
 }
 
+// Refuse answers a dispatched request whose handler will not run (every
+// worker is busy): RST_STREAM(REFUSED_STREAM). "The REFUSED_STREAM error
+// code can be included in a RST_STREAM frame to indicate that the stream
+// is being closed prior to any processing having occurred. Any request
+// that was sent on the reset stream can be safely retried" (§8.7). The
+// handler counts as done; r is released and must not be touched after.
+func (c *Conn) Refuse(r *Request) {
+	c.begin()
+	r.handlerDone = true
+	if st := c.streamOf(r); st != nil && !st.respDone {
+		c.resetStream(st.id, codec.ErrCodeRefusedStream, "no worker free (MaxWorkers)")
+		return // closeStream released r
+	}
+	c.maybeRelease(r)
+}
+
 // HandlerDone records that r's handler returned without Respond (the
 // response already finished or the stream died).
 func (c *Conn) HandlerDone(r *Request) {
@@ -354,9 +370,10 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 		// Unread body bytes of a streaming request still hold connection
 		// window credit: give it back.
 		if r.streaming && !r.streamDone {
-			unread := int64(len(r.body)-r.bodyOff) + r.unacked
-			if unread > 0 {
-				c.releaseConn(uint32(unread))
+			c.unread -= int64(len(r.body) - r.bodyOff)
+			if r.connHeld > 0 {
+				c.releaseConn(uint32(r.connHeld))
+				r.connHeld = 0
 			}
 		}
 		if st.buffering {

@@ -309,7 +309,7 @@ func TestTransitionsOnTheWire(t *testing.T) {
 // NO_ERROR after sending a complete response". Its receive events are then
 // those of the closed state.
 func TestHalfClosedLocalIsTransient(t *testing.T) {
-	tc := newTConn(t, Config{StreamRequestBody: true})
+	tc := newTConn(t, Config{})
 	tc.handshake()
 	tc.feed(tc.post(wireID, "/upload"))
 	if len(tc.cb.reqs) != 1 {
@@ -361,7 +361,7 @@ func TestClosedAfterOurReset(t *testing.T) {
 		setup func(tc *tconn)
 		code  codec.ErrCode
 	}{
-		{"early response", Config{StreamRequestBody: true}, func(tc *tconn) {
+		{"early response", Config{}, func(tc *tconn) {
 			tc.feed(tc.post(wireID, "/upload"))
 			tc.serveAll("early")
 			tc.response(wireID)

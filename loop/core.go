@@ -4,7 +4,9 @@ package loop
 
 import (
 	"crypto/tls"
+	"log"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +73,13 @@ type Options struct {
 	Inline func(r *engine.Request) bool
 	// MaxWorkers bounds concurrent handlers (default 10000).
 	MaxWorkers int
+	// QueueSize bounds the requests that wait for a worker while
+	// MaxWorkers handlers run (default 1024); above it a request is
+	// refused at once.
+	QueueSize int
+	// QueueTimeout bounds how long a request waits for a worker (default
+	// 1s); then it is refused.
+	QueueTimeout time.Duration
 	// WriteTimeout bounds one blocked socket write.
 	WriteTimeout time.Duration
 	// ReadTimeout bounds the wait for the rest of a partial frame.
@@ -104,6 +113,7 @@ type Core struct {
 
 	open      atomic.Int64 // accepted connections not yet closed
 	rejectLog atomic.Int64 // unix second of the last "too many connections" line
+	overloadLog atomic.Int64 // unix second of the last "request refused" line
 
 	mu       sync.Mutex
 	conns    map[closer]struct{}
@@ -127,6 +137,15 @@ func NewCore(opts Options) *Core {
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = 30 * time.Second
 	}
+	if opts.MaxWorkers <= 0 {
+		opts.MaxWorkers = 10000
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1024
+	}
+	if opts.QueueTimeout <= 0 {
+		opts.QueueTimeout = time.Second
+	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 100000
 	}
@@ -137,13 +156,40 @@ func NewCore(opts Options) *Core {
 		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20
 	}
 	c := &Core{opts: opts, conns: make(map[closer]struct{}), stopTick: make(chan struct{})}
-	c.pool = pool.New(opts.MaxWorkers, 4096, 0, func(t task) { opts.Hooks.Serve(t.r, t.t) })
+	c.pool = pool.New(pool.Options[task]{
+		MaxWorkers:   opts.MaxWorkers,
+		QueueSize:    opts.QueueSize,
+		QueueTimeout: opts.QueueTimeout,
+		Run:          func(t task) { opts.Hooks.Serve(t.r, t.t) },
+		Expire: func(t task) {
+			if h, ok := t.t.(*h2conn); ok {
+				h.refuse(t.r, "no worker became free within QueueTimeout")
+			}
+		},
+		Panicked: func(t task, p any) {
+			c.recovered("worker", t.t.RemoteAddr(), p)
+		},
+	})
 	return c
 }
 
 func (c *Core) logf(format string, args ...any) {
 	if c.opts.Logf != nil {
 		c.opts.Logf(format, args...)
+	}
+}
+
+// recovered handles a panic recovered at a boundary of the transport (a
+// reactor callback, a transport call, a timer): it is counted and logged
+// with its stack, always (to the standard logger when no Logf is set):
+// a panic here is a bug, and the connection it hit is closed by the caller.
+func (c *Core) recovered(where string, remote net.Addr, p any) {
+	c.Metrics.Panics.Add(1)
+	format, args := "h2loop: panic in %s (%v): %v\n%s", []any{where, remote, p, debug.Stack()}
+	if c.opts.Logf != nil {
+		c.opts.Logf(format, args...)
+	} else {
+		log.Printf(format, args...)
 	}
 }
 
@@ -165,6 +211,16 @@ func (c *Core) admit(remote net.Addr) bool {
 }
 
 func (c *Core) release() { c.open.Add(-1) }
+
+// overloaded counts a request refused because MaxWorkers handlers are
+// busy, and logs it (one line a second at most).
+func (c *Core) overloaded(remote net.Addr, why string) {
+	n := c.Metrics.Overloaded.Add(1)
+	now := time.Now().Unix()
+	if last := c.overloadLog.Load(); last != now && c.overloadLog.CompareAndSwap(last, now) {
+		c.logf("h2loop: %v: request refused: %d handlers running (MaxWorkers) and %s (%d refused so far)", remote, c.opts.MaxWorkers, why, n)
+	}
+}
 
 // addrString is a connection's remote address as a string, made on first
 // use and then shared by every request of the connection.

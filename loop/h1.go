@@ -526,6 +526,17 @@ func (h *h1conn) abort() {
 	h.sink.closeSocket()
 }
 
+// disconnected cancels the request being served when the client hangs up
+// (the poller saw it while the handler runs on the reading goroutine): its
+// ctx.Done closes, so a handler waiting on it stops, as over HTTP/2.
+func (h *h1conn) disconnected() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r := h.serving; r != nil {
+		h.core.opts.Hooks.Canceled(r)
+	}
+}
+
 // takeUpgrade returns, once, the request that input accepted for an h2c
 // upgrade; the 101 response has been written.
 func (h *h1conn) takeUpgrade() *h2Upgrade {

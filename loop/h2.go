@@ -12,6 +12,7 @@ import (
 
 	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/engine"
+	"github.com/h2loop/h2loop/pool"
 )
 
 // ErrCanceled is returned to a handler whose stream was reset or whose
@@ -49,6 +50,10 @@ type h2conn struct {
 	eng      *engine.Conn
 	closed   atomic.Bool // socket closed: the engine is aborted; set under mu
 	ending   atomic.Bool // the engine ended the connection (its error counted); closing follows
+	// shutdownReq asks for a graceful shutdown, started by whoever holds
+	// mu next; shutdownDone (under mu) says it started.
+	shutdownReq  atomic.Bool
+	shutdownDone bool
 	inLoop   bool        // the reading goroutine will flush when it is done
 	flushing bool        // a worker is about to flush
 	dispatch []task
@@ -92,12 +97,32 @@ func (h *h2conn) ReleaseRequest(r *engine.Request) { h.core.opts.Hooks.Release(r
 
 // input feeds buffered bytes to the engine. It returns the bytes consumed,
 // the bytes needed for the next frame, and whether the connection is done.
-// The caller holds no lock and has set inLoop.
+// The caller holds no lock and has set inLoop. The handlers of the requests
+// that completed are handed to the worker pool afterwards, without the lock;
+// the pool never blocks.
 func (h *h2conn) input(buf []byte) (used, need int, done bool) {
+	tasks, used, need, done := h.feed(buf)
+	h.submit(tasks)
+	return used, need, done
+}
+
+func (h *h2conn) feed(buf []byte) (tasks []task, used, need int, done bool) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			h.core.recovered("HTTP/2 input", h.remote, p)
+			h.closeAfterPanic()
+			used, need, done = 0, 0, true
+		}
+		// Requests dispatched before a panic still get their handler
+		// (which finds them canceled): that is what releases them.
+		tasks = h.dispatch
+		h.dispatch = h.spare[:0]
+		h.spare = tasks
+	}()
 	if h.ending.Load() {
-		h.mu.Unlock()
-		return 0, 0, true // closing for too much unprocessed input: the rest is dropped
+		return nil, 0, 0, true // closing for too much unprocessed input: the rest is dropped
 	}
 	used, err := h.eng.Feed(buf)
 	need = h.eng.Need(buf[used:])
@@ -105,42 +130,95 @@ func (h *h2conn) input(buf []byte) (used, need int, done bool) {
 	if done {
 		h.ending.Store(true)
 	}
-	tasks := h.dispatch
-	h.dispatch = h.spare[:0]
-	h.spare = tasks
-	h.mu.Unlock()
+	return nil, used, need, done
+}
+
+// submit hands tasks to the worker pool. A task the pool refuses (every
+// worker busy and the wait queue full) is refused on its stream at once.
+func (h *h2conn) submit(tasks []task) {
 	for i := range tasks {
-		h.core.pool.Submit(tasks[i])
+		if h.core.pool.Submit(tasks[i]) == pool.Rejected {
+			h.refuse(tasks[i].r, "the wait queue is full")
+		}
 		tasks[i] = task{}
 	}
-	return used, need, done
+}
+
+// refuse answers a request whose handler will not run because MaxWorkers
+// handlers are busy: RST_STREAM(REFUSED_STREAM), which tells the client
+// that nothing was processed and the request may be retried (RFC 9113
+// §8.7). Counted in Overloaded and logged (one line a second at most).
+func (h *h2conn) refuse(r *engine.Request, why string) {
+	h.core.overloaded(h.remote, why)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("refuse")
+	h.eng.Refuse(r)
+	if !h.inLoop {
+		h.flushLocked()
+	}
+}
+
+// guard is deferred, after the deferred unlock, by every method that holds
+// mu: a panic there closes the connection (counted, logged with its
+// stack) instead of the process, and the lock is released on every path.
+func (h *h2conn) guard(where string) {
+	if p := recover(); p != nil {
+		h.core.recovered(where, h.remote, p)
+		h.closeAfterPanic()
+	}
+}
+
+// closeAfterPanic closes the connection, with mu held, after a panic left
+// its engine in an unknown state.
+func (h *h2conn) closeAfterPanic() {
+	defer func() {
+		if p := recover(); p != nil {
+			// The engine panics again while aborting: close the socket
+			// without it.
+			h.closed.Store(true)
+			h.cond.Broadcast()
+			go h.sink.closeSocket()
+			h.core.remove(h)
+		}
+	}()
+	h.ending.Store(true)
+	h.closeLocked()
 }
 
 // runInline runs the handlers queued for inline execution.
 func (h *h2conn) runInline() {
 	for {
-		h.mu.Lock()
-		tasks := h.inline
+		tasks := h.takeInline()
 		if len(tasks) == 0 {
-			h.mu.Unlock()
 			return
 		}
-		h.inline = h.inlineSpare[:0]
-		h.mu.Unlock()
 		for i := range tasks {
-			h.mu.Lock()
-			h.inlineReq = tasks[i].r
-			h.mu.Unlock()
+			h.setInline(tasks[i].r)
 			h.core.opts.Hooks.Serve(tasks[i].r, tasks[i].t)
-			h.mu.Lock()
-			h.inlineReq = nil
-			h.mu.Unlock()
+			h.setInline(nil)
 			tasks[i] = task{}
 		}
 		h.mu.Lock()
 		h.inlineSpare = tasks[:0]
 		h.mu.Unlock()
 	}
+}
+
+func (h *h2conn) takeInline() []task {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	tasks := h.inline
+	if len(tasks) > 0 {
+		h.inline = h.inlineSpare[:0]
+	}
+	return tasks
+}
+
+func (h *h2conn) setInline(r *engine.Request) {
+	h.mu.Lock()
+	h.inlineReq = r
+	h.mu.Unlock()
 }
 
 // beginLoop and endLoop bracket a batch of input processing: responses
@@ -154,9 +232,13 @@ func (h *h2conn) beginLoop() {
 func (h *h2conn) endLoop() {
 	h.runInline()
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("HTTP/2 flush")
 	h.inLoop = false
+	if h.shutdownReq.Load() {
+		h.shutdownLocked()
+	}
 	h.flushLocked()
-	h.mu.Unlock()
 }
 
 // flushLocked writes the engine's output, then as much queued DATA as the
@@ -219,28 +301,35 @@ func (h *h2conn) closeLocked() {
 // ourselves (closeLocked, with mu held), closed is already set and the
 // callback, which netpoll may run synchronously inside Close, returns at once.
 func (h *h2conn) onClosed() {
+	defer h.core.remove(h)
 	if h.closed.Load() {
-		h.core.remove(h)
 		return
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("HTTP/2 close")
 	if !h.closed.Load() {
 		h.closed.Store(true)
 		h.eng.Abort()
 		h.cond.Broadcast()
 	}
-	h.mu.Unlock()
-	h.core.remove(h)
 }
 
 // Transport, called by handlers.
 
-func (h *h2conn) ReadBody(r *engine.Request, p []byte) (int, error) {
+func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			h.core.recovered("ReadBody", h.remote, p)
+			h.closeAfterPanic()
+			n, err = 0, ErrCanceled
+		}
+	}()
 	for {
 		n, eof := h.eng.ReadBody(r, p)
 		if n > 0 {
@@ -267,22 +356,31 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (int, error) {
 
 func (h *h2conn) AckBody(r *engine.Request, n int) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("AckBody")
 	h.eng.AckBody(r, n)
 	h.flushSoon()
-	h.mu.Unlock()
 }
 
 func (h *h2conn) CloseBody(r *engine.Request) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("CloseBody")
 	h.eng.CloseBody(r)
 	h.cond.Broadcast()
 	h.flushSoon()
-	h.mu.Unlock()
 }
 
-func (h *h2conn) Flush(r *engine.Request) error {
+func (h *h2conn) Flush(r *engine.Request) (err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			h.core.recovered("Flush", h.remote, p)
+			h.closeAfterPanic()
+			err = ErrCanceled
+		}
+	}()
 	if h.closed.Load() || !h.eng.Flush(r) {
 		return ErrCanceled
 	}
@@ -305,16 +403,18 @@ func (h *h2conn) Flush(r *engine.Request) error {
 
 func (h *h2conn) Finish(r *engine.Request) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("Finish")
 	h.eng.Respond(r)
 	h.flushSoon()
-	h.mu.Unlock()
 }
 
 func (h *h2conn) Reset(r *engine.Request) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("Reset")
 	h.eng.Cancel(r, codec.ErrCodeCancel)
 	h.flushSoon()
-	h.mu.Unlock()
 }
 
 func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
@@ -340,37 +440,59 @@ func (h *h2conn) tick(now time.Time) {
 	if !h.mu.TryLock() {
 		return // busy (a blocked write holds the lock): try at the next tick
 	}
+	defer h.mu.Unlock()
+	defer h.guard("HTTP/2 tick")
 	if !h.closed.Load() {
+		if h.shutdownReq.Load() {
+			h.shutdownLocked()
+		}
 		h.eng.Tick(now)
 		if !h.inLoop {
 			h.flushLocked()
 		}
 	}
-	h.mu.Unlock()
 }
 
+// shutdown starts a graceful shutdown. It never waits for the lock (a
+// write to a peer that does not read may hold it for WriteTimeout): when
+// the lock is busy, the end of the current input pass or the next tick
+// starts it.
 func (h *h2conn) shutdown() {
-	h.mu.Lock()
-	if !h.closed.Load() {
-		h.eng.Shutdown()
-		if !h.inLoop {
-			h.flushLocked()
-		}
+	h.shutdownReq.Store(true)
+	if !h.mu.TryLock() {
+		return
 	}
-	h.mu.Unlock()
-}
-
-func (h *h2conn) close() {
-	h.mu.Lock()
-	h.closeLocked()
-	h.mu.Unlock()
-}
-
-func (h *h2conn) idle() bool {
-	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.closed.Load()
+	defer h.guard("HTTP/2 shutdown")
+	h.shutdownLocked()
+	if !h.inLoop {
+		h.flushLocked()
+	}
 }
+
+func (h *h2conn) shutdownLocked() {
+	if !h.closed.Load() && !h.shutdownDone {
+		h.shutdownDone = true
+		h.eng.Shutdown()
+	}
+}
+
+// close closes the connection at once. It never waits for the lock: when
+// it is busy, the socket is closed under its holder, whose write then
+// fails, and the close callback finishes the job.
+func (h *h2conn) close() {
+	if !h.mu.TryLock() {
+		h.ending.Store(true)
+		go h.sink.closeSocket()
+		return
+	}
+	defer h.mu.Unlock()
+	defer h.guard("HTTP/2 close")
+	h.closeLocked()
+}
+
+// idle reports whether the connection has finished; it takes no lock.
+func (h *h2conn) idle() bool { return h.closed.Load() }
 
 // h2Upgrade is an HTTP/1.1 request that asked for h2c with "Upgrade: h2c":
 // the 101 response is written; the request becomes stream 1.
@@ -381,17 +503,21 @@ type h2Upgrade struct {
 
 func newH2ConnUpgrade(core *Core, s sink, remote net.Addr, isTLS bool, up *h2Upgrade) *h2conn {
 	h := newH2Conn(core, s, remote, isTLS)
-	h.mu.Lock()
-	err := h.eng.Upgrade(up.settings, up.req)
-	tasks := h.dispatch
-	h.dispatch = nil
-	h.flushLocked()
-	h.mu.Unlock()
+	tasks, err := h.upgrade(up)
 	if err != nil {
 		core.logf("h2loop: h2c upgrade from %v: %v", remote, err)
 	}
-	for _, t := range tasks {
-		core.pool.Submit(t)
-	}
+	h.submit(tasks)
 	return h
+}
+
+func (h *h2conn) upgrade(up *h2Upgrade) (tasks []task, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.guard("h2c upgrade")
+	err = h.eng.Upgrade(up.settings, up.req)
+	tasks = h.dispatch
+	h.dispatch = nil
+	h.flushLocked()
+	return tasks, err
 }

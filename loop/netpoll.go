@@ -29,6 +29,10 @@ type npConn struct {
 
 	lingering atomic.Bool // write side shut down, input being drained
 
+	// h1p is h1 for the poller's disconnect callback, which runs
+	// concurrently with onRequest.
+	h1p atomic.Pointer[h1conn]
+
 	// Until its first bytes pick a protocol, the connection is registered
 	// with the Core itself, so that one that never speaks is closed after
 	// SettingsTimeout and by Shutdown and Close.
@@ -117,6 +121,8 @@ func (c *npConn) closeSocket() {
 	c.nc.Close()
 }
 
+func (c *npConn) h1Conn() *h1conn { return c.h1p.Load() }
+
 func (c *npConn) buffered() int { return c.nc.Reader().Len() }
 
 // NewEventLoop returns a netpoll event loop that serves cleartext HTTP/2
@@ -125,6 +131,7 @@ func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {
 	return netpoll.NewEventLoop(core.onRequest,
 		netpoll.WithOnPrepare(core.onPrepare),
 		netpoll.WithOnConnect(onConnect),
+		netpoll.WithOnDisconnect(core.onDisconnect),
 		netpoll.WithReadTimeout(core.opts.ReadTimeout),
 		netpoll.WithWriteTimeout(core.opts.WriteTimeout),
 	)
@@ -143,7 +150,13 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 		c.bad = true // shutting down: closed on its first bytes, or by netpoll's own shutdown
 	}
 	nc.AddCloseCallback(func(netpoll.Connection) error {
-		// Runs before netpoll's own close callback closes the descriptor.
+		// Runs before netpoll's own close callback closes the descriptor,
+		// on a goroutine nothing else recovers.
+		defer func() {
+			if p := recover(); p != nil {
+				core.recovered("close callback", c.nc.RemoteAddr(), p)
+			}
+		}()
 		c.wmu.Lock()
 		c.fdClosed = true
 		c.wmu.Unlock()
@@ -171,11 +184,37 @@ func onConnect(ctx context.Context, nc netpoll.Connection) context.Context {
 	return ctx
 }
 
-func (core *Core) onRequest(ctx context.Context, nc netpoll.Connection) error {
+// onDisconnect runs when the poller sees the peer hang up, even while
+// onRequest is still running (an HTTP/1.1 handler runs there): the request
+// being served is canceled at once, as net/http does, instead of when the
+// handler returns and netpoll gets to the close callback.
+func (core *Core) onDisconnect(ctx context.Context, nc netpoll.Connection) {
+	c, _ := ctx.Value(connKey{}).(*npConn)
+	if c == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			core.recovered("disconnect callback", nc.RemoteAddr(), p)
+		}
+	}()
+	if h1 := c.h1Conn(); h1 != nil {
+		h1.disconnected()
+	}
+}
+
+func (core *Core) onRequest(ctx context.Context, nc netpoll.Connection) (err error) {
 	c, _ := ctx.Value(connKey{}).(*npConn)
 	if c == nil || c.bad {
 		return nc.Close()
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			core.recovered("reactor callback", nc.RemoteAddr(), p)
+			c.bad = true
+			err = nc.Close()
+		}
+	}()
 	r := nc.Reader()
 	if c.lingering.Load() {
 		r.Skip(r.Len()) // closing: input is drained and discarded
@@ -272,6 +311,7 @@ func (c *npConn) startH1(first []byte) bool {
 	}
 	c.begin()
 	c.h1 = newH1Conn(c.core, c, c.nc.RemoteAddr(), false)
+	c.h1p.Store(c.h1)
 	if !c.core.add(c.h1) {
 		c.h1.close()
 		return false
@@ -369,6 +409,7 @@ func (c *npConn) serveH1(r netpoll.Reader) bool {
 			c.h2 = newH2ConnUpgrade(c.core, c, c.nc.RemoteAddr(), false, up)
 			c.core.remove(c.h1)
 			c.h1 = nil
+			c.h1p.Store(nil)
 			if !c.core.add(c.h2) {
 				c.h2.close()
 				return false

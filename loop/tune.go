@@ -27,7 +27,11 @@ const netpollNodeSize = 1024
 // work, one allocation per wake-up; here an idle worker takes the task over
 // a channel. The poller must never block, so there is no worker limit: a
 // task finds an idle worker or gets a new one.
-var runners = pool.New(math.MaxInt32, 4096, 10*time.Second, func(f func()) { f() })
+var runners = pool.New(pool.Options[func()]{
+	MaxWorkers:  math.MaxInt32,
+	IdleTimeout: 10 * time.Second,
+	Run:         func(f func()) { f() },
+})
 
 func runTask(_ context.Context, f func()) { runners.Submit(f) }
 
