@@ -52,5 +52,5 @@ func ExampleRequestCtx_Read() {
 			}
 		}
 	})
-	_ = &h2loop.Server{Handler: echo, StreamRequestBody: true}
+	_ = &h2loop.Server{Handler: echo}
 }

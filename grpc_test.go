@@ -86,11 +86,7 @@ func startGRPC(t *testing.T) (*grpc.ClientConn, *health.Server) {
 	testpb.RegisterTestServiceServer(gs, testService{})
 	t.Cleanup(gs.Stop)
 	addr, _ := startServer(t, func(s *h2loop.Server) {
-		s.Handler = h2loop.WrapHandler(gs)
-		// gRPC streams are full duplex: the handler must start before the
-		// request body ends.
-		s.StreamRequestBody = true
-		s.MaxRequestBodySize = 64 << 20
+		s.Handler = h2loop.WrapHandler(gs) // default settings
 	})
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -320,9 +316,6 @@ func ExampleWrapHandler_grpc() {
 
 	srv := &h2loop.Server{
 		Handler: h2loop.WrapHandler(gs),
-		// gRPC calls are full duplex: handlers start before the request
-		// body ends.
-		StreamRequestBody: true,
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

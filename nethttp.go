@@ -42,11 +42,11 @@ import (
 //     Content-Length fails with http.ErrContentLength; returning with less
 //     resets the stream.
 //
-// By default a request body is buffered (up to 64 KiB) before the handler
-// starts. Handlers that answer while the body is still arriving (gRPC
-// streaming, any full-duplex protocol) need Server.StreamRequestBody or
-// StreamRequestBodyFunc, and a MaxRequestBodySize that fits their longest
-// stream.
+// The handler starts as soon as the request headers are complete;
+// r.Body delivers the body as it arrives, so full-duplex protocols (gRPC
+// streaming, any request/response chat over one stream) work with the
+// default settings, and a body of undeclared length read through r.Body is
+// bounded by flow control, not by MaxRequestBodySize.
 //
 // The adapter allocates about as much as net/http does per request; use
 // native Handlers on hot paths. Request.TLS carries only

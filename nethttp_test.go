@@ -160,11 +160,11 @@ func TestWrapHandlerRequestFields(t *testing.T) {
 	}
 }
 
-// The handler starts before the body is complete (StreamRequestBody): a
+// The handler starts before the body is complete: a
 // body of unknown length has ContentLength -1 and is read as it arrives.
 func TestWrapHandlerStreamingRequestBody(t *testing.T) {
 	h, seen := recorder()
-	base := startWrapped(t, h, func(s *h2loop.Server) { s.StreamRequestBody = true })
+	base := startWrapped(t, h, nil)
 	c := h2cClient()
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("PUT", base+"/up", pr)
@@ -215,7 +215,7 @@ func TestWrapHandlerFullDuplex(t *testing.T) {
 			}
 		}
 	})
-	base := startWrapped(t, h, func(s *h2loop.Server) { s.StreamRequestBody = true })
+	base := startWrapped(t, h, nil)
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", base+"/duplex", pr)
 	resp, err := h2cClient().Do(req)
@@ -314,29 +314,25 @@ func (b *trailerBody) Read(p []byte) (int, error) {
 }
 
 func TestWrapHandlerRequestTrailers(t *testing.T) {
-	for _, stream := range []bool{false, true} {
-		t.Run(fmt.Sprintf("StreamRequestBody=%v", stream), func(t *testing.T) {
-			h, seen := recorder()
-			base := startWrapped(t, h, func(s *h2loop.Server) { s.StreamRequestBody = stream })
-			req, _ := http.NewRequest("POST", base+"/t", nil)
-			req.Trailer = http.Header{"X-Checksum": nil, "X-Count": nil}
-			req.Body = io.NopCloser(&trailerBody{r: strings.NewReader("body with trailers"), req: req,
-				vals: map[string]string{"X-Checksum": "abc123", "X-Count": "18"}})
-			req.ContentLength = -1
-			resp, body := mustDo(t, h2cClient(), req)
-			if resp.StatusCode != 200 || string(body) != "ok" {
-				t.Fatalf("%d %q", resp.StatusCode, body)
-			}
-			s := <-seen
-			wantBefore := http.Header{"X-Checksum": nil, "X-Count": nil}
-			wantAfter := http.Header{"X-Checksum": {"abc123"}, "X-Count": {"18"}}
-			if s.Body != "body with trailers" || !reflect.DeepEqual(s.TrailerBefore, wantBefore) || !reflect.DeepEqual(s.Trailer, wantAfter) {
-				t.Fatalf("body %q trailer before %v after %v", s.Body, s.TrailerBefore, s.Trailer)
-			}
-			if _, ok := s.Header["Trailer"]; ok {
-				t.Fatalf("the Trailer declaration stayed in Header: %v", s.Header)
-			}
-		})
+	h, seen := recorder()
+	base := startWrapped(t, h, nil)
+	req, _ := http.NewRequest("POST", base+"/t", nil)
+	req.Trailer = http.Header{"X-Checksum": nil, "X-Count": nil}
+	req.Body = io.NopCloser(&trailerBody{r: strings.NewReader("body with trailers"), req: req,
+		vals: map[string]string{"X-Checksum": "abc123", "X-Count": "18"}})
+	req.ContentLength = -1
+	resp, body := mustDo(t, h2cClient(), req)
+	if resp.StatusCode != 200 || string(body) != "ok" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	s := <-seen
+	wantBefore := http.Header{"X-Checksum": nil, "X-Count": nil}
+	wantAfter := http.Header{"X-Checksum": {"abc123"}, "X-Count": {"18"}}
+	if s.Body != "body with trailers" || !reflect.DeepEqual(s.TrailerBefore, wantBefore) || !reflect.DeepEqual(s.Trailer, wantAfter) {
+		t.Fatalf("body %q trailer before %v after %v", s.Body, s.TrailerBefore, s.Trailer)
+	}
+	if _, ok := s.Header["Trailer"]; ok {
+		t.Fatalf("the Trailer declaration stayed in Header: %v", s.Header)
 	}
 }
 
@@ -412,7 +408,7 @@ func TestWrapHandlerCancel(t *testing.T) {
 		}
 		results <- res
 	})
-	base := startWrapped(t, h, func(s *h2loop.Server) { s.StreamRequestBody = true })
+	base := startWrapped(t, h, nil)
 	c := h2cClient()
 	for _, path := range []string{"/wait", "/read"} {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -661,7 +657,7 @@ func TestWrapHandlerBodyCloseAndAbort(t *testing.T) {
 			panic(http.ErrAbortHandler)
 		}
 	})
-	base := startWrapped(t, h, func(s *h2loop.Server) { s.StreamRequestBody = true })
+	base := startWrapped(t, h, nil)
 	c := h2cClient()
 	pr, pw := io.Pipe()
 	defer pw.Close()

@@ -171,7 +171,7 @@ func TestTLSGRPC(t *testing.T) {
 	gs := grpc.NewServer()
 	testpb.RegisterTestServiceServer(gs, testService{})
 	t.Cleanup(gs.Stop)
-	addr, pool := startTLSServer(t, h2loop.WrapHandler(gs), func(s *h2loop.Server) { s.StreamRequestBody = true })
+	addr, pool := startTLSServer(t, h2loop.WrapHandler(gs), nil)
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})))
 	if err != nil {
 		t.Fatal(err)
