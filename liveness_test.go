@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log"
@@ -358,6 +359,57 @@ func TestH1DisconnectCancels(t *testing.T) {
 		waitFor(t, "the handler to see its client gone", func() bool { return h.live.Load() == 0 })
 		if d := time.Since(start); d > time.Second {
 			t.Fatalf("handler ended %v after its client", d)
+		}
+	}
+	if n := h.late.Load(); n != 0 {
+		t.Fatalf("%d handlers ran to their end", n)
+	}
+}
+
+// The same over TLS (the standard-library path, where the handler runs on
+// the goroutine that reads the socket): the socket is watched while the
+// handler runs, and a pipelined request read meanwhile is still served.
+func TestH1DisconnectCancelsTLS(t *testing.T) {
+	h := &slowHandler{release: make(chan struct{})}
+	defer close(h.release)
+	addr, pool := startTLSServer(t, h, nil)
+	dial := func() *tls.Conn {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for i := 0; i < 3; i++ {
+		c := dial()
+		c.Write([]byte("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
+		waitFor(t, "the /slow handler", func() bool { return h.live.Load() == 1 })
+		c.Close()
+		start := time.Now()
+		waitFor(t, "the handler to see its client gone", func() bool { return h.live.Load() == 0 })
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("handler ended %v after its client", d)
+		}
+	}
+	// Pipelined: the second request arrives while the first one's handler
+	// runs; both are answered, in order.
+	c := dial()
+	defer c.Close()
+	c.Write([]byte("GET /block HTTP/1.1\r\nHost: x\r\n\r\n"))
+	waitFor(t, "the /block handler", func() bool { return h.live.Load() == 1 })
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	time.Sleep(50 * time.Millisecond)
+	h.release <- struct{}{}
+	br := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("response %d: %d", i, resp.StatusCode)
 		}
 	}
 	if n := h.late.Load(); n != 0 {

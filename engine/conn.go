@@ -50,6 +50,7 @@ type stream struct {
 	trailers  bool  // a trailer section is being received
 	buffering bool  // counts toward Conn.buffered
 	lazy      bool  // to be dispatched at the end of the current Feed
+	draining  bool  // response complete, handler done: body discarded up to drainLimit
 	activeAt  int64 // Conn.now (UnixNano) of the last frame either way, for StreamIdleTimeout
 }
 

@@ -468,7 +468,9 @@ func TestRequestNotTouchedAfterRelease(t *testing.T) {
 	}
 
 	// The same while the request body is still arriving (a streaming
-	// request): END_STREAM, then RST_STREAM(NO_ERROR), inside Respond.
+	// request): END_STREAM inside Respond; the body is then discarded
+	// up to drainLimit, and beyond it RST_STREAM(NO_ERROR) asks the client
+	// to stop.
 	tc.feed(tc.post(3, "/upload"))
 	r3 := tc.cb.reqs[0]
 	tc.cb.reqs = nil
@@ -476,6 +478,10 @@ func TestRequestNotTouchedAfterRelease(t *testing.T) {
 	tc.c.Respond(r3)
 	if status, _, end := tc.response(3); status != "204" || !end {
 		t.Fatalf("stream 3: %q end %v", status, end)
+	}
+	tc.noFrames()
+	for sent := 0; sent <= drainLimit; sent += 16384 {
+		tc.feed(codec.AppendData(nil, 3, false, make([]byte, 16384)))
 	}
 	tc.wantRST(3, codec.ErrCodeNo)
 

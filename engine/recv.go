@@ -401,6 +401,10 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		// rest of the body is not wanted.
 		c.releaseStream(st, uint32(len(df.Data)))
 		c.releaseConn(uint32(len(df.Data)))
+		if st.draining && !df.EndStream && r.bodyLen-r.bodyAtEnd > drainLimit {
+			c.endUnwanted(st) // more than a small body: ask the client to stop
+			return nil
+		}
 	} else if len(df.Data) > 0 {
 		n := int64(len(df.Data))
 		if r.bodyOff > 0 && r.bodyOff == len(r.body) {

@@ -47,18 +47,20 @@ type Request struct {
 	ManualAck  bool  // the handler returns window credit itself with Conn.AckBody
 
 	// lifecycle
-	conn        *Conn
-	streaming   bool // dispatched before END_STREAM: body windows are released as the handler reads
-	dispatched  bool
-	handlerDone bool
-	streamDone  bool
-	headersSent bool
-	endSent     bool
-	Canceled    bool          // the stream was reset or the connection died
-	CancelCode  codec.ErrCode // why, when Canceled
-	pendingOff  int           // how much of RespBody has been framed
-	owned       bool          // the engine may read RespBody: set by Respond and Flush, cleared by CompactBody
-	finishing   bool          // no more body will be added: end the stream after RespBody (and Trailers)
+	conn         *Conn
+	streaming    bool // dispatched before END_STREAM: body windows are released as the handler reads
+	dispatched   bool
+	handlerDone  bool
+	streamDone   bool
+	headersSent  bool
+	endSent      bool
+	Canceled     bool          // the stream was reset or the connection died
+	CancelCode   codec.ErrCode // why, when Canceled
+	pendingOff   int           // how much of RespBody has been framed
+	owned        bool          // the engine may read RespBody: set by Respond and Flush, cleared by CompactBody
+	finishing    bool          // no more body will be added: end the stream after RespBody (and Trailers)
+	engineAnswer bool          // the engine answered (413, 431, 408): no handler response
+	bodyAtEnd    int64         // bodyLen when the response ended with the body still arriving
 }
 
 // Reset clears the request for reuse, keeping the capacity of its buffers.
@@ -101,6 +103,8 @@ func (r *Request) Reset() {
 	r.pendingOff = 0
 	r.owned = false
 	r.finishing = false
+	r.engineAnswer = false
+	r.bodyAtEnd = 0
 }
 
 // AddHeader appends a response header field. name and value must be

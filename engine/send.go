@@ -87,10 +87,32 @@ func (c *Conn) sentEnd(st *stream) {
 	// transmission of a request without error by sending a RST_STREAM with an
 	// error code of NO_ERROR after sending a complete response" (§8.1).
 	if st.req.handlerDone {
-		c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
-		c.markReset(st.id)
-		c.closeStream(st, false, 0)
+		c.endUnwanted(st)
 	}
+}
+
+// drainLimit is how much request body a stream whose handler answered
+// without reading it may still receive (discarded, credit returned) before
+// the server asks the client to stop with RST_STREAM(NO_ERROR). Small
+// bodies end on their own, so the stream keeps its protocol checks
+// (content-length, trailers) to the end; large ones are cut short.
+const drainLimit = 64 << 10
+
+// endUnwanted ends the request side of a stream whose response is complete
+// and whose handler returned while the body was still arriving: an answer
+// the engine made itself (413, 431, 408) stops the body at once; a
+// handler's answer lets up to drainLimit more arrive first.
+func (c *Conn) endUnwanted(st *stream) {
+	if !st.req.engineAnswer && st.req.bodyLen-st.req.bodyAtEnd <= drainLimit {
+		if !st.draining {
+			st.draining = true
+			st.req.bodyAtEnd = st.req.bodyLen
+		}
+		return
+	}
+	c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
+	c.markReset(st.id)
+	c.closeStream(st, false, 0)
 }
 
 // Respond sends the complete response of a handler that has returned: status,
@@ -104,9 +126,7 @@ func (c *Conn) Respond(r *Request) {
 	st := c.streamOf(r)
 	if st == nil || st.respDone {
 		if st != nil && st.state == stHalfClosedLocal {
-			c.out = codec.AppendRSTStream(c.out, st.id, codec.ErrCodeNo)
-			c.markReset(st.id)
-			c.closeStream(st, false, 0) // releases r (its handler is done): r must not be touched after
+			c.endUnwanted(st) // may release r (its handler is done): r must not be touched after
 			return
 		}
 		c.maybeRelease(r)
@@ -226,6 +246,7 @@ func (c *Conn) respondStatus(st *stream, status int) {
 	}
 	r.dispatched = true
 	r.handlerDone = true
+	r.engineAnswer = true
 	r.Status = status
 	r.RespHeader = r.RespHeader[:0]
 	r.RespBody = r.RespBody[:0]

@@ -303,11 +303,12 @@ func TestTransitionsOnTheWire(t *testing.T) {
 
 // TestHalfClosedLocalIsTransient: the engine ends a response only when the
 // handler is done, so a stream that reaches half-closed (local) with the
-// request body still arriving is closed at once with RST_STREAM(NO_ERROR),
-// as §8.1 allows: "the server MAY request that the client abort transmission
-// of a request without error by sending a RST_STREAM with an error code of
-// NO_ERROR after sending a complete response". Its receive events are then
-// those of the closed state.
+// request body still arriving takes at most drainLimit more body (a small
+// body ends on its own, with every protocol check) and is then closed with
+// RST_STREAM(NO_ERROR), as §8.1 allows: "the server MAY request that the
+// client abort transmission of a request without error by sending a
+// RST_STREAM with an error code of NO_ERROR after sending a complete
+// response". Its receive events are then those of the closed state.
 func TestHalfClosedLocalIsTransient(t *testing.T) {
 	tc := newTConn(t, Config{})
 	tc.handshake()
@@ -322,6 +323,7 @@ func TestHalfClosedLocalIsTransient(t *testing.T) {
 	if b := tc.body(wireID); string(b) != "early answer" {
 		t.Fatalf("body %q", b)
 	}
+	drain(tc, wireID)
 	tc.wantRST(wireID, codec.ErrCodeNo)
 	tc.noFrames()
 	if tc.c.ActiveStreams() != 0 || tc.cb.released != 1 {
@@ -366,6 +368,7 @@ func TestClosedAfterOurReset(t *testing.T) {
 			tc.serveAll("early")
 			tc.response(wireID)
 			tc.body(wireID)
+			drain(tc, wireID)
 		}, codec.ErrCodeNo},
 		{"stream error", Config{}, func(tc *tconn) {
 			tc.feed(tc.post(wireID, "/upload", "content-length", "2"))
@@ -442,5 +445,15 @@ func TestZeroIncrementByState(t *testing.T) {
 	tc.noFrames()
 	if tc.c.Closed() {
 		t.Fatal("closed")
+	}
+}
+
+// drain sends more than drainLimit of body on a stream whose response is
+// complete and whose handler is done.
+func drain(tc *tconn, id uint32) {
+	tc.t.Helper()
+	tc.noFrames()
+	for sent := 0; sent <= drainLimit; sent += 16384 {
+		tc.feed(codec.AppendData(nil, id, false, make([]byte, 16384)))
 	}
 }

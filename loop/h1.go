@@ -98,6 +98,12 @@ type h1conn struct {
 	out     []byte // response bytes not yet written
 	scratch []byte
 
+	// watch, when set (by a transport whose reading goroutine runs the
+	// handler and so cannot see the client go), watches the socket while a
+	// handler runs, calling disconnected when the client is gone; the
+	// function it returns stops the watch.
+	watch func() (stop func())
+
 	closed   atomic.Bool // the socket is closed or closing: write nothing more
 	shutting atomic.Bool // Shutdown: finish the current request, then close
 
@@ -430,7 +436,14 @@ func (h *h1conn) complete(last bool) bool {
 	h.serving = r
 	h.enter(h1Serving)
 	h.mu.Unlock()
+	var stop func()
+	if h.watch != nil {
+		stop = h.watch()
+	}
 	h.core.opts.Hooks.Serve(r, h)
+	if stop != nil {
+		stop()
+	}
 	h.mu.Lock()
 	h.serving = nil
 	h.mu.Unlock()

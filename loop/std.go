@@ -101,6 +101,13 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		h1 = newH1Conn(core, s, nc.RemoteAddr(), true)
 		h1.tlsState = state
 	}
+	// Bytes read while an HTTP/1.1 handler ran (the next pipelined
+	// request), appended to buf once input returns.
+	var early []byte
+	watchH1 := func(h *h1conn) { h.watch = func() func() { return s.watchPeer(h, &early) } }
+	if h1 != nil {
+		watchH1(h1)
+	}
 	defer func() {
 		if h2 != nil {
 			h2.onClosed()
@@ -150,6 +157,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 				}
 			} else if !core.opts.DisableHTTP1 && looksLikeHTTP1(buf[:min(len(buf), 16)]) {
 				h1 = newH1Conn(core, s, nc.RemoteAddr(), false)
+				watchH1(h1)
 				if !core.add(h1) {
 					return
 				}
@@ -175,6 +183,10 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 				}
 			}
 			buf = buf[:copy(buf, buf[used:])]
+			if len(early) > 0 {
+				buf = append(buf, early...)
+				early = early[:0]
+			}
 			if done {
 				if h2 != nil {
 					h2.endLoop()
@@ -189,3 +201,34 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 }
 
 var prefaceBytes = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+// watchPeer reads the socket while an HTTP/1.1 handler runs on the reading
+// goroutine, as net/http's background read does: when the client goes
+// away, the request is canceled at once (ctx.Done closes) instead of when
+// the handler returns. What it reads meanwhile (a pipelined request) is
+// kept in *early for the reading loop. The returned function stops it.
+func (s *stdConn) watchPeer(h *h1conn, early *[]byte) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var b [4 << 10]byte
+		for {
+			n, err := s.nc.Read(b[:])
+			*early = append(*early, b[:n]...)
+			if err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					h.disconnected()
+				}
+				return
+			}
+			if len(*early) > 1<<20 {
+				return // enough to go on with: the handler's end reads the rest
+			}
+		}
+	}()
+	return func() {
+		s.nc.SetReadDeadline(time.Unix(1, 0)) // wakes the read
+		<-done
+		s.nc.SetReadDeadline(time.Time{})
+	}
+}

@@ -23,6 +23,18 @@ func eventually(t testing.TB, d time.Duration, cond func() bool, what func() str
 	}
 }
 
+// wait waits for wg, failing the test after a bound.
+func wait(t testing.TB, wg *sync.WaitGroup) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("tasks did not run within 10s")
+	}
+}
+
 // say is a fixed description for eventually.
 func say(s string) func() string { return func() string { return s } }
 
@@ -172,7 +184,7 @@ func TestRunsEveryTaskWithinLimit(t *testing.T) {
 			t.Fatalf("%d workers, limit 4", w)
 		}
 	}
-	wg.Wait()
+	wait(t, &wg)
 	if done.Load() != 100 {
 		t.Fatalf("ran %d tasks, want 100", done.Load())
 	}
@@ -315,7 +327,7 @@ func TestIdleWorkersExit(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		p.Submit(i)
 	}
-	wg.Wait()
+	wait(t, &wg)
 	eventually(t, 5*time.Second, func() bool { return gone(p) },
 		func() string { return fmt.Sprintf("%d workers left after the idle timeout", p.Workers()) })
 	// The pool starts again after going quiet.
@@ -323,7 +335,7 @@ func TestIdleWorkersExit(t *testing.T) {
 	if r := p.Submit(9); r != Started {
 		t.Fatalf("Submit = %v, want started", r)
 	}
-	wg.Wait()
+	wait(t, &wg)
 }
 
 // TestIdleStopsLongestIdleFirst: the janitor stops the workers at the
@@ -363,7 +375,7 @@ func TestCloseStopsWorkers(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		p.Submit(i)
 	}
-	wg.Wait()
+	wait(t, &wg)
 	waitIdle(t, p)
 	p.Close()
 	if n := p.Workers(); n != 0 {
@@ -374,7 +386,7 @@ func TestCloseStopsWorkers(t *testing.T) {
 	if r := p.Submit(1); r != Started { // still runs after Close
 		t.Fatalf("Submit after Close = %v, want started", r)
 	}
-	wg.Wait()
+	wait(t, &wg)
 	eventually(t, 5*time.Second, func() bool { return gone(p) }, say("worker started after Close did not exit"))
 	p.Close() // idempotent
 }
@@ -436,7 +448,7 @@ func TestPanicInRun(t *testing.T) {
 			t.Fatalf("task %d rejected", i)
 		}
 	}
-	wg.Wait()
+	wait(t, &wg)
 	waitIdle(t, p)
 	if r, pn := runs.Load(), panics.Load(); r != 40 || pn != 20 {
 		t.Fatalf("%d runs, %d panics; want 40 and 20", r, pn)
@@ -448,7 +460,7 @@ func TestPanicInRun(t *testing.T) {
 	if r := p.Submit(1); r != Started {
 		t.Fatalf("Submit after panics = %v, want started", r)
 	}
-	wg.Wait()
+	wait(t, &wg)
 }
 
 // TestGoexitInRun: a task that ends its goroutine (runtime.Goexit) takes
@@ -474,7 +486,7 @@ func TestGoexitInRun(t *testing.T) {
 		}
 	}
 	close(gate)
-	wg.Wait()
+	wait(t, &wg)
 	waitIdle(t, p)
 	if w := p.Workers(); w != 1 {
 		t.Fatalf("%d workers, want 1", w)
