@@ -25,10 +25,16 @@ import (
 
 // Defaults for the zero Options fields.
 const (
-	DefaultMaxWorkers   = 10000
-	DefaultQueueSize    = 1024
+	// DefaultMaxWorkers is the worker limit when Options.MaxWorkers <= 0.
+	DefaultMaxWorkers = 10000
+	// DefaultQueueSize is the queue bound when Options.QueueSize <= 0.
+	DefaultQueueSize = 1024
+	// DefaultQueueTimeout is the longest queue wait when
+	// Options.QueueTimeout <= 0.
 	DefaultQueueTimeout = time.Second
-	DefaultIdleTimeout  = 10 * time.Second
+	// DefaultIdleTimeout is how long a worker stays idle when
+	// Options.IdleTimeout <= 0.
+	DefaultIdleTimeout = 10 * time.Second
 )
 
 // Options configures a Pool. Run is required; every other field has a default.
@@ -57,7 +63,9 @@ type Options[T any] struct {
 	IdleTimeout time.Duration
 
 	// Run runs one task on a worker goroutine. A panic in Run is recovered
-	// (see Panicked) and the worker goes on serving.
+	// (see Panicked) and the worker goes on serving; a Run that calls
+	// runtime.Goexit ends its worker, which is counted out (and replaced
+	// if tasks are queued).
 	Run func(t T)
 
 	// Expire is called for a queued task that waited QueueTimeout without
@@ -126,6 +134,7 @@ type Pool[T any] struct {
 	janitor bool         // a janitor goroutine is running
 	closed  bool         // Close was called
 
+	// immutable after New
 	wake chan struct{} // one slot: asks the janitor for a round now
 }
 

@@ -52,6 +52,15 @@ func gone[T any](p *Pool[T]) bool {
 	return p.workers == 0 && !p.janitor
 }
 
+// left describes what gone waits for, for a failure message.
+func left[T any](p *Pool[T]) func() string {
+	return func() string {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return fmt.Sprintf("%d workers and janitor running %v, want 0 and false", p.workers, p.janitor)
+	}
+}
+
 // job is a test task: block (when not nil) is received from before done
 // is closed.
 type job struct {
@@ -328,8 +337,7 @@ func TestIdleWorkersExit(t *testing.T) {
 		p.Submit(i)
 	}
 	wait(t, &wg)
-	eventually(t, 5*time.Second, func() bool { return gone(p) },
-		func() string { return fmt.Sprintf("%d workers left after the idle timeout", p.Workers()) })
+	eventually(t, 5*time.Second, func() bool { return gone(p) }, left(p))
 	// The pool starts again after going quiet.
 	wg.Add(1)
 	if r := p.Submit(9); r != Started {
@@ -381,13 +389,13 @@ func TestCloseStopsWorkers(t *testing.T) {
 	if n := p.Workers(); n != 0 {
 		t.Fatalf("%d workers after Close", n)
 	}
-	eventually(t, 5*time.Second, func() bool { return gone(p) }, say("janitor still running"))
+	eventually(t, 5*time.Second, func() bool { return gone(p) }, left(p))
 	wg.Add(1)
 	if r := p.Submit(1); r != Started { // still runs after Close
 		t.Fatalf("Submit after Close = %v, want started", r)
 	}
 	wait(t, &wg)
-	eventually(t, 5*time.Second, func() bool { return gone(p) }, say("worker started after Close did not exit"))
+	eventually(t, 5*time.Second, func() bool { return gone(p) }, left(p))
 	p.Close() // idempotent
 }
 
@@ -419,7 +427,7 @@ func TestCloseRunsQueuedTasks(t *testing.T) {
 		t.Fatal("blocked task finished early")
 	}
 	close(b.block)
-	eventually(t, 5*time.Second, func() bool { return gone(p) }, func() string { return fmt.Sprintf("%d workers after Close and drain", p.Workers()) })
+	eventually(t, 5*time.Second, func() bool { return gone(p) }, left(p))
 }
 
 // TestPanicInRun: a panicking task is reported to Panicked; the worker
@@ -623,7 +631,7 @@ func testModel(t *testing.T, closeMidway bool) {
 	}
 	eventually(t, 10*time.Second, settled, say("tasks neither run nor expired"))
 	waitIdle(t, p)
-	eventually(t, 10*time.Second, func() bool { return gone(p) }, func() string { return fmt.Sprintf("%d workers left at quiescence", p.Workers()) })
+	eventually(t, 10*time.Second, func() bool { return gone(p) }, left(p))
 	close(stop)
 	monitor.Wait()
 
