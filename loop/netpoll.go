@@ -380,6 +380,7 @@ func (c *npConn) serveH2(r netpoll.Reader) {
 				// hold this goroutine again and again.
 				c.core.logf("h2loop: %v: incomplete frame: %v", c.nc.RemoteAddr(), err)
 				h.close()
+				r.Skip(r.Len()) // dropped: nothing is left for netpoll to call us with again
 				break
 			}
 		}
@@ -423,7 +424,16 @@ func (c *npConn) serveH1(r netpoll.Reader) bool {
 		}
 		if rest := n - used; rest > 0 && rest < need {
 			if _, err := r.Peek(need); err != nil {
-				break
+				// The rest of the request did not come (the client went
+				// away, or ReadTimeout passed): the partial request is
+				// dropped and the connection closed. Returning with it
+				// still buffered made netpoll call us again at once, a
+				// goroutine spinning on a socket left in CLOSE_WAIT.
+				c.core.logf("h2loop: http/1.1 from %v: incomplete request: %v", c.nc.RemoteAddr(), err)
+				r.Skip(r.Len())
+				r.Release()
+				h.close()
+				return false
 			}
 		} else if used == 0 {
 			break
