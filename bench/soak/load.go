@@ -1192,8 +1192,9 @@ func (p *phase) churnTransport(rng *rand.Rand) {
 	done := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	delay := between(rng, 1500, 3000) // rng is this goroutine's: not shared with the one below
 	go func() {
-		_, _, err := get(ctx, c, p.url(fmt.Sprintf("/delay/%d?id=%d", between(rng, 1500, 3000), id)))
+		_, _, err := get(ctx, c, p.url(fmt.Sprintf("/delay/%d?id=%d", delay, id)))
 		done <- err
 	}()
 	time.Sleep(time.Duration(between(rng, 50, 300)) * time.Millisecond)
