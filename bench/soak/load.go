@@ -71,6 +71,23 @@ func (p *phase) ok(op string, start time.Time, requests int) {
 	p.reqOK.Add(int64(requests))
 }
 
+// okID, explainedID and unexplainedID count the outcome of the tracked
+// request id and record it with the client (for the handler report).
+func (p *phase) okID(id uint64, op string, start time.Time) {
+	p.tr.ClientDone(id, "ok")
+	p.ok(op, start, 1)
+}
+
+func (p *phase) explainedID(id uint64, op, kind string) {
+	p.tr.ClientDone(id, "explained: "+kind)
+	p.st.Explained(op, kind)
+}
+
+func (p *phase) unexplainedID(id uint64, op, kind string, detail any) {
+	p.tr.ClientDone(id, "UNEXPLAINED: "+kind)
+	p.st.Unexplained(op, kind, detail)
+}
+
 // spawn starts n workers that each run fn in a loop until the phase
 // deadline or maxOps operations (at most maxOpsPerWorker).
 func (p *phase) spawn(n, maxOps int, seed int64, fn func(rng *rand.Rand, i int)) {
@@ -134,11 +151,13 @@ type opCtx struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	timers []*time.Timer
+	tr     *Tracker
+	id     uint64
 }
 
 func newOpCtx(tr *Tracker, id uint64, timeout, planned time.Duration) *opCtx {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	o := &opCtx{ctx: ctx, cancel: cancel}
+	o := &opCtx{ctx: ctx, cancel: cancel, tr: tr, id: id}
 	fire := func(cause error) func() {
 		return func() {
 			if id != 0 {
@@ -162,9 +181,15 @@ func (o *opCtx) cause() error {
 	return context.Cause(o.ctx)
 }
 
+// stop ends the operation: its client is gone (if its handler still runs,
+// say after a failed check of the answer, its cancellation is not
+// spurious), then the context is canceled.
 func (o *opCtx) stop() {
 	for _, t := range o.timers {
 		t.Stop()
+	}
+	if o.id != 0 {
+		o.tr.Gone(o.id)
 	}
 	o.cancel(nil)
 }
@@ -249,20 +274,20 @@ func (p *phase) longPoll(op string, c *http.Client, ms int, cancelAt time.Durati
 	switch {
 	case cause == errPlanned:
 		if err == nil && code == 200 {
-			p.ok(op, start, 1) // answered just before the cancellation
+			p.okID(id, op, start) // answered just before the cancellation
 		} else {
-			p.st.Explained(op, "canceled by the client (planned)")
+			p.explainedID(id, op, "canceled by the client (planned)")
 		}
 	case cause == errTimeout:
-		p.st.Unexplained(op, fmt.Sprintf("no response within delay+%v", timeout-time.Duration(ms)*time.Millisecond), err)
+		p.unexplainedID(id, op, fmt.Sprintf("no response within delay+%v", timeout-time.Duration(ms)*time.Millisecond), err)
 	case err != nil:
-		p.st.Unexplained(op, kindOf(err), err)
+		p.unexplainedID(id, op, kindOf(err), err)
 	case code != 200 || string(body) != fmt.Sprintf("delayed %dms\n", ms):
-		p.st.Unexplained(op, fmt.Sprintf("status %d or wrong body", code), fmt.Sprintf("%d %q", code, clip(string(body), 80)))
+		p.unexplainedID(id, op, fmt.Sprintf("status %d or wrong body", code), fmt.Sprintf("%d %q", code, clip(string(body), 80)))
 	case elapsed < time.Duration(ms)*time.Millisecond:
-		p.st.Unexplained(op, "answered before its delay", elapsed)
+		p.unexplainedID(id, op, "answered before its delay", elapsed)
 	default:
-		p.ok(op, start, 1)
+		p.okID(id, op, start)
 	}
 }
 
@@ -304,10 +329,16 @@ func (p *phase) longEcho(op string, size int64, rng *rand.Rand) {
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequestWithContext(o.ctx, "POST", p.url(fmt.Sprintf("/echo?id=%d", id)), pr)
 	req.Header.Set("content-type", "application/octet-stream")
+	// The writer has its own random source and is waited for: rng is the
+	// worker's, used again as soon as this returns.
+	wrng := rand.New(rand.NewSource(rng.Int63()))
+	wdone := make(chan struct{})
+	defer func() { <-wdone }()
 	go func() {
+		defer close(wdone)
 		buf := make([]byte, 32<<10)
 		for off := int64(0); off < size; {
-			n := min(int64(between(rng, 1, len(buf))), size-off)
+			n := min(int64(between(wrng, 1, len(buf))), size-off)
 			fillPattern(buf[:n], id, off)
 			if _, err := pw.Write(buf[:n]); err != nil {
 				return
@@ -319,13 +350,13 @@ func (p *phase) longEcho(op string, size int64, rng *rand.Rand) {
 	resp, err := c.Do(req)
 	if err != nil {
 		pr.CloseWithError(err)
-		p.failCause(op, o, err, "before the response headers")
+		p.failCause(id, op, o, err, "before the response headers")
 		return
 	}
 	defer resp.Body.Close()
 	defer pr.CloseWithError(errors.New("done"))
 	if resp.StatusCode != 200 {
-		p.st.Unexplained(op, fmt.Sprintf("status %d", resp.StatusCode), resp.Status)
+		p.unexplainedID(id, op, fmt.Sprintf("status %d", resp.StatusCode), resp.Status)
 		return
 	}
 	var got int64
@@ -334,7 +365,7 @@ func (p *phase) longEcho(op string, size int64, rng *rand.Rand) {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
 			if bad := checkPattern(buf[:n], id, got); bad >= 0 {
-				p.st.Unexplained(op, "echoed bytes differ", fmt.Sprintf("at offset %d", bad))
+				p.unexplainedID(id, op, "echoed bytes differ", fmt.Sprintf("at offset %d", bad))
 				return
 			}
 			got += int64(n)
@@ -343,28 +374,28 @@ func (p *phase) longEcho(op string, size int64, rng *rand.Rand) {
 			break
 		}
 		if err != nil {
-			p.failCause(op, o, err, fmt.Sprintf("after %s of %s echoed", mib(got), mib(size)))
+			p.failCause(id, op, o, err, fmt.Sprintf("after %s of %s echoed", mib(got), mib(size)))
 			return
 		}
 	}
 	if got != size {
-		p.st.Unexplained(op, "echo ended short", fmt.Sprintf("%d of %d bytes", got, size))
+		p.unexplainedID(id, op, "echo ended short", fmt.Sprintf("%d of %d bytes", got, size))
 		return
 	}
-	p.ok(op, start, 1)
+	p.okID(id, op, start)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
 
 // failCause counts err of an operation with context o.
-func (p *phase) failCause(op string, o *opCtx, err error, where string) {
+func (p *phase) failCause(id uint64, op string, o *opCtx, err error, where string) {
 	switch o.cause() {
 	case errPlanned:
-		p.st.Explained(op, "canceled by the client (planned)")
+		p.explainedID(id, op, "canceled by the client (planned)")
 	case errTimeout:
-		p.st.Unexplained(op, "client timeout "+where, err)
+		p.unexplainedID(id, op, "client timeout "+where, err)
 	default:
-		p.st.Unexplained(op, kindOf(err)+" ("+reKindNum.ReplaceAllString(where, "N")+")", fmt.Sprintf("%v %s", err, where))
+		p.unexplainedID(id, op, kindOf(err)+" ("+reKindNum.ReplaceAllString(where, "N")+")", fmt.Sprintf("%v %s", err, where))
 	}
 }
 
@@ -490,17 +521,17 @@ func (p *phase) rapidCancel(op string, c *h2Conn, rng *rand.Rand) {
 		st.mu.Unlock()
 		if done {
 			if err := st.failed(); err != nil {
-				p.st.Unexplained(op, kindOf(err), err)
+				p.unexplainedID(r.id, op, kindOf(err), err)
 			} else {
-				p.ok(op, r.start, 1)
+				p.okID(r.id, op, r.start)
 			}
 			continue
 		}
 		if err := c.reset(st); err != nil {
-			p.st.Unexplained(op, "RST_STREAM: "+kindOf(err), err)
+			p.unexplainedID(r.id, op, "RST_STREAM: "+kindOf(err), err)
 			continue
 		}
-		p.st.Explained(op, "reset by the client (planned)")
+		p.explainedID(r.id, op, "reset by the client (planned)")
 	}
 }
 
@@ -520,7 +551,7 @@ func (p *phase) rawFail(op string, c *h2Conn, st *h2Stream, id uint64, kind stri
 			c.reset(st)
 		}
 	}
-	p.st.Unexplained(op, kind, detail)
+	p.unexplainedID(id, op, kind, detail)
 }
 
 func (p *phase) rawGet(op string, c *h2Conn) {
@@ -599,7 +630,7 @@ func (p *phase) rawEcho(op string, c *h2Conn, rng *rand.Rand, size int64) {
 	start := time.Now()
 	st, err := c.open("POST", fmt.Sprintf("/echo?id=%d", id), false, "content-type", "application/octet-stream")
 	if err != nil {
-		p.st.Unexplained(op, kindOf(err), err)
+		p.unexplainedID(id, op, kindOf(err), err)
 		return
 	}
 	deadline := time.Now().Add(p.cfg.StreamTimeout)
@@ -617,13 +648,13 @@ func (p *phase) rawEcho(op string, c *h2Conn, rng *rand.Rand, size int64) {
 	serr := <-sent
 	switch {
 	case st.Status() != 200:
-		p.st.Unexplained(op, fmt.Sprintf("status %d", st.Status()), fmt.Sprintf("echoed %d of %d bytes, send: %v", got, size, serr))
+		p.unexplainedID(id, op, fmt.Sprintf("status %d", st.Status()), fmt.Sprintf("echoed %d of %d bytes, send: %v", got, size, serr))
 	case serr != nil:
-		p.st.Unexplained(op, "send: "+kindOf(serr), serr)
+		p.unexplainedID(id, op, "send: "+kindOf(serr), serr)
 	case got != size:
-		p.st.Unexplained(op, "echo ended short", fmt.Sprintf("%d of %d bytes", got, size))
+		p.unexplainedID(id, op, "echo ended short", fmt.Sprintf("%d of %d bytes", got, size))
 	default:
-		p.ok(op, start, 1)
+		p.okID(id, op, start)
 	}
 }
 
@@ -661,7 +692,7 @@ func (p *phase) rawPingPong(op string, c *h2Conn, rng *rand.Rand) {
 	start := time.Now()
 	st, err := c.open("POST", fmt.Sprintf("/echo?id=%d", id), false, "content-type", "application/octet-stream")
 	if err != nil {
-		p.st.Unexplained(op, kindOf(err), err)
+		p.unexplainedID(id, op, kindOf(err), err)
 		return
 	}
 	rounds := between(rng, 2, 8)
@@ -700,11 +731,11 @@ func (p *phase) rawPingPong(op string, c *h2Conn, rng *rand.Rand) {
 	case err != nil || !ended:
 		p.rawFail(op, c, st, id, "after END_STREAM: "+rawErrKind(err, got, off), err)
 	case got != off:
-		p.st.Unexplained(op, "echo length differs", fmt.Sprintf("%d of %d", got, off))
+		p.unexplainedID(id, op, "echo length differs", fmt.Sprintf("%d of %d", got, off))
 	case st.Status() != 200:
-		p.st.Unexplained(op, fmt.Sprintf("status %d", st.Status()), nil)
+		p.unexplainedID(id, op, fmt.Sprintf("status %d", st.Status()), nil)
 	default:
-		p.ok(op, start, 1)
+		p.okID(id, op, start)
 	}
 }
 
@@ -716,7 +747,7 @@ func (p *phase) rawEchoCancel(op string, c *h2Conn, rng *rand.Rand) {
 	p.tr.Client(id, op)
 	st, err := c.open("POST", fmt.Sprintf("/echo?id=%d", id), false, "content-type", "application/octet-stream")
 	if err != nil {
-		p.st.Unexplained(op, kindOf(err), err)
+		p.unexplainedID(id, op, kindOf(err), err)
 		return
 	}
 	size := int64(between(rng, 1, 32<<10))
@@ -754,11 +785,11 @@ func (p *phase) rawEchoCancel(op string, c *h2Conn, rng *rand.Rand) {
 	st.err = errors.New("reset by the client")
 	st.mu.Unlock()
 	if err := c.reset(st); err != nil {
-		p.st.Unexplained(op, "RST_STREAM: "+kindOf(err), err)
+		p.unexplainedID(id, op, "RST_STREAM: "+kindOf(err), err)
 		return
 	}
 	p.rawResets.Add(1)
-	p.st.Explained(op, "reset by the client (planned)")
+	p.explainedID(id, op, "reset by the client (planned)")
 }
 
 // ---------------------------------------------------------------------------
@@ -786,19 +817,19 @@ func (p *phase) grpcCtx(id uint64, timeout, planned time.Duration) *opCtx {
 }
 
 // grpcFail counts a failed call with context o.
-func (p *phase) grpcFail(op string, o *opCtx, err error, where string) {
+func (p *phase) grpcFail(id uint64, op string, o *opCtx, err error, where string) {
 	switch o.cause() {
 	case errPlanned:
 		if status.Code(err) == codes.Canceled {
-			p.st.Explained(op, "canceled by the client (planned)")
+			p.explainedID(id, op, "canceled by the client (planned)")
 			return
 		}
-		p.st.Unexplained(op, "planned cancel gave "+status.Code(err).String(), err)
+		p.unexplainedID(id, op, "planned cancel gave "+status.Code(err).String(), err)
 	case errTimeout:
-		p.st.Unexplained(op, "client timeout "+where, err)
+		p.unexplainedID(id, op, "client timeout "+where, err)
 	default:
 		s := status.Convert(err)
-		p.st.Unexplained(op, s.Code().String()+": "+kindOf(errors.New(s.Message()))+" ("+where+")", err)
+		p.unexplainedID(id, op, s.Code().String()+": "+kindOf(errors.New(s.Message()))+" ("+where+")", err)
 	}
 }
 
@@ -850,7 +881,7 @@ func (p *phase) grpcUnary(tc testpb.TestServiceClient, rng *rand.Rand) {
 	body := pattern(uint64(size), size)
 	resp, err := tc.UnaryCall(o.ctx, &testpb.SimpleRequest{Payload: &testpb.Payload{Body: body}})
 	if err != nil {
-		p.grpcFail(op, o, err, "")
+		p.grpcFail(0, op, o, err, "")
 		return
 	}
 	if !bytes.Equal(resp.GetPayload().GetBody(), body) {
@@ -868,7 +899,7 @@ func (p *phase) grpcClientStream(op string, tc testpb.TestServiceClient, rng *ra
 	defer o.stop()
 	stream, err := tc.StreamingInputCall(o.ctx)
 	if err != nil {
-		p.grpcFail(op, o, err, "at the start")
+		p.grpcFail(id, op, o, err, "at the start")
 		return
 	}
 	total := 0
@@ -883,21 +914,21 @@ func (p *phase) grpcClientStream(op string, tc testpb.TestServiceClient, rng *ra
 			if rerr == nil {
 				rerr = err
 			}
-			p.grpcFail(op, o, rerr, fmt.Sprintf("after %s sent", mibFloor(int64(total))))
+			p.grpcFail(id, op, o, rerr, fmt.Sprintf("after %s sent", mibFloor(int64(total))))
 			return
 		}
 		total += n
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
-		p.grpcFail(op, o, err, fmt.Sprintf("after all %s sent", mibFloor(int64(total))))
+		p.grpcFail(id, op, o, err, fmt.Sprintf("after all %s sent", mibFloor(int64(total))))
 		return
 	}
 	if int(resp.GetAggregatedPayloadSize()) != total {
-		p.st.Unexplained(op, "wrong aggregated size", fmt.Sprintf("%d for %d", resp.GetAggregatedPayloadSize(), total))
+		p.unexplainedID(id, op, "wrong aggregated size", fmt.Sprintf("%d for %d", resp.GetAggregatedPayloadSize(), total))
 		return
 	}
-	p.ok(op, start, 1)
+	p.okID(id, op, start)
 }
 
 func (p *phase) grpcServerStream(tc testpb.TestServiceClient, rng *rand.Rand, cancel bool) {
@@ -924,7 +955,7 @@ func (p *phase) grpcServerStream(tc testpb.TestServiceClient, rng *rand.Rand, ca
 	defer o.stop()
 	stream, err := tc.StreamingOutputCall(o.ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: params})
 	if err != nil {
-		p.grpcFail(op, o, err, "at the start")
+		p.grpcFail(id, op, o, err, "at the start")
 		return
 	}
 	for i := 0; i < n; i++ {
@@ -935,24 +966,24 @@ func (p *phase) grpcServerStream(tc testpb.TestServiceClient, rng *rand.Rand, ca
 			for err == nil {
 				_, err = stream.Recv()
 			}
-			p.grpcFail(op, o, err, "")
+			p.grpcFail(id, op, o, err, "")
 			return
 		}
 		m, err := stream.Recv()
 		if err != nil {
-			p.grpcFail(op, o, err, fmt.Sprintf("at message N of %d", n))
+			p.grpcFail(id, op, o, err, fmt.Sprintf("at message N of %d", n))
 			return
 		}
 		if !bytes.Equal(m.GetPayload().GetBody(), pattern(0, int(params[i].GetSize()))) {
-			p.st.Unexplained(op, "wrong message", fmt.Sprintf("message %d: %d bytes", i, len(m.GetPayload().GetBody())))
+			p.unexplainedID(id, op, "wrong message", fmt.Sprintf("message %d: %d bytes", i, len(m.GetPayload().GetBody())))
 			return
 		}
 	}
 	if _, err := stream.Recv(); err != io.EOF {
-		p.grpcFail(op, o, err, "at the end")
+		p.grpcFail(id, op, o, err, "at the end")
 		return
 	}
-	p.ok(op, start, 1)
+	p.okID(id, op, start)
 }
 
 // grpcBidiPingPong exchanges one request and its answers at a time: it
@@ -972,7 +1003,7 @@ func (p *phase) grpcBidiPingPong(tc testpb.TestServiceClient, rng *rand.Rand, ca
 	defer o.stop()
 	stream, err := tc.FullDuplexCall(o.ctx)
 	if err != nil {
-		p.grpcFail(op, o, err, "at the start")
+		p.grpcFail(id, op, o, err, "at the start")
 		return
 	}
 	for r := 0; r < rounds; r++ {
@@ -980,18 +1011,19 @@ func (p *phase) grpcBidiPingPong(tc testpb.TestServiceClient, rng *rand.Rand, ca
 			p.tr.Gone(id)
 			o.cancel(errPlanned)
 			_, err := stream.Recv()
-			p.grpcFail(op, o, err, "")
+			p.grpcFail(id, op, o, err, "")
 			return
 		}
 		msg := pattern(uint64(r), between(rng, 1, 4<<10))
-		size := between(rng, 0, 8<<10)
+		// Not 0: a ResponseParameters of size 0 asks for the payload back.
+		size := between(rng, 1, 8<<10)
 		err := stream.Send(&testpb.StreamingOutputCallRequest{
 			ResponseParameters: []*testpb.ResponseParameters{{}, {Size: int32(size)}},
 			Payload:            &testpb.Payload{Body: msg},
 		})
 		if err != nil {
 			_, rerr := stream.Recv()
-			p.grpcFail(op, o, rerr, "sending")
+			p.grpcFail(id, op, o, rerr, "sending")
 			return
 		}
 		// Each round must be answered within RoundTimeout.
@@ -1007,23 +1039,23 @@ func (p *phase) grpcBidiPingPong(tc testpb.TestServiceClient, rng *rand.Rand, ca
 			if r > 0 {
 				where = fmt.Sprintf("waiting for a later round's answer (%v)", p.cfg.RoundTimeout)
 			}
-			p.grpcFail(op, o, err, where)
+			p.grpcFail(id, op, o, err, where)
 			return
 		}
 		if !bytes.Equal(m1.GetPayload().GetBody(), msg) || !bytes.Equal(m2.GetPayload().GetBody(), pattern(0, size)) {
-			p.st.Unexplained(op, "wrong answer", fmt.Sprintf("round %d", r))
+			p.unexplainedID(id, op, "wrong answer", fmt.Sprintf("round %d", r))
 			return
 		}
 	}
 	if err := stream.CloseSend(); err != nil {
-		p.grpcFail(op, o, err, "CloseSend")
+		p.grpcFail(id, op, o, err, "CloseSend")
 		return
 	}
 	if _, err := stream.Recv(); err != io.EOF {
-		p.grpcFail(op, o, err, "after CloseSend")
+		p.grpcFail(id, op, o, err, "after CloseSend")
 		return
 	}
-	p.ok(op, start, 1)
+	p.okID(id, op, start)
 }
 
 // grpcBidiSendAll sends every request and half-closes before reading the
@@ -1037,7 +1069,7 @@ func (p *phase) grpcBidiSendAll(tc testpb.TestServiceClient, rng *rand.Rand) {
 	defer o.stop()
 	stream, err := tc.FullDuplexCall(o.ctx)
 	if err != nil {
-		p.grpcFail(op, o, err, "at the start")
+		p.grpcFail(id, op, o, err, "at the start")
 		return
 	}
 	n := between(rng, 1, 8)
@@ -1050,30 +1082,30 @@ func (p *phase) grpcBidiSendAll(tc testpb.TestServiceClient, rng *rand.Rand) {
 			Payload:            &testpb.Payload{Body: msg},
 		}); err != nil {
 			_, rerr := stream.Recv()
-			p.grpcFail(op, o, rerr, "sending")
+			p.grpcFail(id, op, o, rerr, "sending")
 			return
 		}
 	}
 	if err := stream.CloseSend(); err != nil {
-		p.grpcFail(op, o, err, "CloseSend")
+		p.grpcFail(id, op, o, err, "CloseSend")
 		return
 	}
 	for i := 0; i < n; i++ {
 		m, err := stream.Recv()
 		if err != nil {
-			p.grpcFail(op, o, err, "receiving")
+			p.grpcFail(id, op, o, err, "receiving")
 			return
 		}
 		if !bytes.Equal(m.GetPayload().GetBody(), want[i]) {
-			p.st.Unexplained(op, "wrong answer", fmt.Sprintf("message %d", i))
+			p.unexplainedID(id, op, "wrong answer", fmt.Sprintf("message %d", i))
 			return
 		}
 	}
 	if _, err := stream.Recv(); err != io.EOF {
-		p.grpcFail(op, o, err, "at the end")
+		p.grpcFail(id, op, o, err, "at the end")
 		return
 	}
-	p.ok(op, start, 1)
+	p.okID(id, op, start)
 }
 
 // ---------------------------------------------------------------------------
@@ -1157,6 +1189,8 @@ func (p *phase) churnH2Abort(rng *rand.Rand) {
 	time.Sleep(time.Until(abortAt))
 	p.tr.Gone(pollID)
 	p.tr.Gone(echoID)
+	p.tr.ClientDone(pollID, "explained: aborted by the client (planned)")
+	p.tr.ClientDone(echoID, "explained: aborted by the client (planned)")
 	c.close(rng.Intn(2) == 0)
 	p.st.OK(op, time.Since(start))
 }
@@ -1205,10 +1239,10 @@ func (p *phase) churnTransport(rng *rand.Rand) {
 	}
 	mu.Unlock()
 	if err := <-done; err == nil {
-		p.st.Unexplained(op, "the long poll succeeded on a closed connection", nil)
+		p.unexplainedID(id, op, "the long poll succeeded on a closed connection", nil)
 		return
 	}
-	p.st.Explained(op, "aborted by the client (planned)")
+	p.explainedID(id, op, "aborted by the client (planned)")
 }
 
 func kindOfOr(err error, code int) string {
@@ -1260,7 +1294,7 @@ func (p *phase) h1Abort(op string, c net.Conn, rng *rand.Rand) {
 	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if _, err := fmt.Fprintf(c, "GET /delay/%d?id=%d HTTP/1.1\r\nHost: soak\r\n\r\n", ms, id); err != nil {
 		c.Close()
-		p.st.Unexplained(op, kindOf(err), err)
+		p.unexplainedID(id, op, kindOf(err), err)
 		return
 	}
 	time.Sleep(time.Duration(between(rng, 100, 800)) * time.Millisecond)
@@ -1269,7 +1303,7 @@ func (p *phase) h1Abort(op string, c net.Conn, rng *rand.Rand) {
 		c.(*net.TCPConn).SetLinger(0)
 	}
 	c.Close()
-	p.st.Explained(op, "aborted by the client (planned)")
+	p.explainedID(id, op, "aborted by the client (planned)")
 }
 
 // ---------------------------------------------------------------------------

@@ -19,10 +19,33 @@
 // keep-alive requests (net/http and raw sockets) and abrupt disconnects
 // under /delay.
 //
+// After each phase the load stops and drains (every client operation is
+// bounded in time, every load loop in time and count), the clients close
+// everything, and the phase fails on any of:
+//
+//   - a request that ended in an unexplained way: an error the harness did
+//     not cause, wrong bytes, or a client timeout on a request that should
+//     have finished (planned cancellations and aborts are "explained");
+//   - a handler that outlived its client by more than 1 s (/delay, /echo
+//     and the gRPC streams record when they end and how; the clients record
+//     when they left), that still runs after the drain, or that saw its
+//     request canceled while its client still waited ("spurious");
+//   - a server socket still open 2 s after every client closed its side;
+//   - goroutines (idle pool workers aside) or heap in use (after GC) not
+//     back near the phase's starting point;
+//   - server counters that disagree with the clients (requests below the
+//     handler calls or the completed requests, resets_received below the
+//     RST_STREAMs sent mid-body, conns below the raw connections) or that
+//     moved although every client is well-behaved (protocol errors, floods,
+//     timeouts, limits, overload, panics), or a panic in the error log;
+//   - DATA beyond the 1-2 KiB windows the raw clients advertise.
+//
 // The report of each phase lists requests by kind (ok, explained,
-// UNEXPLAINED), errors by kind with an example, handlers that outlived
-// their client, goroutines and heap before and after, the server's counters
-// and its error log. The command exits 1 when any check failed.
+// UNEXPLAINED, latency), errors by kind with an example, the handlers that
+// outlived their client, goroutines, heap and server sockets before and
+// after, the server's counters and its error log; the summary adds them
+// up. The command exits 1 when any check failed. TestSoak (soak_test.go)
+// runs the same for 60 s (20 s under -race).
 package main
 
 import (

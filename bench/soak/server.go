@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -71,22 +72,36 @@ func startServer() (*soakServer, error) {
 	return s, nil
 }
 
-func (s *soakServer) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	s.gs.Stop()
+// close shuts the server down (Shutdown with 5 s, then the gRPC server),
+// bounded: a shutdown that hangs is reported, with the goroutines it left.
+func (s *soakServer) close(limit time.Duration) error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		if err != nil {
+			err = fmt.Errorf("Shutdown: %w", err)
+		}
+		select {
+		case serr := <-s.serve:
+			if err == nil && serr != nil && serr != h2loop.ErrServerClosed {
+				err = fmt.Errorf("Serve returned %w", serr)
+			}
+		case <-time.After(5 * time.Second):
+			if err == nil {
+				err = errors.New("Serve did not return within 5s of Shutdown")
+			}
+		}
+		s.gs.Stop()
+		done <- err
+	}()
 	select {
-	case serr := <-s.serve:
-		if err == nil && serr != nil && serr != h2loop.ErrServerClosed {
-			err = serr
-		}
-	case <-time.After(5 * time.Second):
-		if err == nil {
-			err = errors.New("Serve did not return within 5s of Shutdown")
-		}
+	case err := <-done:
+		return err
+	case <-time.After(limit):
+		return fmt.Errorf("Shutdown did not return within %v", limit)
 	}
-	return err
 }
 
 var hello = []byte("hello, world!\n")

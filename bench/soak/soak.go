@@ -194,9 +194,12 @@ func Run(cfg Config) (*Result, error) {
 	if lim := heapLimit(&cfg, res.HeapStart); res.HeapEnd > lim {
 		res.FinalCheckFails = append(res.FinalCheckFails, fmt.Sprintf("heap: %s at the end, %s at the start (limit %s)", mib(int64(res.HeapEnd)), mib(int64(res.HeapStart)), mib(int64(lim))))
 	}
-	res.ServerCloseErr = srv.close()
+	gClose := takeCensus()
+	res.ServerCloseErr = srv.close(20 * time.Second)
 	if res.ServerCloseErr != nil {
 		res.FinalCheckFails = append(res.FinalCheckFails, "server shutdown: "+res.ServerCloseErr.Error())
+		fmt.Fprintf(w, "\nserver shutdown failed: %v; goroutines that appeared meanwhile:\n", res.ServerCloseErr)
+		printGrowth(w, "  ", gClose, takeCensus(), 20)
 	}
 	for _, f := range res.FinalCheckFails {
 		res.Failures = append(res.Failures, "run: "+f)
@@ -204,6 +207,13 @@ func Run(cfg Config) (*Result, error) {
 	res.Wall = time.Since(begin)
 	summary(w, &cfg, res)
 	return res, nil
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 func heapLimit(cfg *Config, before uint64) uint64 { return before + before/4 + cfg.HeapSlack }
@@ -242,6 +252,7 @@ func runPhase(cfg *Config, srv *soakServer, name string, d time.Duration, s scal
 	pr.SocketsBefore = socketCensus(srv.port)
 
 	tr := newTracker()
+	tr.prev = srv.tracker.Load()
 	srv.tracker.Store(tr)
 	p := &phase{cfg: cfg, addr: srv.addr, st: newStats(), tr: tr, deadline: time.Now().Add(d)}
 	start := time.Now()
@@ -313,8 +324,8 @@ func runPhase(cfg *Config, srv *soakServer, name string, d time.Duration, s scal
 	pr.RawConns = p.rawConns.Load()
 	pr.FlowViolations = p.flowViol.Load()
 
-	// The tracker and the phase go before the heap is measured.
-	srv.tracker.Store(newTracker())
+	// The phase and most of the tracker go before the heap is measured.
+	tr.prune()
 	p, tr = nil, nil
 	pr.GBefore = gBefore
 	pr.GAfter = takeCensus()
@@ -337,15 +348,13 @@ func (pr *PhaseResult) check(cfg *Config, resources bool) {
 	if _, _, un := pr.Stats.Totals(); un > 0 {
 		fail("unexplained: %d requests ended in an unexplained way (see the errors by kind)", un)
 	}
-	outlived := 0
-	for _, v := range pr.Lag.violations {
-		if !v.spurious {
-			outlived++
-		}
+	outlived := pr.Lag.outlived
+	if pr.Lag.orphans > 0 {
+		fail("handler lifetime: %d handlers ran for a request whose client is unknown (it started more than a phase after its client registered)", pr.Lag.orphans)
 	}
 	if outlived > 0 {
-		fail("handler lifetime: %d handlers outlived their client by more than %v (%d still running, %d ran to the end of their delay; max lag %v)",
-			outlived, cfg.MaxLag, pr.Lag.stillRunning, pr.Lag.ranToEnd, roundDur(pr.Lag.maxLag))
+		fail("handler lifetime: %d handlers outlived their client by more than %v (%d still running, %d ran to the end of their delay, %d started after their client left; max lag %v)",
+			outlived, cfg.MaxLag, pr.Lag.stillRunning, pr.Lag.ranToEnd, pr.Lag.startedLate, roundDur(pr.Lag.maxLag))
 	}
 	if pr.Lag.spurious > 0 {
 		fail("spurious cancellation: %d handlers saw their request canceled while the client still waited", pr.Lag.spurious)
@@ -387,7 +396,10 @@ func (pr *PhaseResult) check(cfg *Config, resources bool) {
 		fail("counters: conns %d < %d raw HTTP/2 connections that got the server's SETTINGS", v, pr.RawConns)
 	}
 	// Well-behaved clients: no protocol error, malformed request or flood.
-	for _, k := range []string{"protocol_errors", "malformed", "flood_errors", "header_too_large", "refused"} {
+	// Every request of the load fits the default limits, and every client
+	// either completes or closes: none of these may move.
+	for _, k := range []string{"protocol_errors", "malformed", "flood_errors", "header_too_large", "body_too_large",
+		"refused", "conn_errors", "timeouts", "overloaded", "conns_rejected", "panics", "handler_panics", "bad_response_fields"} {
 		if v := c[k]; v > 0 {
 			fail("counters: %s = %d from well-behaved clients", k, v)
 		}
@@ -406,7 +418,7 @@ func report(w io.Writer, cfg *Config, pr *PhaseResult) {
 	pr.Stats.Print(w, "  ")
 	fmt.Fprintf(w, "  handlers: %d calls, %d running after the drain; %d tracked, %d whose client left first (max lag %v), %d outlived it by > %v (%d ran to the end of their delay, %d still running), %d spurious cancellations\n",
 		pr.HandlersEntered, pr.HandlersRunning, pr.Lag.tracked, pr.Lag.clientGone, roundDur(pr.Lag.maxLag),
-		len(pr.Lag.violations)-pr.Lag.spurious, cfg.MaxLag, pr.Lag.ranToEnd, pr.Lag.stillRunning, pr.Lag.spurious)
+		pr.Lag.outlived, cfg.MaxLag, pr.Lag.ranToEnd, pr.Lag.stillRunning, pr.Lag.spurious)
 	if len(pr.Lag.byKindOutlive) > 0 {
 		keys := make([]string, 0, len(pr.Lag.byKindOutlive))
 		for k := range pr.Lag.byKindOutlive {
@@ -421,29 +433,48 @@ func report(w io.Writer, cfg *Config, pr *PhaseResult) {
 	if cfg.Verbose {
 		max = 30
 	}
-	spurious := 0
+	spurious, orphans := 0, 0
 	for _, v := range pr.Lag.violations {
 		if v.spurious {
 			if spurious < max {
-				fmt.Fprintf(w, "    spurious: %s handler (%s) ended %q while its client waited\n", v.kind, v.op, clip(v.how, 100))
+				client := "the client's operation had not ended"
+				if v.clientOutcome != "" {
+					client = fmt.Sprintf("the client's operation ended %v %s the handler: %s", roundDur(abs(v.clientEnd)), map[bool]string{true: "after", false: "before"}[v.clientEnd >= 0], v.clientOutcome)
+				}
+				dup := ""
+				if v.dups > 0 {
+					dup = fmt.Sprintf("; %d more handlers ran for the same request (a client retry)", v.dups)
+				}
+				fmt.Fprintf(w, "    spurious: %s handler (%s) ended %q %v after it started while its client waited; %s%s\n",
+					v.kind, v.op, clip(v.how, 100), roundDur(v.sinceStart), client, dup)
 			}
 			spurious++
+		}
+		if v.orphan {
+			if orphans < max {
+				fmt.Fprintf(w, "    orphan: %s handler (id unknown to this phase and the one before) ended %q\n", v.kind, clip(v.how, 100))
+			}
+			orphans++
 		}
 	}
 	shown := 0
 	for _, v := range pr.Lag.violations {
-		if v.spurious {
+		if v.spurious || v.orphan {
 			continue
 		}
 		if shown == max {
-			fmt.Fprintf(w, "    ... %d more\n", len(pr.Lag.violations)-pr.Lag.spurious-max)
+			fmt.Fprintf(w, "    ... %d more\n", pr.Lag.outlived-max)
 			break
 		}
 		shown++
+		late := ""
+		if v.startLag > 0 {
+			late = fmt.Sprintf(", started %v after its client left", roundDur(v.startLag))
+		}
 		if v.running {
-			fmt.Fprintf(w, "    lag %v: %s handler (%s) still running\n", roundDur(v.lag), v.kind, v.op)
+			fmt.Fprintf(w, "    lag %v: %s handler (%s) still running%s\n", roundDur(v.lag), v.kind, v.op, late)
 		} else {
-			fmt.Fprintf(w, "    lag %v: %s handler (%s) ended by %q\n", roundDur(v.lag), v.kind, v.op, clip(v.how, 100))
+			fmt.Fprintf(w, "    lag %v: %s handler (%s) ended by %q%s\n", roundDur(v.lag), v.kind, v.op, clip(v.how, 100), late)
 		}
 	}
 	fmt.Fprintf(w, "  goroutines: %d before, %d after (+%d idle pool workers before, %d after); heap in use: %s before, %s after\n",
@@ -534,7 +565,13 @@ func summary(w io.Writer, cfg *Config, r *Result) {
 	var order []string
 	for _, f := range r.Failures {
 		name, rest, _ := strings.Cut(f, ": ")
-		check, _, _ := strings.Cut(rest, ":")
+		check, detail, _ := strings.Cut(rest, ":")
+		if check == "counters" {
+			// one line per counter
+			if fs := strings.Fields(detail); len(fs) > 0 {
+				check += " " + fs[0]
+			}
+		}
 		a := byCheck[check]
 		if a == nil {
 			a = &agg{first: rest}

@@ -273,16 +273,24 @@ func newID() uint64 { return nextID.Add(1) }
 // Tracker pairs the handlers that may outlive their client (long polls,
 // streaming echoes, gRPC streams) with what their client did: when the
 // client went away (a planned cancellation, a timeout, an abort), and when
-// the handler ended and how.
+// the handler ended and how. There is one per phase; after its checks it is
+// pruned to the clients that left before any handler ran for them and kept
+// as the next phase's prev, so that a handler starting late (after its
+// phase) is still judged against its client.
 type Tracker struct {
 	mu       sync.Mutex
 	clients  map[uint64]*clientRec
 	handlers map[uint64]*handlerRec
+	prev     *Tracker // the previous phase's, pruned; read only
 }
 
 type clientRec struct {
-	op   string
-	gone time.Time // zero while the client still wants the response
+	op      string
+	start   time.Time
+	gone    time.Time // zero while the client still wants the response
+	outcome string    // how the client's operation ended ("" while running)
+	ended   time.Time
+	dups    int // handlers beyond the first for this id (a retried request)
 }
 
 // HandlerRec is one tracked handler's life.
@@ -295,6 +303,7 @@ type handlerRec struct {
 	// canceledWhileWanted: the handler saw its request canceled (ctx.Done,
 	// ErrCanceled, a gRPC context error) while the client had not gone.
 	canceledWhileWanted bool
+	orphan              bool // no client record, in this phase or the previous one
 }
 
 func newTracker() *Tracker {
@@ -304,7 +313,7 @@ func newTracker() *Tracker {
 // Client registers a tracked request before it is sent.
 func (t *Tracker) Client(id uint64, op string) {
 	t.mu.Lock()
-	t.clients[id] = &clientRec{op: op}
+	t.clients[id] = &clientRec{op: op, start: time.Now()}
 	t.mu.Unlock()
 }
 
@@ -319,12 +328,33 @@ func (t *Tracker) Gone(id uint64) {
 	t.mu.Unlock()
 }
 
-// clientGone reports whether the client of id has gone.
-func (t *Tracker) clientGone(id uint64) bool {
+// ClientDone records how the client's operation for id ended.
+func (t *Tracker) ClientDone(id uint64, outcome string) {
+	now := time.Now()
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	if c := t.clients[id]; c != nil && c.outcome == "" {
+		c.outcome, c.ended = outcome, now
+	}
+	t.mu.Unlock()
+}
+
+// client returns the record of id from this phase or the previous one
+// (a copy), and whether there is one.
+func (t *Tracker) client(id uint64) (clientRec, bool) {
+	t.mu.Lock()
 	c := t.clients[id]
-	return c != nil && !c.gone.IsZero()
+	var r clientRec
+	if c != nil {
+		r = *c
+	}
+	t.mu.Unlock()
+	if c != nil {
+		return r, true
+	}
+	if t.prev != nil {
+		return t.prev.client(id)
+	}
+	return r, false
 }
 
 // HandlerStart records the start of the handler of id.
@@ -335,7 +365,11 @@ func (t *Tracker) HandlerStart(id uint64, kind string) *handlerRec {
 	}
 	t.mu.Lock()
 	if old := t.handlers[id]; old != nil {
-		// The same request served twice: keep the first, it is reported.
+		// The same request served twice (a client retry): counted with
+		// the client, the first handler is the one reported.
+		if c := t.clients[id]; c != nil {
+			c.dups++
+		}
 		t.mu.Unlock()
 		h.how = "duplicate"
 		return h
@@ -349,11 +383,17 @@ func (t *Tracker) HandlerStart(id uint64, kind string) *handlerRec {
 // its request was canceled (ctx.Done fired, a read failed with ErrCanceled).
 func (t *Tracker) HandlerEnd(h *handlerRec, how string, canceled bool) {
 	now := time.Now()
-	wanted := canceled && h.id != 0 && !t.clientGone(h.id)
+	wanted, orphan := false, false
+	if h.id != 0 {
+		c, ok := t.client(h.id)
+		orphan = !ok
+		wanted = canceled && ok && c.gone.IsZero()
+	}
 	t.mu.Lock()
 	h.end = now
 	h.how = how
 	h.canceledWhileWanted = wanted
+	h.orphan = orphan
 	t.mu.Unlock()
 }
 
@@ -362,8 +402,15 @@ func (t *Tracker) HandlerEnd(h *handlerRec, how string, canceled bool) {
 type lagViolation struct {
 	op, kind, how string
 	lag           time.Duration // handler end (or now) minus the client's departure
+	startLag      time.Duration // handler start minus the client's departure, when positive
 	running       bool
 	spurious      bool
+	orphan        bool
+	// For spurious cancellations: the client's side of the story.
+	clientOutcome string
+	sinceStart    time.Duration // handler end minus handler start
+	clientEnd     time.Duration // client's end minus the handler's end (negative: before)
+	dups          int
 }
 
 // lagReport checks every tracked handler at time now.
@@ -374,31 +421,51 @@ type lagReport struct {
 	violations    []lagViolation
 	ranToEnd      int // handlers whose timer fired although the client had gone >maxLag earlier
 	stillRunning  int
+	startedLate   int // outliving handlers that started after their client had left
 	spurious      int
+	orphans       int // handlers whose client is unknown (started more than a phase late)
+	outlived      int // handlers that outlived their client (or still run)
 	byKindOutlive map[string]int
 }
 
 func (t *Tracker) check(now time.Time, allowed time.Duration) lagReport {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	handlers := make([]*handlerRec, 0, len(t.handlers))
+	for _, h := range t.handlers {
+		handlers = append(handlers, h)
+	}
+	t.mu.Unlock()
 	r := lagReport{byKindOutlive: map[string]int{}}
-	for id, h := range t.handlers {
+	for _, hp := range handlers {
+		t.mu.Lock()
+		h := *hp
+		t.mu.Unlock()
 		r.tracked++
-		c := t.clients[id]
+		c, known := t.client(h.id)
 		op := h.kind
-		if c != nil {
+		if known {
 			op = c.op
+		}
+		if !known {
+			r.orphans++
+			r.violations = append(r.violations, lagViolation{op: op, kind: h.kind, how: h.how, orphan: true, running: h.end.IsZero()})
+			continue
 		}
 		if h.canceledWhileWanted {
 			r.spurious++
-			r.violations = append(r.violations, lagViolation{op: op, kind: h.kind, how: h.how, spurious: true})
+			v := lagViolation{op: op, kind: h.kind, how: h.how, spurious: true, clientOutcome: c.outcome,
+				sinceStart: h.end.Sub(h.start), dups: c.dups}
+			if !c.ended.IsZero() {
+				v.clientEnd = c.ended.Sub(h.end)
+			}
+			r.violations = append(r.violations, v)
 		}
 		end := h.end
 		running := end.IsZero()
 		if running {
 			end = now
 		}
-		if c == nil || c.gone.IsZero() {
+		if c.gone.IsZero() {
 			if running {
 				r.stillRunning++
 				r.violations = append(r.violations, lagViolation{op: op, kind: h.kind, how: "still running, client never left", running: true, lag: now.Sub(h.start)})
@@ -420,12 +487,41 @@ func (t *Tracker) check(now time.Time, allowed time.Duration) lagReport {
 				r.ranToEnd++
 			}
 			r.byKindOutlive[op]++
-			r.violations = append(r.violations, lagViolation{op: op, kind: h.kind, how: h.how, lag: lag, running: running})
+			v := lagViolation{op: op, kind: h.kind, how: h.how, lag: lag, running: running}
+			if h.start.After(c.gone) {
+				v.startLag = h.start.Sub(c.gone)
+				r.startedLate++
+			}
+			r.violations = append(r.violations, v)
 		}
 	}
 	sort.Slice(r.violations, func(i, j int) bool { return r.violations[i].lag > r.violations[j].lag })
+	// Keep the worst few of each sort (the counts are complete): a broken
+	// server must not make the reports themselves grow the heap.
+	var kept []lagViolation
+	var nOut, nSpur, nOrph int
+	for _, v := range r.violations {
+		switch {
+		case v.spurious:
+			if nSpur++; nSpur <= maxKept {
+				kept = append(kept, v)
+			}
+		case v.orphan:
+			if nOrph++; nOrph <= maxKept {
+				kept = append(kept, v)
+			}
+		default:
+			if nOut++; nOut <= maxKept {
+				kept = append(kept, v)
+			}
+		}
+	}
+	r.outlived = nOut
+	r.violations = kept
 	return r
 }
+
+const maxKept = 50
 
 // running is how many tracked handlers have not ended.
 func (t *Tracker) running() int {
@@ -438,4 +534,19 @@ func (t *Tracker) running() int {
 		}
 	}
 	return n
+}
+
+// prune keeps only what a late handler of the next phase may need: the
+// clients that left without any handler having run for them. It drops the
+// link to the phase before.
+func (t *Tracker) prune() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, c := range t.clients {
+		if _, ran := t.handlers[id]; ran || c.gone.IsZero() {
+			delete(t.clients, id)
+		}
+	}
+	t.handlers = map[uint64]*handlerRec{}
+	t.prev = nil
 }
