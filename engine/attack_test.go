@@ -125,6 +125,9 @@ func (a *attackConn) finish() {
 	if a.cb.acquired != a.cb.released || a.c.ActiveStreams() != 0 {
 		a.t.Fatalf("acquired %d requests, released %d; %d streams active", a.cb.acquired, a.cb.released, a.c.ActiveStreams())
 	}
+	if n := a.m.Panics.Load(); n != 0 {
+		a.t.Fatalf("%d illegal request lifecycle events: %q", n, a.logs)
+	}
 }
 
 // allocated runs f and returns the bytes it allocated.

@@ -433,7 +433,7 @@ func TestNoContentResponses(t *testing.T) {
 
 // poisonCB stands for the server's request pool at its worst: a released
 // Request at once belongs to another connection, with its handler done and
-// its stream finished. An engine that touched a Request after releasing it
+// its response in flight. An engine that touched a Request after releasing it
 // would release it a second time here.
 type poisonCB struct {
 	fakeCB
@@ -446,7 +446,7 @@ func (p *poisonCB) AcquireRequest() *Request { return new(Request) }
 func (p *poisonCB) ReleaseRequest(r *Request) {
 	p.released[r]++
 	r.Reset()
-	r.conn, r.handlerDone, r.streamDone = p.other, true, true
+	r.conn, r.life = p.other, lifeAnswered
 }
 
 func TestRequestNotTouchedAfterRelease(t *testing.T) {

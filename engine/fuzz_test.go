@@ -302,6 +302,9 @@ func (h *fuzzHarness) run(data []byte) {
 	if h.acquired != h.released || len(h.live) != 0 {
 		h.fail("acquired %d requests, released %d", h.acquired, h.released)
 	}
+	if n := h.c.m.Panics.Load(); n != 0 {
+		h.fail("%d illegal request lifecycle events", n)
+	}
 	if h.c.ActiveStreams() != 0 {
 		h.fail("%d streams active after Abort", h.c.ActiveStreams())
 	}

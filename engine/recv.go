@@ -275,7 +275,7 @@ func (c *Conn) endBlock(id uint32) error {
 // arrived in the frames just processed and that are not dispatched yet.
 func (c *Conn) dispatchLazy() {
 	for _, id := range c.lazy {
-		if st := c.streams.Get(id); st != nil && st.lazy && !st.req.dispatched {
+		if st := c.streams.Get(id); st != nil && st.lazy && !st.req.started() {
 			st.lazy = false
 			c.dispatch(st, !st.req.bodyEOF)
 		}
@@ -299,7 +299,7 @@ func (c *Conn) recvEnd(st *stream) error {
 		return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeProtocol, Reason: "content-length does not match the body"}
 	}
 	r.bodyEOF = true
-	if r.dispatched {
+	if r.started() {
 		c.cb.Wake(r)
 	} else {
 		c.dispatch(st, false)
@@ -323,7 +323,7 @@ func (c *Conn) dispatch(st *stream, streaming bool) {
 			c.unread += n
 		}
 	}
-	r.dispatched = true
+	c.lifeStep(r, lifeStart)
 	r.streaming = streaming
 	c.m.inc(&c.m.Requests)
 	if c.useless > 0 {
@@ -385,7 +385,7 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		c.releaseConn(uint32(len(df.Data)))
 		return &codec.StreamError{StreamID: st.id, Code: codec.ErrCodeProtocol, Reason: "body longer than content-length"}
 	}
-	if !r.dispatched && c.cfg.MaxRequestBodySize >= 0 && r.bodyLen > c.cfg.MaxRequestBodySize {
+	if !r.started() && c.cfg.MaxRequestBodySize >= 0 && r.bodyLen > c.cfg.MaxRequestBodySize {
 		// Only a body buffered before its handler starts is limited here
 		// (one read pass at most): once the handler runs, it reads the
 		// body as it arrives, bounded by flow control, and ctx.Body
@@ -396,7 +396,7 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		c.respondStatus(st, 413)
 		return nil
 	}
-	if st.respDone && r.handlerDone || r.bodyClosed {
+	if st.respDone && r.HandlerDone() || r.bodyClosed {
 		// The response is complete, or the handler closed the body: the
 		// rest of the body is not wanted.
 		c.releaseStream(st, uint32(len(df.Data)))
@@ -413,7 +413,7 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 		}
 		r.body = append(r.body, df.Data...)
 		switch {
-		case r.dispatched && r.streaming:
+		case r.started() && r.streaming:
 			// The stream's window is returned as the handler reads: that
 			// bounds what one stream buffers. The connection's window is
 			// returned now, while the connection's unread body bytes stay
@@ -427,7 +427,7 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 				r.connHeld += n
 			}
 			c.cb.Wake(r)
-		case r.dispatched:
+		case r.started():
 			c.releaseStream(st, uint32(n))
 			c.releaseConn(uint32(n))
 			c.cb.Wake(r)
@@ -535,7 +535,7 @@ func (c *Conn) AckBody(r *Request, n int) {
 // ackBody returns the window credit of n body bytes the handler is done
 // with: the stream's, and the connection's where it was held back.
 func (c *Conn) ackBody(r *Request, n int) {
-	if n <= 0 || r.streamDone {
+	if n <= 0 || r.StreamDone() {
 		return
 	}
 	if k := min(int64(n), r.connHeld); k > 0 {

@@ -48,10 +48,8 @@ type Request struct {
 
 	// lifecycle
 	conn         *Conn
-	streaming    bool // dispatched before END_STREAM: body windows are released as the handler reads
-	dispatched   bool
-	handlerDone  bool
-	streamDone   bool
+	streaming    bool      // dispatched before END_STREAM: body windows are released as the handler reads
+	life         lifeState // the request's life (life.go): who still holds it
 	headersSent  bool
 	endSent      bool
 	Canceled     bool          // the stream was reset or the connection died
@@ -93,9 +91,7 @@ func (r *Request) Reset() {
 	r.ManualAck = false
 	r.conn = nil
 	r.streaming = false
-	r.dispatched = false
-	r.handlerDone = false
-	r.streamDone = false
+	r.life = lifeNew
 	r.headersSent = false
 	r.endSent = false
 	r.Canceled = false
@@ -153,10 +149,10 @@ func (r *Request) Streaming() bool { return r.streaming }
 func (r *Request) BodyClosed() bool { return r.bodyClosed }
 
 // HandlerDone reports whether the server marked the handler finished.
-func (r *Request) HandlerDone() bool { return r.handlerDone }
+func (r *Request) HandlerDone() bool { return r.life == lifeAnswered || r.life == lifeReleased }
 
 // StreamDone reports whether the stream is closed (response sent or reset).
-func (r *Request) StreamDone() bool { return r.streamDone }
+func (r *Request) StreamDone() bool { return r.life == lifeOrphaned || r.life == lifeReleased }
 
 // Pending reports how many response body bytes are queued but not yet framed.
 // Only call it while the engine owns the body (after Respond, or during a

@@ -9,7 +9,7 @@ func (c *Conn) maxFrame() int { return int(c.peerMaxFrm) }
 
 // stream returns the live stream record of r, or nil when the stream is gone.
 func (c *Conn) streamOf(r *Request) *stream {
-	if r.streamDone {
+	if r.StreamDone() {
 		return nil
 	}
 	st := c.streams.Get(r.StreamID)
@@ -86,7 +86,7 @@ func (c *Conn) sentEnd(st *stream) {
 	// entire request ... the server MAY request that the client abort
 	// transmission of a request without error by sending a RST_STREAM with an
 	// error code of NO_ERROR after sending a complete response" (§8.1).
-	if st.req.handlerDone {
+	if st.req.HandlerDone() {
 		c.endUnwanted(st)
 	}
 }
@@ -120,16 +120,18 @@ func (c *Conn) endUnwanted(st *stream) {
 // released once the stream finishes.
 func (c *Conn) Respond(r *Request) {
 	c.begin()
-	r.handlerDone = true
+	if r.life != lifeRunning {
+		c.lifeStep(r, lifeReturn) // orphaned: released now, and not touched after
+		return
+	}
+	c.lifeStep(r, lifeReturn)
 	r.finishing = true
 	r.owned = true
 	st := c.streamOf(r)
 	if st == nil || st.respDone {
 		if st != nil && st.state == stHalfClosedLocal {
 			c.endUnwanted(st) // may release r (its handler is done): r must not be touched after
-			return
 		}
-		c.maybeRelease(r)
 		return
 	}
 	if !r.headersSent {
@@ -220,32 +222,33 @@ func (c *Conn) Cancel(r *Request, code codec.ErrCode) {
 // handler counts as done; r is released and must not be touched after.
 func (c *Conn) Refuse(r *Request) {
 	c.begin()
-	r.handlerDone = true
+	if r.life != lifeRunning {
+		c.lifeStep(r, lifeAnswer) // orphaned: released now
+		return
+	}
+	c.lifeStep(r, lifeAnswer)
 	if st := c.streamOf(r); st != nil && !st.respDone {
 		c.resetStream(st.id, codec.ErrCodeRefusedStream, "no worker free (MaxWorkers)")
-		return // closeStream released r
+		// closeStream released r
 	}
-	c.maybeRelease(r)
 }
 
 // HandlerDone records that r's handler returned without Respond (the
 // response already finished or the stream died).
 func (c *Conn) HandlerDone(r *Request) {
 	c.begin()
-	r.handlerDone = true
-	c.maybeRelease(r)
+	c.lifeStep(r, lifeReturn)
 }
 
 // respondStatus answers st with an empty response carrying status, without
 // running a handler (431, 413).
 func (c *Conn) respondStatus(st *stream, status int) {
 	r := st.req
-	if r.dispatched || r.headersSent {
+	if r.started() || r.headersSent {
 		c.resetStream(st.id, codec.ErrCodeCancel, "limit crossed")
 		return
 	}
-	r.dispatched = true
-	r.handlerDone = true
+	c.lifeStep(r, lifeAnswer)
 	r.engineAnswer = true
 	r.Status = status
 	r.RespHeader = r.RespHeader[:0]
@@ -390,7 +393,7 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 	if r != nil {
 		// Unread body bytes of a streaming request still hold connection
 		// window credit: give it back.
-		if r.streaming && !r.streamDone {
+		if r.streaming && !r.StreamDone() {
 			c.unread -= int64(len(r.body) - r.bodyOff)
 			if r.connHeld > 0 {
 				c.releaseConn(uint32(r.connHeld))
@@ -400,7 +403,6 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 		if st.buffering {
 			c.buffered -= int64(len(r.body) - r.bodyOff)
 		}
-		r.streamDone = true
 		if canceled && !r.endSent {
 			r.Canceled = true
 			r.CancelCode = code
@@ -414,22 +416,9 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 	c.closedRing[c.closedNext%uint32(len(c.closedRing))] = id
 	c.closedNext++
 	if r != nil {
-		if !r.dispatched {
-			r.handlerDone = true
-		}
-		if !r.handlerDone {
-			c.cb.Wake(r)
-		}
-		c.maybeRelease(r)
+		c.lifeStep(r, lifeStreamEnd) // wakes a running handler, or releases r
 	}
 	c.maybeFinish()
-}
-
-func (c *Conn) maybeRelease(r *Request) {
-	if r.handlerDone && r.streamDone && r.conn != nil {
-		r.conn = nil
-		c.cb.ReleaseRequest(r)
-	}
 }
 
 // badField drops a response field a handler set that HTTP/2 cannot carry.

@@ -95,4 +95,9 @@ func (r *Request) MarkHeadersSent() { r.headersSent = true }
 
 // MarkHandlerDone records that the handler returned (for transports that do
 // not use Conn.Respond).
-func (r *Request) MarkHandlerDone() { r.handlerDone = true }
+func (r *Request) MarkHandlerDone() {
+	if r.life == lifeNew {
+		r.life = lifeRunning
+	}
+	r.life = lifeTable[r.life][lifeReturn].next
+}
