@@ -556,3 +556,4 @@ func TestOverloadRefused(t *testing.T) {
 		}
 	}
 }
+

@@ -221,3 +221,39 @@ func waitListening(t *testing.T, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Node's built-in HTTP/2 client with a 2 KiB stream window and 200
+// concurrent streams, half of them /echo uploads of 200-500 KB, against the
+// binary after an h2load run that passes and leaves idle workers. Before,
+// about half the echoes stalled forever after 32-48 KB of response (status
+// 200, no END_STREAM, no RST_STREAM): the pool counted one idle worker for
+// several handlers, so some echoes waited behind running ones whose bodies
+// could not move.
+func TestNodeClientSmallWindow(t *testing.T) {
+	node := testutil.Tool(t, "node")
+	h2load := testutil.Tool(t, "h2load")
+	bin := filepath.Join(t.TempDir(), "hello")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "-addr", addr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitListening(t, addr)
+	body := filepath.Join(t.TempDir(), "4k")
+	if err := os.WriteFile(body, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(h2load, "-n", "20000", "-c", "8", "-m", "8", "-d", body, "http://"+addr+"/echo").CombinedOutput(); err != nil || !strings.Contains(string(out), "20000 succeeded") {
+		t.Fatalf("h2load: %v\n%s", err, out)
+	}
+	out, err := exec.Command(node, "testdata/node_small_window.js", addr).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node client: %v\n%s", err, out)
+	}
+	t.Logf("node client: %s", bytes.TrimSpace(out))
+}
