@@ -77,7 +77,7 @@ func TestVanishingClients(t *testing.T) {
 	g0, _ := liveGoroutines()
 	h0 := heapInUse()
 
-	const clients, connsPerClient, streams = 16, 8, 64
+	const clients, connsPerClient, streams = 16, 24, 64 // 3 rounds: 1,152 connections, 73,728 streams
 	for round := 0; round < 3; round++ {
 		var wg sync.WaitGroup
 		for c := 0; c < clients; c++ {
@@ -116,6 +116,13 @@ func TestVanishingClients(t *testing.T) {
 	}
 	if err := helloOK(addr); err != nil {
 		t.Fatalf("server after the clients vanished: %v", err)
+	}
+	// The streams reached their handlers (the test would prove nothing
+	// if the connections closed before the server read them).
+	started := srv.Metrics().Requests.Load()
+	t.Logf("%d handlers started", started)
+	if started < 3*clients*connsPerClient {
+		t.Fatalf("%d handlers started, want at least one per connection", started)
 	}
 	if m := srv.Metrics(); m.Panics.Load() != 0 || m.HandlerPanics.Load() != 0 {
 		t.Fatalf("panics: %v\n%s", m.Snapshot(), logs.String())
