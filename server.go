@@ -82,6 +82,11 @@ type Server struct {
 	MaxResetsPerSecond     int
 	MaxUselessFrames       int
 	MaxHeaderBlockFrames   int
+	// MaxRejectedHeaderSections bounds the header sections above
+	// MaxHeaderListSize (answered 431) one connection may send, decaying
+	// by one per request served; beyond it the connection gets
+	// GOAWAY(ENHANCE_YOUR_CALM) (HPACK bombs). Default 32.
+	MaxRejectedHeaderSections int
 	// MaxWindowUpdatesPerDataFrame bounds WINDOW_UPDATE frames relative to
 	// the DATA we send (the WINDOW_UPDATE flood). Default 10.
 	MaxWindowUpdatesPerDataFrame int
@@ -250,6 +255,7 @@ func (s *Server) init() (*loop.Core, error) {
 			MaxResetsPerSecond:           s.MaxResetsPerSecond,
 			MaxUselessFrames:             s.MaxUselessFrames,
 			MaxHeaderBlockFrames:         s.MaxHeaderBlockFrames,
+			MaxRejectedHeaderSections:    s.MaxRejectedHeaderSections,
 			MaxWindowUpdatesPerDataFrame: s.MaxWindowUpdatesPerDataFrame,
 			BodyStreamThreshold:          s.BodyStreamThreshold,
 			WriteChunk:                   s.WriteChunk,

@@ -1000,3 +1000,57 @@ func TestStreamIdleTimeoutSparesCompleteRequests(t *testing.T) {
 		a.finish()
 	}
 }
+
+// An HPACK bomb repeated: every small block refers to one large table
+// entry enough times to cross MaxHeaderListSize. Each costs decoding time,
+// so after MaxRejectedHeaderSections of them (the count decays by one per
+// request served) the connection is closed with ENHANCE_YOUR_CALM. Blocks
+// the engine only decodes to keep HPACK in sync (on refused streams) count
+// too.
+func TestAttackHPACKBombRepeated(t *testing.T) {
+	a := newAttackConn(t, Config{MaxRejectedHeaderSections: 4, MaxConcurrentStreams: 1})
+	big := strings.Repeat("b", 4000)
+	bomb := func(id uint32) []byte {
+		kv := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "x"}
+		for i := 0; i < 20; i++ {
+			kv = append(kv, "x-bomb", big)
+		}
+		return codec.AppendHeaderBlock(nil, id, true, a.headerBlock(kv...), codec.DefaultMaxFrameSize)
+	}
+	id := uint32(1)
+	for i := 0; i < 4; i++ {
+		a.feed(bomb(id))
+		if status, _, _ := a.response(id); status != "431" {
+			t.Fatalf("bomb %d: status %q", i, status)
+		}
+		id += 2
+	}
+	// A request served earns one back.
+	a.feed(a.get(id, "/"))
+	a.serveAll("ok")
+	a.response(id)
+	a.body(id)
+	id += 2
+	a.feed(bomb(id))
+	if status, _, _ := a.response(id); status != "431" {
+		t.Fatalf("bomb after a request: status %q", status)
+	}
+	id += 2
+	// Stream 1 of 1 allowed is held open: the next bomb is refused and
+	// only decoded, and it still counts.
+	// (The count is 3: four bombs, less the GET and this request.)
+	a.feed(a.post(id, "/hold"))
+	hold := id
+	id += 2
+	a.feed(bomb(id))
+	a.wantRST(id, codec.ErrCodeRefusedStream) // the fourth
+	id += 2
+	a.feed(bomb(id))
+	a.wantGoAway(codec.ErrCodeEnhanceYourCalm)
+	if a.m.FloodErrors.Load() != 1 || !a.c.Closed() {
+		t.Fatalf("metrics %v", a.m.Snapshot())
+	}
+	a.wantLog("too many header sections above MaxHeaderListSize")
+	_ = hold
+	a.finish()
+}

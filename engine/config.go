@@ -63,6 +63,13 @@ type Config struct {
 	// MaxHeaderBlockFrames caps CONTINUATION frames in one field block (the
 	// CONTINUATION flood). Default 64.
 	MaxHeaderBlockFrames int
+	// MaxRejectedHeaderSections caps the header sections above
+	// MaxHeaderListSize (each answered 431, or a reset for trailers) a
+	// connection may send; the count decays by one per request served.
+	// Beyond it the connection is closed with GOAWAY(ENHANCE_YOUR_CALM):
+	// an HPACK bomb (small blocks that refer to one large table entry
+	// thousands of times) costs decoding time on every block. Default 32.
+	MaxRejectedHeaderSections int
 	// MaxWindowUpdatesPerDataFrame bounds the WINDOW_UPDATE frames a client
 	// may send, which are due only for DATA we send: over the connection's
 	// life at most 100, plus this many per DATA frame sent, plus one per KiB
@@ -163,6 +170,9 @@ func (c *Config) Normalize() {
 	}
 	if c.MaxUselessFrames == 0 {
 		c.MaxUselessFrames = 10000
+	}
+	if c.MaxRejectedHeaderSections == 0 {
+		c.MaxRejectedHeaderSections = 32
 	}
 	if c.MaxHeaderBlockFrames == 0 {
 		c.MaxHeaderBlockFrames = 64

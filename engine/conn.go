@@ -115,6 +115,7 @@ type Conn struct {
 	ctrlQueued  int // control frames produced since the last TakeOutput
 	resets      int // resets of active streams (the client's, or provoked by it) in the current second
 	useless     int
+	rejectedHdr int    // header sections above MaxHeaderListSize, decaying per request
 	windowUpd   uint64 // WINDOW_UPDATE frames received
 	dataFrames  uint64 // DATA frames sent
 	dataBytes   uint64 // DATA payload bytes sent

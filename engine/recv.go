@@ -150,9 +150,26 @@ func (c *Conn) blockThen(hf codec.HeadersFrame, err error) error {
 		if _, ok := eerr.(*codec.ConnError); ok {
 			return eerr
 		}
+		if cerr := c.oversized(eerr); cerr != nil {
+			return cerr
+		}
 	}
 	c.scratch.Reset()
 	return err
+}
+
+// oversized counts a header section above MaxHeaderListSize, answered or
+// discarded, against MaxRejectedHeaderSections; beyond it the connection
+// is closed with ENHANCE_YOUR_CALM.
+func (c *Conn) oversized(err error) error {
+	if !errors.Is(err, codec.ErrHeaderListTooLarge) {
+		return nil
+	}
+	if c.rejectedHdr++; c.rejectedHdr > c.cfg.MaxRejectedHeaderSections {
+		c.m.inc(&c.m.FloodErrors)
+		return errCalm("too many header sections above MaxHeaderListSize")
+	}
+	return nil
 }
 
 func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
@@ -187,6 +204,9 @@ func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
 			if _, ok := eerr.(*codec.ConnError); ok {
 				return eerr
 			}
+			if cerr := c.oversized(eerr); cerr != nil {
+				return cerr
+			}
 		}
 		c.scratch.Reset()
 		err := c.pendingErr
@@ -210,9 +230,18 @@ func (c *Conn) endBlock(id uint32) error {
 		}
 		if errors.Is(err, codec.ErrHeaderListTooLarge) {
 			c.m.inc(&c.m.HeaderTooLarge)
+			if cerr := c.oversized(err); cerr != nil {
+				return cerr
+			}
 			c.cfg.logf("h2: stream %d: request header section above %d bytes", id, c.cfg.MaxHeaderListSize)
 			if !st.trailers {
-				// Too large a header section gets 431 (RFC 6585 §5).
+				// Too large a header section gets 431 (RFC 6585 §5). A
+				// request that ended with its headers is half-closed
+				// (remote) first: the 431 then closes the stream, with
+				// no RST_STREAM for a body that will not come.
+				if c.contEnd {
+					st.state = transitions[st.state][evRecvEndStream].next
+				}
 				c.respondStatus(st, 431)
 				return nil
 			}
@@ -328,6 +357,9 @@ func (c *Conn) dispatch(st *stream, streaming bool) {
 	c.m.inc(&c.m.Requests)
 	if c.useless > 0 {
 		c.useless--
+	}
+	if c.rejectedHdr > 0 {
+		c.rejectedHdr--
 	}
 	c.cb.Dispatch(r)
 }

@@ -111,8 +111,8 @@ type Core struct {
 	pool    *pool.Pool[task]
 	Metrics engine.Metrics
 
-	open      atomic.Int64 // accepted connections not yet closed
-	rejectLog atomic.Int64 // unix second of the last "too many connections" line
+	open        atomic.Int64 // accepted connections not yet closed
+	rejectLog   atomic.Int64 // unix second of the last "too many connections" line
 	overloadLog atomic.Int64 // unix second of the last "request refused" line
 
 	mu       sync.Mutex

@@ -45,19 +45,19 @@ type h2conn struct {
 	// tlsState is set by the TLS transport before the first request.
 	tlsState *tls.ConnectionState
 
-	mu       sync.Mutex
-	cond     sync.Cond // waited on by handlers blocked on body bytes or send window
-	eng      *engine.Conn
-	closed   atomic.Bool // socket closed: the engine is aborted; set under mu
-	ending   atomic.Bool // the engine ended the connection (its error counted); closing follows
+	mu     sync.Mutex
+	cond   sync.Cond // waited on by handlers blocked on body bytes or send window
+	eng    *engine.Conn
+	closed atomic.Bool // socket closed: the engine is aborted; set under mu
+	ending atomic.Bool // the engine ended the connection (its error counted); closing follows
 	// shutdownReq asks for a graceful shutdown, started by whoever holds
 	// mu next; shutdownDone (under mu) says it started.
 	shutdownReq  atomic.Bool
 	shutdownDone bool
-	inLoop   bool        // the reading goroutine will flush when it is done
-	flushing bool        // a worker is about to flush
-	dispatch []task
-	inline   []task
+	inLoop       bool // the reading goroutine will flush when it is done
+	flushing     bool // a worker is about to flush
+	dispatch     []task
+	inline       []task
 	// inlineSpare is the other buffer of inline; inlineReq is the request
 	// whose handler runs inline right now (it must never wait for the
 	// reading goroutine, which is running it).
@@ -431,10 +431,7 @@ func (h *h2conn) tick(now time.Time) {
 	// netpoll reads whatever the peer sends, also while this connection's
 	// goroutine is blocked writing to a peer that does not read: bound what
 	// piles up (the lock may be held by that very writer, so check first).
-	if n := h.sink.buffered(); n > h.core.opts.MaxBufferedInput && !h.closed.Load() && h.ending.CompareAndSwap(false, true) {
-		h.core.Metrics.FloodErrors.Add(1)
-		h.core.logf("h2loop: %v: %d bytes of unprocessed input, closing", h.remote, n)
-		go h.sink.closeSocket()
+	if n := h.sink.buffered(); n > h.core.opts.MaxBufferedInput && h.tooMuchInput(n) {
 		return
 	}
 	if !h.mu.TryLock() {
@@ -451,6 +448,19 @@ func (h *h2conn) tick(now time.Time) {
 			h.flushLocked()
 		}
 	}
+}
+
+// tooMuchInput closes a connection whose unprocessed input is above
+// MaxBufferedInput (counted as a flood, logged), once; it reports whether
+// this call did it.
+func (h *h2conn) tooMuchInput(n int) bool {
+	if h.closed.Load() || !h.ending.CompareAndSwap(false, true) {
+		return false
+	}
+	h.core.Metrics.FloodErrors.Add(1)
+	h.core.logf("h2loop: %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", h.remote, n, h.core.opts.MaxBufferedInput)
+	go h.sink.closeSocket()
+	return true
 }
 
 // shutdown starts a graceful shutdown. It never waits for the lock (a

@@ -356,6 +356,13 @@ func (c *npConn) serveH2(r netpoll.Reader) {
 		if n == 0 {
 			break
 		}
+		if n > c.core.opts.MaxBufferedInput {
+			// netpoll reads on while we process: bound what piles up on
+			// every pass, not only at the once-a-second tick.
+			h.tooMuchInput(n)
+			r.Skip(r.Len())
+			break
+		}
 		buf, err := r.Peek(n)
 		if err != nil {
 			break
