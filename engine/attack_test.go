@@ -1054,3 +1054,51 @@ func TestAttackHPACKBombRepeated(t *testing.T) {
 	_ = hold
 	a.finish()
 }
+
+// The connection timers: a client that never sends its preface, one that
+// never acknowledges our SETTINGS (§6.5.3: "it MAY issue a connection
+// error of type SETTINGS_TIMEOUT"), and an idle connection without
+// streams; each is counted as a timeout.
+func TestConnectionTimeouts(t *testing.T) {
+	const settings, idle = 10 * time.Second, time.Minute
+	start := time.Unix(1000, 0)
+	newConn := func() (*tconn, *Metrics) {
+		tc := newTConn(t, Config{SettingsTimeout: settings, IdleTimeout: idle})
+		m := new(Metrics)
+		tc.c = NewConn(&tc.cfg, tc.cb, m, start)
+		return tc, m
+	}
+
+	// No preface: closed without a frame (there is no HTTP/2 to speak).
+	tc, m := newConn()
+	tc.c.ConsumeOutput(len(tc.c.Output()))
+	if err := tc.c.Tick(start.Add(settings - time.Second)); err != nil || tc.c.Closed() {
+		t.Fatalf("closed before SettingsTimeout: %v", err)
+	}
+	if err := tc.c.Tick(start.Add(settings + time.Second)); err == nil || !tc.c.Closed() || m.Timeouts.Load() != 1 {
+		t.Fatalf("silent client: err %v closed %v timeouts %d", err, tc.c.Closed(), m.Timeouts.Load())
+	}
+
+	// Preface and SETTINGS, but our SETTINGS never acknowledged.
+	tc, m = newConn()
+	tc.feed([]byte(codec.ClientPreface))
+	tc.feed(codec.AppendSettings(nil))
+	tc.c.ConsumeOutput(len(tc.c.Output()))
+	tc.c.Tick(start.Add(settings + time.Second))
+	tc.wantGoAway(codec.ErrCodeSettingsTimeout)
+	if !tc.c.Closed() || m.Timeouts.Load() != 1 {
+		t.Fatalf("no ACK: closed %v timeouts %d", tc.c.Closed(), m.Timeouts.Load())
+	}
+
+	// Idle: no stream for IdleTimeout after the last frame.
+	tc, m = newConn()
+	tc.handshake()
+	tc.c.Tick(start.Add(time.Second)) // the handshake's activity is seen
+	tc.c.Tick(start.Add(idle))
+	tc.noFrames()
+	tc.c.Tick(start.Add(idle + 2*time.Second))
+	tc.wantGoAway(codec.ErrCodeNo)
+	if !tc.c.Closed() || m.Timeouts.Load() != 1 {
+		t.Fatalf("idle: closed %v timeouts %d", tc.c.Closed(), m.Timeouts.Load())
+	}
+}
