@@ -564,3 +564,63 @@ func TestOverloadRefused(t *testing.T) {
 	}
 }
 
+
+// The same with the 100 handlers not started at all: one worker runs the
+// reader, and 100 requests with full stream windows of body wait in the
+// pool's queue. Their bytes must not hold the connection window either.
+func TestQueuedBodiesDoNotStarveReader(t *testing.T) {
+	h := &slowHandler{release: make(chan struct{})}
+	defer close(h.release)
+	addr, srv := startServer(t, func(s *h2loop.Server) {
+		s.Handler = h
+		s.InitialStreamWindow = 65535
+		s.MaxWorkers = 1
+		s.QueueTimeout = 30 * time.Second
+	})
+	c := h2cClient()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const total = 4 << 20
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	type result struct {
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/drain", pr)
+		resp, err := c.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{string(b), err}
+	}()
+	pw.Write(make([]byte, 1024))
+	waitFor(t, "the reader's handler", func() bool { return h.live.Load() == 1 })
+	for i := 0; i < 100; i++ {
+		go func() {
+			req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/", bytes.NewReader(make([]byte, 64<<10)))
+			if resp, err := c.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	waitFor(t, "100 queued requests", func() bool { return srv.Metrics().Requests.Load() >= 101 })
+	time.Sleep(200 * time.Millisecond) // their bodies arrive
+	go func() {
+		pw.Write(make([]byte, total-1024))
+		pw.Close()
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil || r.body != fmt.Sprint(total) {
+			t.Fatalf("the reader: %q, %v", r.body, r.err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the reader stalled behind the queued requests' bodies")
+	}
+}
