@@ -1,11 +1,13 @@
 package h2loop
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -40,6 +42,8 @@ type RequestCtx struct {
 	canceled atomic.Bool
 	doneMu   sync.Mutex
 	done     chan struct{}
+	cctx     context.Context    // made by Context, guarded by doneMu
+	ccancel  context.CancelFunc // cancels cctx
 	bodyBuf  []byte
 	numBuf   [20]byte
 }
@@ -76,15 +80,24 @@ func (ctx *RequestCtx) TLSState() *tls.ConnectionState { return ctx.t.TLSState()
 // RemoteAddr is the client's address.
 func (ctx *RequestCtx) RemoteAddr() net.Addr { return ctx.t.RemoteAddr() }
 
-// Header returns the first value of the request header name (lowercase), or "".
+// Header returns the first value of the request header name, or "". Names
+// are case-insensitive: "User-Agent" finds user-agent (without allocating).
 func (ctx *RequestCtx) Header(name string) string {
-	v, _ := ctx.req.Header.Get(name)
+	v, _ := ctx.LookupHeader(name)
 	return v
 }
 
 // LookupHeader is Header that also reports whether the field is present.
 func (ctx *RequestCtx) LookupHeader(name string) (string, bool) {
-	return ctx.req.Header.Get(name)
+	if lowerName(name) == name {
+		return ctx.req.Header.Get(name) // request names are lower case
+	}
+	for _, f := range ctx.req.Header.Fields {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value, true
+		}
+	}
+	return "", false
 }
 
 // VisitHeaders calls fn for every regular request header field in order.
@@ -183,23 +196,52 @@ func (ctx *RequestCtx) AckBody(n int) { ctx.t.AckBody(&ctx.req, n) }
 // SetStatus sets the response status code (default 200).
 func (ctx *RequestCtx) SetStatus(code int) { ctx.req.Status = code }
 
-// SetHeader adds a response header field. name must be lowercase; name and
-// value must be immutable strings (constants, or strings nobody changes),
-// because the header compressor may keep them for the connection's life.
-func (ctx *RequestCtx) SetHeader(name, value string) { ctx.req.AddHeader(name, value) }
+// SetHeader sets the response header field name to value, replacing any
+// field of that name, as http.Header.Set does. Names are case-insensitive
+// and sent in lower case (HTTP/2 requires it; a name already in lower case
+// costs no allocation). name and value must be immutable strings
+// (constants, or strings nobody changes): the header compressor may keep
+// them for the connection's life. A date field with an empty value
+// suppresses the Date the server adds to every response.
+func (ctx *RequestCtx) SetHeader(name, value string) {
+	name = lowerName(name)
+	ctx.req.DelHeader(name)
+	ctx.req.AddHeader(name, value)
+}
 
-// SetHeaderBytes adds a response header whose value is copied now. It is
-// sent as a literal that never enters the compression table.
+// AddHeader adds a response header field, keeping the fields of that name
+// already set, as http.Header.Add does (same rules as SetHeader).
+func (ctx *RequestCtx) AddHeader(name, value string) { ctx.req.AddHeader(lowerName(name), value) }
+
+// DelHeader removes the response header fields named name.
+func (ctx *RequestCtx) DelHeader(name string) { ctx.req.DelHeader(lowerName(name)) }
+
+// SetHeaderBytes sets a response header whose value is copied now,
+// replacing any field of that name. It is sent as a literal that never
+// enters the compression table.
 func (ctx *RequestCtx) SetHeaderBytes(name string, value []byte) {
+	name = lowerName(name)
+	ctx.req.DelHeader(name)
 	ctx.req.AddHeaderBytes(name, value)
 }
 
 // SetContentType sets the content-type response header.
-func (ctx *RequestCtx) SetContentType(v string) { ctx.req.AddHeader("content-type", v) }
+func (ctx *RequestCtx) SetContentType(v string) { ctx.SetHeader("content-type", v) }
 
 // SetTrailer adds a response trailer field, sent after the body (same rules
 // as SetHeader).
-func (ctx *RequestCtx) SetTrailer(name, value string) { ctx.req.AddTrailer(name, value) }
+func (ctx *RequestCtx) SetTrailer(name, value string) { ctx.req.AddTrailer(lowerName(name), value) }
+
+// lowerName returns name in lower case, allocating only when it has an
+// upper-case letter.
+func lowerName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(name)
+		}
+	}
+	return name
+}
 
 // Write appends p to the response body (io.Writer). The body is sent when
 // the handler returns, or earlier by Flush.
@@ -266,6 +308,32 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
+// Context returns a context.Context for the request, as net/http's
+// Request.Context: it is canceled when the client resets the stream or the
+// connection ends, and when the handler returns. Pass it to database
+// drivers and clients. Its first call allocates (a request that never
+// asks costs nothing); it derives from Server.BaseContext.
+func (ctx *RequestCtx) Context() context.Context {
+	ctx.doneMu.Lock()
+	defer ctx.doneMu.Unlock()
+	if ctx.cctx == nil {
+		ctx.cctx, ctx.ccancel = context.WithCancel(ctx.srv.baseContext())
+		if ctx.canceled.Load() {
+			ctx.ccancel()
+		}
+	}
+	return ctx.cctx
+}
+
+// endContext cancels the Context of a request whose handler returned.
+func (ctx *RequestCtx) endContext() {
+	ctx.doneMu.Lock()
+	defer ctx.doneMu.Unlock()
+	if ctx.ccancel != nil {
+		ctx.ccancel()
+	}
+}
+
 // Canceled reports whether the client reset the stream or the connection died.
 func (ctx *RequestCtx) Canceled() bool { return ctx.canceled.Load() }
 
@@ -283,6 +351,9 @@ func (ctx *RequestCtx) cancel() {
 	if ctx.done != nil {
 		close(ctx.done)
 	}
+	if ctx.ccancel != nil {
+		ctx.ccancel()
+	}
 }
 
 // FormatInt formats n into a scratch buffer of the context without
@@ -298,6 +369,7 @@ func (ctx *RequestCtx) reset() {
 	ctx.doneMu.Lock()
 	ctx.canceled.Store(false)
 	ctx.done = nil
+	ctx.cctx, ctx.ccancel = nil, nil
 	ctx.doneMu.Unlock()
 	if cap(ctx.bodyBuf) > 1<<20 {
 		ctx.bodyBuf = nil

@@ -447,6 +447,10 @@ func (w *responseWriter) WriteHeader(code int) {
 			w.hasCT = true
 		case "Date":
 			w.hasDate = true
+			if len(vs) == 0 {
+				// net/http: a nil Date suppresses the automatic one.
+				w.rc.SetHeader("date", "")
+			}
 		case "Content-Encoding":
 			w.hasCE = len(vs) > 0 && vs[0] != ""
 		case "Content-Length":
@@ -474,7 +478,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		}
 		name := lowerHeader(k)
 		for _, v := range vs {
-			w.rc.SetHeader(name, v)
+			w.rc.AddHeader(name, v)
 		}
 	}
 }
@@ -596,10 +600,6 @@ func (w *responseWriter) sendHeader() {
 		return
 	}
 	w.sentHeader = true
-	if !w.hasDate {
-		var buf [len(http.TimeFormat)]byte
-		w.rc.SetHeaderBytes("date", time.Now().UTC().AppendFormat(buf[:0], http.TimeFormat))
-	}
 	if !w.hasCT && !w.hasCE && bodyAllowed(w.status) && !w.isHead {
 		if b := w.rc.BodyBuffer(); len(b) > 0 {
 			w.rc.SetHeader("content-type", http.DetectContentType(b))

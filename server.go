@@ -160,6 +160,12 @@ type Server struct {
 	MaxConns int
 	// DisableHTTP1 refuses HTTP/1.1 clients.
 	DisableHTTP1 bool
+	// BaseContext, when set, returns the context every request's
+	// ctx.Context() derives from (net/http's BaseContext takes the
+	// listener; here it is one context for the server). Default
+	// context.Background().
+	BaseContext func() context.Context
+
 	// ErrorLog receives protocol error lines; nil discards them. Panics
 	// (a handler's, or the server's own) are always logged with their
 	// stack: to ErrorLog, or to the standard logger when it is nil.
@@ -200,6 +206,16 @@ func (s *Server) logf(format string, args ...any) {
 	if s.ErrorLog != nil {
 		s.ErrorLog.Printf(format, args...)
 	}
+}
+
+// baseContext is the context requests' Contexts derive from.
+func (s *Server) baseContext() context.Context {
+	if s != nil && s.BaseContext != nil {
+		if c := s.BaseContext(); c != nil {
+			return c
+		}
+	}
+	return context.Background()
 }
 
 // bodyLimit is the normalised MaxRequestBodySize (negative: none).
@@ -313,6 +329,7 @@ func (s *Server) serve(r *engine.Request, t loop.Transport) {
 			}
 			t.Reset(r)
 		}
+		ctx.endContext()
 		t.Finish(r)
 	}()
 	s.Handler.Serve(ctx)

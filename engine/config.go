@@ -101,6 +101,13 @@ type Config struct {
 	// request is complete (a long poll, a slow handler) are not affected.
 	// Default 5 minutes; negative disables.
 	StreamIdleTimeout time.Duration
+	// DateField, when set, returns the date field of responses whose
+	// handler set none, HPACK-encoded (codec.AppendDateField): "An origin
+	// server with a clock ... MUST generate a Date header field in all 2xx
+	// (Successful), 3xx (Redirection), and 4xx (Client Error) responses"
+	// (RFC 9110 §6.6.1). It is called once per response: return bytes
+	// computed once a second, never changed afterwards.
+	DateField func() []byte
 	// Logf, when set, receives one line per protocol error, reset and limit
 	// crossed.
 	Logf func(format string, args ...any)

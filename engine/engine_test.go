@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"golang.org/x/net/http2/hpack"
 	"strconv"
 	"testing"
 
@@ -612,5 +613,41 @@ func TestExtendedConnect(t *testing.T) {
 	tc.feed(codec.AppendData(nil, 1, false, []byte("frame")))
 	if len(tc.cb.reqs) != 1 || tc.cb.reqs[0].Header.Protocol != "websocket" || tc.cb.reqs[0].Header.Method != "CONNECT" {
 		t.Fatalf("dispatched %d, %+v", len(tc.cb.reqs), tc.cb.reqs)
+	}
+}
+
+// Responses carry the date Config.Date gives, unless the handler set one
+// (RFC 9110 §6.6.1); the interim 100 (Continue) does not.
+func TestResponseDate(t *testing.T) {
+	const date = "Sun, 06 Nov 1994 08:49:37 GMT"
+	field := codec.AppendDateField(nil, date)
+	tc := newTConn(t, Config{DateField: func() []byte { return field }})
+	tc.handshake()
+	dates := func(fields []hpack.HeaderField) []string {
+		var d []string
+		for _, f := range fields {
+			if f.Name == "date" {
+				d = append(d, f.Value)
+			}
+		}
+		return d
+	}
+	tc.feed(tc.get(1, "/"))
+	tc.serveAll("ok")
+	if _, fields, _ := tc.response(1); len(dates(fields)) != 1 || dates(fields)[0] != date {
+		t.Fatalf("date fields %q", dates(fields))
+	}
+	tc.body(1)
+	tc.feed(tc.get(3, "/"))
+	r := tc.cb.reqs[0]
+	tc.cb.reqs = nil
+	r.AddHeader("date", "Tue, 15 Nov 1994 08:12:31 GMT")
+	tc.c.Respond(r)
+	if _, fields, _ := tc.response(3); len(dates(fields)) != 1 || dates(fields)[0] != "Tue, 15 Nov 1994 08:12:31 GMT" {
+		t.Fatalf("handler's date: %q", dates(fields))
+	}
+	tc.feed(tc.post(5, "/up", "content-length", "1", "expect", "100-continue"))
+	if status, fields, _ := tc.response(5); status != "100" || len(dates(fields)) != 0 {
+		t.Fatalf("interim %s with dates %q", status, dates(fields))
 	}
 }

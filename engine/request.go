@@ -110,6 +110,18 @@ func (r *Request) AddHeader(name, value string) {
 	r.RespHeader = append(r.RespHeader, HeaderKV{Name: name, Value: value})
 }
 
+// DelHeader removes the response header fields named name.
+func (r *Request) DelHeader(name string) {
+	kept := r.RespHeader[:0]
+	for _, kv := range r.RespHeader {
+		if kv.Name != name {
+			kept = append(kept, kv)
+		}
+	}
+	clear(r.RespHeader[len(kept):])
+	r.RespHeader = kept
+}
+
 // AddHeaderBytes appends a response header whose value is copied from value;
 // it is sent as a literal that never enters the dynamic table.
 func (r *Request) AddHeaderBytes(name string, value []byte) {

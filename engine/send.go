@@ -29,10 +29,17 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 		status = 200
 	}
 	e.WriteStatus(status)
+	hasDate := false
 	for i := range r.RespHeader {
 		kv := &r.RespHeader[i]
 		if withLength && kv.Name == "content-length" {
 			continue // computed from the body below
+		}
+		if kv.Name == "date" {
+			hasDate = true
+			if !kv.Bytes && kv.Value == "" {
+				continue // no date at all
+			}
 		}
 		if kv.Bytes {
 			v := r.HeaderValueBytes(kv)
@@ -48,6 +55,9 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 			}
 			e.WriteField(kv.Name, kv.Value)
 		}
+	}
+	if !hasDate && c.cfg.DateField != nil && status >= 200 {
+		e.WriteEncoded(c.cfg.DateField())
 	}
 	if withLength {
 		e.WriteContentLength(int64(len(r.RespBody)))

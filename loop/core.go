@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/pool"
 )
@@ -92,6 +93,9 @@ type Options struct {
 	// MaxConns bounds open connections (default 100000); connections
 	// accepted above it are closed at once.
 	MaxConns int
+	// Date, when set, replaces the clock for the Date field of HTTP/1.1
+	// responses (tests); HTTP/2 responses use Engine.DateField.
+	Date func() string
 	// DisableHTTP1 refuses HTTP/1.1 on the cleartext port.
 	DisableHTTP1 bool
 	// Logf receives transport log lines.
@@ -114,6 +118,10 @@ type Core struct {
 	open        atomic.Int64 // accepted connections not yet closed
 	rejectLog   atomic.Int64 // unix second of the last "too many connections" line
 	overloadLog atomic.Int64 // unix second of the last "request refused" line
+
+	// the HTTP date of responses, refreshed by the ticker while it runs
+	date    atomic.Pointer[httpDate]
+	ticking atomic.Bool
 
 	mu       sync.Mutex
 	conns    map[closer]struct{}
@@ -156,6 +164,13 @@ func NewCore(opts Options) *Core {
 		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20
 	}
 	c := &Core{opts: opts, conns: make(map[closer]struct{}), stopTick: make(chan struct{})}
+	c.refreshDate(time.Now())
+	if c.opts.Date == nil {
+		c.opts.Date = c.Date
+	}
+	if c.opts.Engine.DateField == nil {
+		c.opts.Engine.DateField = c.dateField
+	}
 	c.pool = pool.New(pool.Options[task]{
 		MaxWorkers:   opts.MaxWorkers,
 		QueueSize:    opts.QueueSize,
@@ -276,12 +291,51 @@ func (c *Core) snapshot() []closer {
 	return out
 }
 
+// httpTimeFormat is the IMF-fixdate of RFC 9110 §5.6.7 (net/http's
+// TimeFormat).
+const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// Date is the current HTTP date, refreshed every second by the ticker
+// (which runs while any connection is open). The string never changes.
+func (c *Core) Date() string { return c.currentDate().s }
+
+// dateField is Date as an HPACK field representation.
+func (c *Core) dateField() []byte { return c.currentDate().field }
+
+// httpDate is one second's date, as text and as an HPACK field.
+type httpDate struct {
+	s     string
+	field []byte
+	sec   int64
+}
+
+func (c *Core) currentDate() *httpDate {
+	d := c.date.Load()
+	if c.ticking.Load() {
+		return d
+	}
+	if now := time.Now(); now.Unix() != d.sec {
+		return c.refreshDate(now)
+	}
+	return d
+}
+
+func (c *Core) refreshDate(now time.Time) *httpDate {
+	s := now.UTC().Format(httpTimeFormat)
+	d := &httpDate{s: s, field: codec.AppendDateField(nil, s), sec: now.Unix()}
+	c.date.Store(d)
+	return d
+}
+
 func (c *Core) ticker() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	c.ticking.Store(true)
+	defer c.ticking.Store(false)
 	for {
 		select {
 		case now := <-t.C:
+			c.refreshDate(now)
 			for _, x := range c.snapshot() {
 				x.tick(now)
 			}

@@ -583,8 +583,15 @@ func (h *h1conn) appendHead(r *engine.Request, body int) {
 	status := statusOf(r)
 	out := http1.AppendStatusLine(h.out, status)
 	ownLength := false
+	hasDate := false
 	for i := range r.RespHeader {
 		kv := &r.RespHeader[i]
+		if len(kv.Name) == 4 && (kv.Name == "date" || kv.Name == "Date") {
+			hasDate = true
+			if !kv.Bytes && kv.Value == "" {
+				continue // no date at all
+			}
+		}
 		switch fieldKind(kv.Name) {
 		case http1.KindContentLength:
 			// A handler's content-length stands only where we send no
@@ -604,6 +611,9 @@ func (h *h1conn) appendHead(r *engine.Request, body int) {
 		} else {
 			out = http1.AppendField(out, kv.Name, kv.Value)
 		}
+	}
+	if !hasDate && status >= 200 {
+		out = http1.AppendField(out, "Date", h.core.opts.Date())
 	}
 	switch h.resp {
 	case respLength:

@@ -54,8 +54,10 @@ func newH1Kit(t *testing.T, isTLS bool, cfg engine.Config, handler func(k *h1kit
 	if handler == nil {
 		handler = testHandler
 	}
+
 	k.core = NewCore(Options{
 		Engine: cfg,
+		Date:   func() string { return kitDate },
 		Hooks: Hooks{
 			Acquire: func() *engine.Request {
 				k.acquired++
@@ -157,7 +159,39 @@ func (k *h1kit) feed(data string) string {
 		k.t.Fatalf("%d bytes left but need=%d", len(k.buf), need)
 	}
 	k.done = done
-	return string(k.sink.out[start:])
+	// Every response carries the kit's date (TestH1Date checks where);
+	// the expected outputs leave it out.
+	return strings.ReplaceAll(string(k.sink.out[start:]), kitDateLine, "")
+}
+
+// kitDate is the HTTP date of the kit's responses.
+const (
+	kitDate     = "Sun, 06 Nov 1994 08:49:37 GMT"
+	kitDateLine = "Date: " + kitDate + "\r\n"
+)
+
+// Responses carry a Date field (RFC 9110 §6.6.1: "An origin server with a
+// clock ... MUST generate a Date header field in all 2xx (Successful), 3xx
+// (Redirection), and 4xx (Client Error) responses"), unless the handler
+// set one; interim responses do not.
+func TestH1Date(t *testing.T) {
+	k := newH1Kit(t, false, engine.Config{}, nil)
+	k.feed("")
+	k.buf = append(k.buf, getRoot...)
+	start := len(k.sink.out)
+	k.h.input(k.buf)
+	k.buf = k.buf[:0]
+	if got := string(k.sink.out[start:]); !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"+kitDateLine) {
+		t.Fatalf("no Date: %q", got)
+	}
+	own := newH1Kit(t, false, engine.Config{}, func(k *h1kit, r *engine.Request, tr Transport) {
+		r.AddHeader("date", "Tue, 15 Nov 1994 08:12:31 GMT")
+	})
+	start = len(own.sink.out)
+	own.h.input([]byte(getRoot))
+	if got := string(own.sink.out[start:]); strings.Count(got, "Date: ") != 1 || !strings.Contains(got, "Date: Tue, 15 Nov 1994") {
+		t.Fatalf("handler's own date: %q", got)
+	}
 }
 
 func (k *h1kit) expect(data, want string, wantDone bool) {
@@ -652,7 +686,7 @@ func TestH1KeepAliveGetNoAllocs(t *testing.T) {
 		}
 	}
 	run()
-	if want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nhello, world!\n"; string(k.sink.out) != want {
+	if want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" + kitDateLine + "Content-Length: 14\r\n\r\nhello, world!\n"; string(k.sink.out) != want {
 		t.Fatalf("%q", k.sink.out)
 	}
 	if allocs := testing.AllocsPerRun(1000, run); allocs != 0 {

@@ -23,6 +23,7 @@ func (m memSink) buffered() int        { return 0 }
 // only valid during the call).
 func (core *Core) NewMemConn(w func(b []byte)) *MemConn {
 	h := newH2Conn(core, memSink{w}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, false)
+	core.add(h) // as any connection: its timers (and the date) tick
 	return &MemConn{h: h}
 }
 
