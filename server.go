@@ -3,6 +3,19 @@
 // over TLS with ALPN, and HTTP/1.1 for clients that want it; it runs native
 // handlers with a pooled, allocation-free request context, and net/http
 // handlers through WrapHandler.
+//
+// Server's fields follow http.Server's names; where the meaning differs,
+// it is on purpose:
+//   - Addr "" listens on 127.0.0.1:8080 (8443 for TLS), not ":http".
+//   - ReadTimeout bounds the rest of one partially received frame (HTTP/1.1:
+//     body progress), not the whole request; stalled streams end after
+//     StreamIdleTimeout and header blocks after HeaderTimeout.
+//   - WriteTimeout bounds one blocked socket write, not the whole response.
+//   - IdleTimeout also closes HTTP/2 connections without streams.
+//   - BaseContext takes no listener.
+//   - At most MaxWorkers handlers run; more requests wait in a bounded
+//     queue and are then refused with REFUSED_STREAM (see MaxWorkers).
+//   - A RequestCtx is pooled: valid until the handler returns.
 package h2loop
 
 import (
