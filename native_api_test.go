@@ -119,3 +119,39 @@ func TestRequestContext(t *testing.T) {
 		t.Fatalf("Context after the client's reset: %v", err)
 	}
 }
+
+// RegisterOnShutdown's functions run when Shutdown starts, so a long-lived
+// handler can be told to finish and Shutdown completes gracefully.
+func TestRegisterOnShutdown(t *testing.T) {
+	stop := make(chan struct{})
+	started := make(chan struct{})
+	addr, srv, done := servedServer(t, func(s *h2loop.Server) {
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			close(started)
+			<-stop // a stream that lives until told to stop
+			ctx.WriteString("bye")
+		})
+	})
+	srv.RegisterOnShutdown(func() { close(stop) })
+	got := make(chan string, 1)
+	go func() {
+		resp, err := h2cClient().Get("http://" + addr + "/stream")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if b := <-got; b != "bye" {
+		t.Fatalf("the long-lived stream ended with %q", b)
+	}
+	wantServeClosed(t, done)
+}

@@ -184,14 +184,15 @@ type Server struct {
 	// stack: to ErrorLog, or to the standard logger when it is nil.
 	ErrorLog *log.Logger
 
-	mu       sync.Mutex
-	core     *loop.Core
-	evls     []netpoll.EventLoop // netpoll event loops
-	lns      []net.Listener      // every listener, closed first by Shutdown and Close
-	closed   bool
-	ctxPool  sync.Pool
-	doneOnce sync.Once
-	done     chan struct{}
+	mu         sync.Mutex
+	onShutdown []func()
+	core       *loop.Core
+	evls       []netpoll.EventLoop // netpoll event loops
+	lns        []net.Listener      // every listener, closed first by Shutdown and Close
+	closed     bool
+	ctxPool    sync.Pool
+	doneOnce   sync.Once
+	done       chan struct{}
 }
 
 // Stats are the server's counters.
@@ -482,8 +483,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	core := s.core
 	evls := s.evls
 	lns := s.lns
+	hooks := s.onShutdown
 	s.mu.Unlock()
 	defer s.finish()
+	for _, f := range hooks {
+		go f()
+	}
 	for _, ln := range lns {
 		ln.Close()
 	}
@@ -510,6 +515,16 @@ wait:
 		cancel()
 	}
 	return err
+}
+
+// RegisterOnShutdown registers a function to call when Shutdown starts, as
+// http.Server's does: each runs on its own goroutine, and Shutdown does not
+// wait for it (use it to tell long-lived handlers, WebSockets or streams,
+// to finish).
+func (s *Server) RegisterOnShutdown(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onShutdown = append(s.onShutdown, f)
 }
 
 // Close closes every listener and connection at once.
