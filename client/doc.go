@@ -16,6 +16,16 @@
 // figures a load generator reports) and never materialises a string; the
 // stream table (streamtable) and windows (window) are preallocated.
 //
+// A hostile server cannot make a connection hold unbounded memory or keep
+// it busy forever: the limits of H2Config bound a field block being
+// assembled, the acknowledgements waiting to be written and the frames in a
+// row that advance no request; crossing one, or breaking a MUST of RFC 9113
+// the client checks, makes Feed append GOAWAY and return a connection error
+// whose reason names the cause. Time is the driver's: the client never
+// blocks, and a request the server never answers stays open until the
+// driver gives up on it (Fail). Package client/hostile has a server for
+// each such case.
+//
 // TLSConfig and SelectProtocol cover ALPN (RFC 7301), with h2load's fallback
 // to HTTP/1.1 when the server negotiates nothing; H1Conn.SubmitUpgrade and
 // H2Conn.StartUpgraded cover the HTTP/1.1 Upgrade to h2c of RFC 7540 §3.2.

@@ -51,48 +51,13 @@ type Handler interface {
 	Closed(token int32, r Result, code codec.ErrCode)
 }
 
-// H2Config configures an HTTP/2 client connection.
-type H2Config struct {
-	// MaxConcurrentStreams is the most streams this side keeps open (h2load
-	// -m). The server's SETTINGS_MAX_CONCURRENT_STREAMS may lower it.
-	MaxConcurrentStreams int
-	// StreamWindowBits sets SETTINGS_INITIAL_WINDOW_SIZE to 2^bits-1 (-w).
-	StreamWindowBits int
-	// ConnWindowBits sets the connection window to 2^bits-1 (-W).
-	ConnWindowBits int
-	// HeaderTableSize is the decoder's dynamic table limit we advertise
-	// (SETTINGS_HEADER_TABLE_SIZE, --header-table-size).
-	HeaderTableSize uint32
-	// EncoderTableSize caps the encoder's dynamic table
-	// (--encoder-header-table-size).
-	EncoderTableSize uint32
-	// MaxFrameSize is the SETTINGS_MAX_FRAME_SIZE we advertise (-f).
-	MaxFrameSize uint32
-}
-
-// DefaultH2Config returns h2load's defaults: one stream, windows of 2^30-1,
-// 4 KiB header tables, 16 KiB frames.
-func DefaultH2Config() H2Config {
-	return H2Config{MaxConcurrentStreams: 1, StreamWindowBits: 30, ConnWindowBits: 30,
-		HeaderTableSize: 4096, EncoderTableSize: 4096, MaxFrameSize: codec.DefaultMaxFrameSize}
-}
-
-// Errors of Submit.
-var (
-	// ErrNoStreamSlot: the connection already has as many open streams as
-	// allowed; wait for one to close.
-	ErrNoStreamSlot = errors.New("client: no free stream slot")
-	// ErrGoingAway: the server sent GOAWAY, the client is shutting the
-	// connection down, or the stream ids are exhausted: open a new one.
-	ErrGoingAway = errors.New("client: connection going away")
-)
-
 // stream flags
 const (
 	sfFinal   = 1 << iota // final response headers received
 	sfEndRecv             // END_STREAM received
 	sfEndSent             // END_STREAM sent
 	sfBody                // request body pending in the queue
+	sfHasBody             // the request has a body (counted in H2Conn.bodies)
 )
 
 // stream is the per-stream record, stored inline in the stream table.
@@ -137,6 +102,7 @@ type H2Conn struct {
 	// header block being assembled (HEADERS without END_HEADERS)
 	hdrStream uint32
 	hdrEnd    bool // END_STREAM of the HEADERS frame
+	hdrConts  int  // CONTINUATION frames so far
 	hdrBuf    []byte
 
 	// DATA frame being received in pieces
@@ -152,6 +118,12 @@ type H2Conn struct {
 
 	bodyQueue []uint32 // streams whose body waits for window
 	scratch   []uint32
+	bodies    int // open streams whose request has a body
+
+	// flood accounting (see the limits of H2Config)
+	ctrlQueued int // SETTINGS and PING ACKs appended and not known written
+	ctrlEnd    int // end of the last of them in out
+	idle       int // frames in a row that advanced no request
 
 	// Counters (traffic as h2load counts it). Read them between calls.
 	BytesHead       uint64 // field block octets received (compressed)
@@ -162,12 +134,7 @@ type H2Conn struct {
 // NewH2Conn returns a connection that will send requests of set. Call Start
 // (or StartUpgraded) before anything else.
 func NewH2Conn(cfg H2Config, set *RequestSet, h Handler) *H2Conn {
-	if cfg.MaxConcurrentStreams < 1 {
-		cfg.MaxConcurrentStreams = 1
-	}
-	if cfg.MaxFrameSize < codec.DefaultMaxFrameSize {
-		cfg.MaxFrameSize = codec.DefaultMaxFrameSize
-	}
+	cfg.normalize()
 	c := &H2Conn{
 		cfg:       cfg,
 		set:       set,
@@ -250,9 +217,13 @@ func (c *H2Conn) Output() []byte { return c.out[c.wpos:] }
 // Wrote records that the first n bytes of Output were written.
 func (c *H2Conn) Wrote(n int) {
 	c.wpos += n
+	if c.wpos >= c.ctrlEnd {
+		c.ctrlQueued = 0 // every acknowledgement is out
+	}
 	if c.wpos >= len(c.out) {
 		c.out = c.out[:0]
 		c.wpos = 0
+		c.ctrlEnd = 0
 	}
 }
 
@@ -308,6 +279,8 @@ func (c *H2Conn) Submit(reqIdx int, token int32) error {
 		}
 		return nil
 	}
+	s.flags |= sfHasBody
+	c.bodies++
 	c.out = codec.AppendHeaderBlock(c.out, id, false, block, c.peerFrame)
 	c.sendBody(id, s)
 	return nil
@@ -355,6 +328,10 @@ func (c *H2Conn) resumeBodies() {
 // closeStream ends stream id (present in the table) and reports it.
 func (c *H2Conn) closeStream(id uint32, s *stream, r Result, code codec.ErrCode) {
 	tok := s.token
+	if s.flags&sfHasBody != 0 {
+		c.bodies--
+	}
+	c.idle = 0 // a request ended: progress
 	c.send.CloseStream(&s.send)
 	c.streams.Delete(id)
 	c.active--
@@ -404,10 +381,6 @@ func (c *H2Conn) connError(err error) error {
 	return ce
 }
 
-func protoErr(reason string) error {
-	return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: reason}
-}
-
 // Feed processes the frames in p and returns the number of bytes consumed.
 // A frame that is not complete in p is left for the next call (DATA frames
 // are consumed piecemeal), so the driver keeps the unconsumed tail and reads
@@ -446,7 +419,7 @@ func (c *H2Conn) Feed(p []byte) (int, error) {
 			// RFC 9113 §6.10: "A receiver MUST treat the receipt of any other
 			// type of frame or a frame on a different stream as a connection
 			// error of type PROTOCOL_ERROR."
-			return n, c.connError(protoErr("expected CONTINUATION"))
+			return n, c.connError(errExpectedContinuation)
 		}
 		if h.Type == codec.FrameData {
 			need := codec.FrameHeaderLen
@@ -480,315 +453,6 @@ func NeedBuffer(p []byte) int {
 		return codec.FrameHeaderLen
 	}
 	return codec.FrameHeaderLen + int(codec.ParseFrameHeader(p).Length)
-}
-
-// startData accounts a DATA frame whose header (and Pad Length) is at hand.
-func (c *H2Conn) startData(h codec.FrameHeader, p []byte) error {
-	// "If a DATA frame is received whose Stream Identifier field is 0x00,
-	// the recipient MUST respond with a connection error of type
-	// PROTOCOL_ERROR" (RFC 9113 §6.1).
-	if h.StreamID == 0 {
-		return codec.ErrStreamIDZero
-	}
-	var pad uint32
-	payload := h.Length
-	if h.Flags.Has(codec.FlagPadded) {
-		pad = uint32(p[0])
-		// "If the length of the padding is the length of the frame payload
-		// or greater, the recipient MUST treat this as a connection error of
-		// type PROTOCOL_ERROR" (§6.1).
-		if pad >= h.Length {
-			return codec.ErrPadding
-		}
-		payload-- // the Pad Length octet was consumed with the header
-	}
-	// RFC 9113 §6.9: "A receiver that receives a flow-controlled frame MUST
-	// always account for its contribution against the connection
-	// flow-control window".
-	if err := c.recv.Consume(h.Length); err != nil {
-		return &codec.ConnError{Code: codec.ErrCodeFlowControl, Reason: "connection window exceeded"}
-	}
-	if inc := c.recv.Release(h.Length); inc > 0 {
-		c.out = codec.AppendWindowUpdate(c.out, 0, inc)
-	}
-	c.dataStream, c.dataLeft, c.dataPad, c.dataEnd = h.StreamID, payload, pad, h.Flags.Has(codec.FlagEndStream)
-	s := c.streams.Get(h.StreamID)
-	if s == nil {
-		if err := c.checkClosedID(h.StreamID); err != nil {
-			return err
-		}
-		c.dataStream = 0
-	} else if s.flags&sfFinal == 0 {
-		// RFC 9113 §8.1: a response begins with a HEADERS frame; DATA first
-		// is malformed, which "MUST be treated as a stream error (Section
-		// 5.4.2) of type PROTOCOL_ERROR" (§8.1.1).
-		c.resetStream(h.StreamID, s, codec.ErrCodeProtocol, ResultProtocol)
-		c.dataStream = 0
-	} else {
-		if err := s.recv.Consume(h.Length); err != nil && c.acked {
-			c.resetStream(h.StreamID, s, codec.ErrCodeFlowControl, ResultProtocol)
-			c.dataStream = 0
-		} else if !c.dataEnd {
-			if inc := s.recv.Release(h.Length); inc > 0 {
-				c.out = codec.AppendWindowUpdate(c.out, h.StreamID, inc)
-			}
-		}
-	}
-	if payload == 0 {
-		c.endData()
-	}
-	return nil
-}
-
-// endData finishes the DATA frame being received.
-func (c *H2Conn) endData() {
-	id := c.dataStream
-	c.dataStream, c.dataLeft, c.dataPad = 0, 0, 0
-	if id == 0 || !c.dataEnd {
-		return
-	}
-	if s := c.streams.Get(id); s != nil {
-		c.endRecv(id, s)
-	}
-}
-
-// endRecv handles END_STREAM from the server.
-func (c *H2Conn) endRecv(id uint32, s *stream) {
-	s.flags |= sfEndRecv
-	if s.flags&sfEndSent == 0 {
-		// The response is complete while the body is still going: stop it
-		// (RFC 9113 §8.1: "A server can send a complete response prior to
-		// the client sending an entire request ... clients ... MAY ...
-		// send RST_STREAM with NO_ERROR").
-		c.out = codec.AppendRSTStream(c.out, id, codec.ErrCodeNo)
-	}
-	c.closeStream(id, s, ResultOK, codec.ErrCodeNo)
-}
-
-// checkClosedID distinguishes a frame on a stream that was closed (fine,
-// ignored) from one on a stream the client never opened.
-func (c *H2Conn) checkClosedID(id uint32) error {
-	if id&1 == 0 || id >= c.nextID {
-		// RFC 9113 §5.1: frames other than HEADERS/PRIORITY on an idle
-		// stream, and streams the server may not open (push is disabled),
-		// are a connection error of type PROTOCOL_ERROR.
-		return protoErr("frame on a stream the client did not open")
-	}
-	return nil
-}
-
-// frame handles one complete non-DATA frame.
-func (c *H2Conn) frame(h codec.FrameHeader, p []byte) error {
-	switch h.Type {
-	case codec.FrameHeaders:
-		f, err := codec.ParseHeaders(h, p)
-		if err != nil {
-			return err
-		}
-		if f.StreamID&1 == 0 || f.StreamID >= c.nextID {
-			return protoErr("HEADERS on a stream the client did not open")
-		}
-		if !f.EndHeaders {
-			c.hdrStream, c.hdrEnd = f.StreamID, f.EndStream
-			c.hdrBuf = append(c.hdrBuf[:0], f.Fragment...)
-			return nil
-		}
-		return c.headerBlock(f.StreamID, f.EndStream, f.Fragment)
-	case codec.FrameContinuation:
-		frag, err := codec.ParseContinuation(h, p)
-		if err != nil {
-			return err
-		}
-		if c.hdrStream == 0 {
-			return protoErr("CONTINUATION without HEADERS")
-		}
-		c.hdrBuf = append(c.hdrBuf, frag...)
-		if !h.Flags.Has(codec.FlagEndHeaders) {
-			return nil
-		}
-		id := c.hdrStream
-		c.hdrStream = 0
-		return c.headerBlock(id, c.hdrEnd, c.hdrBuf)
-	case codec.FrameSettings:
-		return c.settings(h, p)
-	case codec.FramePing:
-		data, err := codec.ParsePing(h, p)
-		if err != nil {
-			return err
-		}
-		if !h.Flags.Has(codec.FlagAck) {
-			// RFC 9113 §6.7: "Receivers of a PING frame that does not
-			// include an ACK flag MUST send a PING frame with the ACK flag
-			// set in response, with an identical frame payload."
-			c.out = codec.AppendPing(c.out, true, data)
-		}
-		return nil
-	case codec.FrameGoAway:
-		g, err := codec.ParseGoAway(h, p)
-		if err != nil {
-			return err
-		}
-		c.goAway(g.LastStreamID, g.Code)
-		return nil
-	case codec.FrameRSTStream:
-		code, err := codec.ParseRSTStream(h, p)
-		if err != nil {
-			return err
-		}
-		s := c.streams.Get(h.StreamID)
-		if s == nil {
-			return c.checkClosedID(h.StreamID)
-		}
-		switch {
-		case code == codec.ErrCodeRefusedStream:
-			c.closeStream(h.StreamID, s, ResultRefused, code)
-		case code == codec.ErrCodeNo && s.flags&sfEndRecv != 0:
-			c.closeStream(h.StreamID, s, ResultOK, code)
-		default:
-			c.closeStream(h.StreamID, s, ResultReset, code)
-		}
-		return nil
-	case codec.FrameWindowUpdate:
-		inc, err := codec.ParseWindowUpdate(h, p)
-		if err != nil {
-			var se *codec.StreamError
-			if errors.As(err, &se) {
-				if s := c.streams.Get(h.StreamID); s != nil {
-					c.resetStream(h.StreamID, s, codec.ErrCodeProtocol, ResultProtocol)
-				}
-				return nil
-			}
-			return err
-		}
-		if h.StreamID == 0 {
-			if c.send.AddConn(inc) != nil {
-				return &codec.ConnError{Code: codec.ErrCodeFlowControl, Reason: "connection send window above 2^31-1"}
-			}
-		} else if s := c.streams.Get(h.StreamID); s != nil {
-			if c.send.AddStream(&s.send, inc) != nil {
-				c.resetStream(h.StreamID, s, codec.ErrCodeFlowControl, ResultProtocol)
-				return nil
-			}
-		}
-		if len(c.bodyQueue) > 0 {
-			c.resumeBodies()
-		}
-		return nil
-	case codec.FramePushPromise:
-		// RFC 9113 §6.6: "PUSH_PROMISE MUST NOT be sent if the
-		// SETTINGS_ENABLE_PUSH setting of the peer endpoint is set to 0. An
-		// endpoint that has set this setting and has received
-		// acknowledgment MUST treat the receipt of a PUSH_PROMISE frame as a
-		// connection error of type PROTOCOL_ERROR."
-		return protoErr("PUSH_PROMISE with push disabled")
-	case codec.FramePriority:
-		_, err := codec.ParsePriority(h, p)
-		var se *codec.StreamError
-		if errors.As(err, &se) {
-			return nil
-		}
-		return err
-	}
-	return nil // unknown frame types are ignored (§4.1)
-}
-
-// headerBlock decodes a complete field block received on stream id.
-func (c *H2Conn) headerBlock(id uint32, endStream bool, block []byte) error {
-	status, decoded, err := c.dec.decode(block)
-	if err != nil {
-		return &codec.ConnError{Code: codec.ErrCodeCompression, Reason: err.Error()}
-	}
-	c.BytesHead += uint64(len(block))
-	c.BytesHeadDecomp += uint64(decoded)
-	s := c.streams.Get(id)
-	if s == nil {
-		return nil // a stream closed or reset by us: decoded for HPACK state only
-	}
-	if s.flags&sfFinal == 0 {
-		if status >= 100 && status < 200 {
-			if endStream {
-				// RFC 9113 §8.1: an informational response "MUST NOT"
-				// end the stream; malformed.
-				c.resetStream(id, s, codec.ErrCodeProtocol, ResultProtocol)
-			}
-			return nil
-		}
-		s.flags |= sfFinal
-		c.h.Response(s.token, status)
-	} else if !endStream {
-		// RFC 9113 §8.1: trailers "MUST" carry END_STREAM.
-		c.resetStream(id, s, codec.ErrCodeProtocol, ResultProtocol)
-		return nil
-	}
-	if endStream {
-		c.endRecv(id, s)
-	}
-	return nil
-}
-
-// settings applies a SETTINGS frame from the server and acknowledges it.
-func (c *H2Conn) settings(h codec.FrameHeader, p []byte) error {
-	f, err := codec.ParseSettings(h, p)
-	if err != nil {
-		return err
-	}
-	if f.Ack {
-		c.acked = true
-		return nil
-	}
-	grew := false
-	for i := 0; i < f.Len(); i++ {
-		s := f.At(i)
-		switch s.ID {
-		case codec.SettingHeaderTableSize:
-			c.enc.setPeerTableSize(s.Value)
-		case codec.SettingEnablePush:
-			// RFC 9113 §6.5.2: "A client MUST treat receipt of a SETTINGS
-			// frame with SETTINGS_ENABLE_PUSH set to 1 as a connection error
-			// (Section 5.4.1) of type PROTOCOL_ERROR."
-			if s.Value == 1 {
-				return protoErr("server set SETTINGS_ENABLE_PUSH to 1")
-			}
-		case codec.SettingMaxConcurrentStreams:
-			c.peerMax = s.Value
-		case codec.SettingInitialWindowSize:
-			if c.send.SetInitialStreamWindow(s.Value) != nil {
-				return &codec.ConnError{Code: codec.ErrCodeFlowControl, Reason: "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window"}
-			}
-			grew = true
-		case codec.SettingMaxFrameSize:
-			c.peerFrame = s.Value
-		}
-	}
-	// RFC 9113 §6.5.3: "Upon receiving a SETTINGS frame, the recipient MUST
-	// ... respond with a SETTINGS frame with the ACK flag set."
-	c.out = codec.AppendSettingsAck(c.out)
-	if grew && len(c.bodyQueue) > 0 {
-		c.resumeBodies()
-	}
-	return nil
-}
-
-// goAway handles GOAWAY from the server: streams above the last id were not
-// processed and end with ResultRefused (RFC 9113 §6.8: "Activity on streams
-// numbered lower than or equal to the last stream identifier might still
-// complete successfully ... streams ... with identifiers higher than the
-// included last stream identifier ... were not processed").
-func (c *H2Conn) goAway(last uint32, code codec.ErrCode) {
-	c.goingAway, c.goAwayRecv, c.goAwayLast, c.goAwayCode = true, true, last, code
-	ids := c.scratch[:0]
-	c.streams.Range(func(id uint32, _ *stream) bool {
-		if id > last {
-			ids = append(ids, id)
-		}
-		return true
-	})
-	for _, id := range ids {
-		if s := c.streams.Get(id); s != nil {
-			c.closeStream(id, s, ResultRefused, code)
-		}
-	}
-	c.scratch = ids[:0]
 }
 
 // Traffic returns the received-traffic counters: compressed field block

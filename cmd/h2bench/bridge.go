@@ -199,7 +199,7 @@ func (c *benchClient) onBridge(b *bridge) {
 	if hs {
 		if hsErr != nil {
 			c.br = nil
-			c.connectFailed(kind)
+			c.connectFailed(kind, hsErr.Error())
 			return
 		}
 		c.w.noteNote("TLS: " + info)

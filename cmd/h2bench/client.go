@@ -71,7 +71,7 @@ type benchClient struct {
 	connStart           int64
 	gotFirst            bool
 	reqsOnConn          int64
-	doneOnConn          int64
+	doneOnConn          int64 // requests the server ended on this connection
 	failsInRow          int
 	everConn            bool
 	lastActive          int64
@@ -132,21 +132,21 @@ func (c *benchClient) connect() {
 	}
 	fd, err := unix.Socket(w.fam, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		c.connectFailed(errConnect)
+		c.connectFailed(errConnect, "socket: "+err.Error())
 		return
 	}
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	err = unix.Connect(fd, w.addr)
 	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
 		unix.Close(fd)
-		c.connectFailed(errConnect)
+		c.connectFailed(errConnect, "connect: "+err.Error())
 		return
 	}
 	c.fd = fd
 	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: c.idx, Pad: c.connGen}); err != nil {
 		unix.Close(fd)
 		c.fd = -1
-		c.connectFailed(errConnect)
+		c.connectFailed(errConnect, "epoll_ctl: "+err.Error())
 		return
 	}
 	c.wantOut = true
@@ -164,7 +164,10 @@ func (c *benchClient) onEvent(ev uint32, gen int32) {
 		}
 		if e, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || e != 0 {
 			c.closeFD()
-			c.connectFailed(errConnect)
+			if err == nil {
+				err = unix.Errno(e)
+			}
+			c.connectFailed(errConnect, "connect: "+err.Error())
 			return
 		}
 		c.connected(c.w.cfg.cleartextProto(), false)
@@ -235,7 +238,7 @@ func (c *benchClient) readable() {
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			return
 		}
-		c.endConn(errIO, codec.ErrCodeNo)
+		c.endConn(errIO, codec.ErrCodeNo, "read: "+err.Error())
 		return
 	}
 	if n == 0 {
@@ -275,15 +278,15 @@ func (c *benchClient) process() {
 		if err != nil {
 			kind := errProtocol
 			var ce *codec.ConnError
-			code := codec.ErrCodeProtocol
+			code, why := codec.ErrCodeProtocol, err.Error()
 			if errors.As(err, &ce) {
-				code = ce.Code
+				code, why = ce.Code, ce.Reason
 			}
 			if c.h2 == nil || c.sess == c.h1 {
 				kind = errHTTP1
 			}
 			c.flush()
-			c.endConn(kind, code)
+			c.endConn(kind, code, why)
 			return
 		}
 		if c.h1 != nil && c.sess == c.h1 && c.h1.Upgraded {
@@ -307,7 +310,7 @@ func (c *benchClient) process() {
 				need = 2 * len(c.rbuf)
 			}
 			if need > 64<<20 {
-				c.endConn(errProtocol, codec.ErrCodeFrameSize)
+				c.endConn(errProtocol, codec.ErrCodeFrameSize, "server sent a frame above 64 MiB")
 				return
 			}
 			c.rbuf = append(c.rbuf, make([]byte, need-len(c.rbuf))...)
@@ -346,17 +349,6 @@ func (c *benchClient) afterActivity() {
 	}
 }
 
-// eof handles the server closing the connection.
-func (c *benchClient) eof() {
-	if c.h1 != nil && c.sess == c.h1 {
-		c.state = stIdle
-		c.failKind, c.failCode = errConnClosed, codec.ErrCodeNo
-		c.h1.EOF()
-		c.traffic()
-	}
-	c.endConn(errConnClosed, codec.ErrCodeNo)
-}
-
 // flush writes the session's output.
 func (c *benchClient) flush() {
 	if c.sess == nil || (c.state != stConnected && c.state != stDone) {
@@ -389,7 +381,7 @@ func (c *benchClient) flush() {
 				continue
 			}
 			if c.state == stConnected {
-				c.endConn(errIO, codec.ErrCodeNo)
+				c.endConn(errIO, codec.ErrCodeNo, "write: "+err.Error())
 			}
 			return
 		}
@@ -521,7 +513,9 @@ func (c *benchClient) Closed(token int32, res client.Result, code codec.ErrCode)
 	w := c.w
 	r := c.recs[token]
 	c.release(token)
-	c.doneOnConn++
+	if res != client.ResultConnError {
+		c.doneOnConn++ // the server completed it, one way or another
+	}
 	if !r.counted || w.phase == phaseOver {
 		return
 	}
@@ -618,77 +612,6 @@ func (c *benchClient) goAway() (bool, codec.ErrCode) {
 		return c.h2.GoAwayReceived()
 	}
 	return false, codec.ErrCodeNo
-}
-
-// endConn handles a connection that failed or was closed by the server.
-func (c *benchClient) endConn(kind int, code codec.ErrCode) {
-	w := c.w
-	if got, gcode := c.goAway(); got {
-		w.st.GoAways++
-		if gcode != codec.ErrCodeNo {
-			w.st.errCount(errGoAway, gcode, 1)
-		}
-	}
-	c.failKind, c.failCode = kind, code
-	sess := c.sess
-	c.state = stIdle
-	if sess != nil {
-		sess.Fail(client.ResultConnError)
-	}
-	c.closeConn()
-	if w.phase == phaseOver || c.noMoreWork() && c.inflight == 0 {
-		c.finish()
-		return
-	}
-	if kind == errTimeout {
-		c.abandon()
-		return
-	}
-	if c.doneOnConn > 0 {
-		c.failsInRow = 0
-	} else {
-		c.failsInRow++
-	}
-	if c.failsInRow >= 3 {
-		c.abandon()
-		return
-	}
-	c.connect()
-}
-
-// connectFailed handles a failed connection attempt.
-func (c *benchClient) connectFailed(kind int) {
-	w := c.w
-	c.state = stIdle
-	w.st.errCount(kind, codec.ErrCodeNo, 1)
-	c.failsInRow++
-	if !c.everConn || c.failsInRow >= 3 || w.phase == phaseOver {
-		// h2load: "client could not connect to host"; its requests fail
-		c.abandon()
-		return
-	}
-	c.connect()
-}
-
-// abandon gives up the client: requests never issued count as failed and
-// errored, as h2load's process_abandoned_streams does.
-func (c *benchClient) abandon() {
-	w := c.w
-	if w.phase == phaseMain && c.left > 0 && w.sched == nil {
-		// as in h2load, neither started nor done
-		w.st.Failed += c.left
-		w.st.Errored += c.left
-		w.st.errCount(errAbandoned, codec.ErrCodeNo, c.left)
-		c.left = 0
-	}
-	if c.rps != nil && c.rps.total > 0 && w.phase == phaseMain {
-		n := c.rps.total - c.rps.issued
-		w.st.Failed += n
-		w.st.Errored += n
-		w.st.errCount(errAbandoned, codec.ErrCodeNo, n)
-		c.rps.issued = c.rps.total
-	}
-	c.finish()
 }
 
 // closeConn releases the transport.
@@ -789,13 +712,13 @@ func (c *benchClient) onTimer(kind uint8, at int64) {
 		}
 		idle := int64(w.cfg.idleTimeout)
 		if w.now-c.lastActive >= idle {
-			c.timeout()
+			c.timeout("-N: no activity for " + w.cfg.idleTimeout.String())
 			return
 		}
 		c.armTimer(tkIdle, c.lastActive+idle)
 	case tkActive:
 		if c.state == stConnected {
-			c.timeout()
+			c.timeout("-T: the connection was still active " + w.cfg.activeTimeout.String() + " after its last request was issued")
 		}
 	case tkRPS:
 		if c.state == stConnected {
@@ -817,14 +740,4 @@ func (c *benchClient) armRPS() {
 		next = c.w.now + int64(s.interval)
 	}
 	c.armTimer(tkRPS, next)
-}
-
-// timeout handles -T and -N: requests in flight count as timed out (and as
-// failed and errored), the rest are abandoned, as in h2load.
-func (c *benchClient) timeout() {
-	w := c.w
-	if w.phase == phaseMain {
-		w.st.TimedOut += int64(c.countedInflight())
-	}
-	c.endConn(errTimeout, codec.ErrCodeNo)
 }

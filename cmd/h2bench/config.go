@@ -97,7 +97,15 @@ Options (h2load's):
   -D, --duration=<DURATION>     Timing-based run of this length.
       --warm-up-time=<DURATION> Warm-up before -D's measurement.
   -T, --connection-active-timeout=<DURATION>
+                                Close a client's connection this long after
+                                its last request was issued (as h2load);
+                                requests in flight count as timed out.
   -N, --connection-inactivity-timeout=<DURATION>
+                                Close a connection after this long without
+                                any byte read or written; requests in
+                                flight count as timed out. Against a server
+                                that may stall, set -N (or -D): nothing else
+                                ends a request it never answers.
       --alpn-list=<LIST>        ALPN identifiers. Default: h2,http/1.1
       --npn-list=<LIST>         Same as --alpn-list (deprecated).
       --h1                      Force HTTP/1.1 for http and https URIs.
@@ -122,6 +130,12 @@ Options (h2bench's own):
   -k, --insecure                Skip TLS certificate verification.
   -q, --quiet                   No live progress.
       --cpuprofile=<FILE>       Write a Go CPU profile of the run.
+
+  A client whose connections fail 3 times in a row before the server
+  completes a request gives up; the errors table of the report gives the
+  first cause of each row. Servers that break HTTP/2 or flood the client
+  (endless CONTINUATION, PING/SETTINGS floods, frames that advance no
+  request) fail the connection with GOAWAY instead of hanging it.
 
   <SIZE> is an integer with an optional unit K, M or G (powers of 1024).
   <DURATION> is an integer with an optional unit h, m, s or ms (seconds when

@@ -46,7 +46,9 @@ type result struct {
 	StatusClasses [6]int64         `json:"status_classes"` // index: status/100; [0]: none
 	StatusCodes   map[string]int64 `json:"status_codes"`
 	Errors        map[string]int64 `json:"errors,omitempty"`
-	Traffic       struct {
+	// ErrorCauses holds, per row of Errors, why the first of them happened.
+	ErrorCauses map[string]string `json:"error_causes,omitempty"`
+	Traffic     struct {
 		Total        int64   `json:"total"`
 		Headers      int64   `json:"headers"`
 		HeadersDec   int64   `json:"headers_decompressed"`
@@ -57,6 +59,7 @@ type result struct {
 		Made         int64 `json:"made"`
 		Established  int64 `json:"established"`
 		Reconnects   int64 `json:"reconnects"`
+		Failed       int64 `json:"failed"` // established, then failed: error, close or timeout
 		GoAways      int64 `json:"goaway_received"`
 		HTTP2        int64 `json:"http2"`
 		HTTP1        int64 `json:"http1"`
@@ -85,6 +88,7 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 	}
 	codes := [600]int64{}
 	errs := [nErrKinds][errCodes]int64{}
+	causes := [nErrKinds][errCodes]string{}
 	for _, s := range stats {
 		q := &r.Requests
 		q.Total += s.ReqTodo
@@ -107,12 +111,16 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		for k := range s.Errors {
 			for j, v := range s.Errors[k] {
 				errs[k][j] += v
+				if causes[k][j] == "" {
+					causes[k][j] = s.Causes[k][j]
+				}
 			}
 		}
 		c := &r.Connections
 		c.Made += s.ConnsMade
 		c.Established += s.ConnsOK
 		c.Reconnects += s.Reconnects
+		c.Failed += s.ConnsFailed
 		c.GoAways += s.GoAways
 		c.HTTP2 += s.ProtoH2
 		c.HTTP1 += s.ProtoH1
@@ -154,6 +162,7 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		}
 	}
 	r.Errors = map[string]int64{}
+	r.ErrorCauses = map[string]string{}
 	for k := range errs {
 		for j, v := range errs[k] {
 			if v == 0 {
@@ -168,6 +177,9 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 				}
 			}
 			r.Errors[name] += v
+			if causes[k][j] != "" && r.ErrorCauses[name] == "" {
+				r.ErrorCauses[name] = causes[k][j]
+			}
 		}
 	}
 	r.Measured = elapsed.Seconds()
@@ -247,7 +259,7 @@ func readJSON(path string) (*result, error) {
 // the request rate is the sum of the runs' rates.
 func mergeResults(rs []*result) *result {
 	m := &result{Version: "h2bench/1", hist: map[string]*hdrhistogram.Histogram{},
-		StatusCodes: map[string]int64{}, Errors: map[string]int64{}}
+		StatusCodes: map[string]int64{}, Errors: map[string]int64{}, ErrorCauses: map[string]string{}}
 	for _, n := range histNames {
 		m.hist[n] = newHist()
 	}
@@ -290,6 +302,11 @@ func mergeResults(rs []*result) *result {
 		for k, v := range r.Errors {
 			m.Errors[k] += v
 		}
+		for k, v := range r.ErrorCauses {
+			if m.ErrorCauses[k] == "" {
+				m.ErrorCauses[k] = v
+			}
+		}
 		m.Traffic.Total += r.Traffic.Total
 		m.Traffic.Headers += r.Traffic.Headers
 		m.Traffic.HeadersDec += r.Traffic.HeadersDec
@@ -298,6 +315,7 @@ func mergeResults(rs []*result) *result {
 		c.Made += d.Made
 		c.Established += d.Established
 		c.Reconnects += d.Reconnects
+		c.Failed += d.Failed
 		c.GoAways += d.GoAways
 		c.HTTP2 += d.HTTP2
 		c.HTTP1 += d.HTTP1
@@ -497,6 +515,9 @@ func writeReport(w io.Writer, r *result) {
 	}
 	c := &r.Connections
 	fmt.Fprintf(w, "connections: %d made, %d established, %d reconnects, %d GOAWAY received", c.Made, c.Established, c.Reconnects, c.GoAways)
+	if c.Failed > 0 {
+		fmt.Fprintf(w, ", %d failed", c.Failed)
+	}
 	if q.Retried > 0 {
 		fmt.Fprintf(w, ", %d refused requests re-issued", q.Retried)
 	}
@@ -528,6 +549,9 @@ func writeReport(w io.Writer, r *result) {
 		fmt.Fprintf(w, "errors:\n")
 		for _, k := range keys {
 			fmt.Fprintf(w, "  %s: %d\n", k, r.Errors[k])
+			if why := r.ErrorCauses[k]; why != "" {
+				fmt.Fprintf(w, "    first cause: %s\n", why)
+			}
 		}
 	}
 }

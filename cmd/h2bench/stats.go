@@ -140,9 +140,11 @@ type threadStats struct {
 
 	Status [600]int64 // exact status codes; [0]: none or malformed
 	Errors [nErrKinds][errCodes]int64
+	Causes [nErrKinds][errCodes]string // the first cause of each error row
 
 	ConnsMade    int64 // connections attempted
 	ConnsOK      int64 // connections established
+	ConnsFailed  int64 // established connections that failed (error, close, timeout)
 	GoAways      int64 // GOAWAY frames received
 	Reconnects   int64 // connections made after the first of a client
 	Upgraded     int64 // h2c upgrades accepted
@@ -171,3 +173,15 @@ func newThreadStats() *threadStats {
 func (s *threadStats) errCount(k int, c codec.ErrCode, n int64) {
 	s.Errors[k][codeCol(c)] += n
 }
+
+// cause records why errors of kind k with code c happen, the first time
+// only: the report prints one cause per row of its errors table.
+func (s *threadStats) cause(k int, c codec.ErrCode, why string) {
+	if p := &s.Causes[k][codeCol(c)]; *p == "" {
+		*p = why
+	}
+}
+
+// needCause reports whether no cause is known yet for kind k with code c
+// (to skip building one).
+func (s *threadStats) needCause(k int, c codec.ErrCode) bool { return s.Causes[k][codeCol(c)] == "" }
