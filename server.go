@@ -372,6 +372,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	if !loop.ReactorAvailable {
+		return s.serveStd(core, ln, nil)
+	}
 	// The converted listener owns ln (and the duplicate of its socket that
 	// netpoll makes): closing it closes both.
 	conv, cerr := netpoll.ConvertListener(ln)

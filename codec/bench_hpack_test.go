@@ -60,3 +60,27 @@ func BenchmarkHeaderEncoderStatusLiteral(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkHeaderDecoderLiteralRequest decodes the first request of a
+// connection (every field a literal, most Huffman-coded, each added to the
+// dynamic table) in two fragments, validation included: the cost of the
+// literals, and of the scanner skipping their strings.
+func BenchmarkHeaderDecoderLiteralRequest(b *testing.B) {
+	warm, _ := indexedRequest()
+	d := NewHeaderDecoder(4096, 1<<16)
+	blk := new(HeaderBlock)
+	b.SetBytes(int64(len(warm)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Begin(1, BlockRequest, blk)
+		if err := d.Write(warm[:20]); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Write(warm[20:]); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.End(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

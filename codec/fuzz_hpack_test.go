@@ -19,8 +19,9 @@ var fuzzTableSizes = [4]uint32{4096, 0, 256, 65536}
 // HeaderDecoder twice (two consecutive blocks, so the dynamic table carries
 // over) and compares every outcome with a plain hpack.Decoder fed the same
 // bytes plus an independent validator. ctl picks the fragment length (bits
-// 0-3), the block kind (4-5), the table size (6-7) and the header list limit
-// (8-23).
+// 0-3), the block kind (4-5), the table size (6-7), the header list limit
+// (8-23) and whether the first block is decoded with a nil dst, only to keep
+// the table in sync (24).
 func FuzzHeaderDecoder(f *testing.F) {
 	seeds := [][]byte{
 		hpackHex("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572"),
@@ -30,6 +31,9 @@ func FuzzHeaderDecoder(f *testing.F) {
 		{0x20, 0x3f, 0xe1, 0x1f, 0x82, 0x87, 0x84},
 		{0x3f, 0x13, 0x82},
 		{0x40, 1, 'a', 1, 'b', 0x20},
+		{0x82, 0x20},                                     // size update after a field, empty table
+		{0x82, 0x0f, 0x04, 0x84, 0xff, 0xff, 0xff, 0xff}, // EOS in a literal without indexing
+		{0x82, 0x10, 0x81, 0x18, 0x00},                   // padding not all ones in a never-indexed name
 		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 	}
 	for _, ex := range rfcRequests {
@@ -53,6 +57,7 @@ func FuzzHeaderDecoder(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(s, uint32(i%16)|uint32(i%3)<<4|uint32(i%4)<<6|uint32(1<<16-1)<<8)
 		f.Add(s, uint32(i%16)|uint32(i%3)<<4|uint32(100+i)<<8)
+		f.Add(s, uint32(i%16)|uint32(i%4)<<6|uint32(1<<16-1)<<8|1<<24)
 	}
 
 	f.Fuzz(func(t *testing.T, block []byte, ctl uint32) {
@@ -60,6 +65,7 @@ func FuzzHeaderDecoder(f *testing.F) {
 		kind := BlockKind(ctl >> 4 & 3 % 3)
 		tableSize := fuzzTableSizes[ctl>>6&3]
 		limit := ctl >> 8 & 0xffff
+		discard := ctl>>24&1 != 0
 
 		d := NewHeaderDecoder(tableSize, limit)
 		var refFields []hpack.HeaderField
@@ -70,7 +76,11 @@ func FuzzHeaderDecoder(f *testing.F) {
 		b := new(HeaderBlock)
 		for round := 0; round < 2; round++ {
 			id := uint32(2*round + 1)
-			d.Begin(id, kind, b)
+			dst := b
+			if discard && round == 0 {
+				dst = nil
+			}
+			d.Begin(id, kind, dst)
 			var err error
 			for rest := block; len(rest) > 0 && err == nil; {
 				n := min(fragLen, len(rest))
@@ -111,16 +121,24 @@ func FuzzHeaderDecoder(f *testing.F) {
 			refFields = refFields[:0]
 			refErr := refDecode(ref, block, fragLen, tableSize)
 			refAlive = refErr == nil
+			stringsSkipped := err == ErrHeaderListTooLarge || (dst == nil && err == nil)
 			switch {
 			case connErr && refErr == nil:
 				t.Fatalf("round %d: %v, but the reference decodes %q", round, err, refFields)
 			case connErr:
 				continue
-			case refErr != nil && err != ErrHeaderListTooLarge:
-				// Only a block over the limit may skip what made the
-				// reference fail (literal strings are not decoded then).
+			case refErr != nil && !(stringsSkipped && errors.Is(refErr, hpack.ErrStringLength)):
+				// Only a block over the limit or discarded may skip what
+				// made the reference fail: a Huffman string too long once
+				// decoded (literal strings are not decoded then). An invalid
+				// Huffman string is found either way (RFC 7541 §5.2).
 				t.Fatalf("round %d: err = %v, reference fails with %v", round, err, refErr)
 			case refErr != nil:
+				continue
+			case dst == nil:
+				if err != nil {
+					t.Fatalf("round %d: discarded block: %v", round, err)
+				}
 				continue
 			}
 
@@ -189,7 +207,12 @@ func sameBlock(a, b HeaderBlock) bool {
 // as the HeaderDecoder. Leading dynamic table size updates go one per Write
 // and Close, since hpack.Decoder refuses a second one in a row when its table
 // is not empty; at most two, each at most six octets and within tableLimit.
+// An update after a field is an error even when hpack.Decoder accepts it
+// (its table is empty).
 func refDecode(ref *hpack.Decoder, block []byte, fragLen int, tableLimit uint32) error {
+	if refUpdateAfterField(block) {
+		return errors.New("dynamic table size update after a field")
+	}
 	pos, updates := 0, 0
 	for pos < len(block) && block[pos]&0xe0 == 0x20 {
 		end := pos + 1
@@ -226,6 +249,72 @@ func refDecode(ref *hpack.Decoder, block []byte, fragLen int, tableLimit uint32)
 		pos = end
 	}
 	return ref.Close()
+}
+
+// refUpdateAfterField reports whether block, read whole, has a dynamic table
+// size update after a field representation. It stops, answering false, where
+// the block cannot be read (hpack.Decoder then fails anyway).
+func refUpdateAfterField(block []byte) bool {
+	p := block
+	// integer reads an integer with an n-bit prefix off p.
+	integer := func(n uint) (uint64, bool) {
+		if len(p) == 0 {
+			return 0, false
+		}
+		v := uint64(p[0]) & (1<<n - 1)
+		p = p[1:]
+		if v < 1<<n-1 {
+			return v, true
+		}
+		for shift := uint(0); len(p) > 0 && shift < 63; shift += 7 {
+			c := p[0]
+			p = p[1:]
+			v += uint64(c&0x7f) << shift
+			if c < 0x80 {
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	str := func() bool {
+		n, ok := integer(7)
+		if !ok || n > uint64(len(p)) {
+			return false
+		}
+		p = p[n:]
+		return true
+	}
+	sawField := false
+	for len(p) > 0 {
+		c := p[0]
+		var prefix uint
+		switch {
+		case c >= 0x80:
+			sawField = true
+			if _, ok := integer(7); !ok {
+				return false
+			}
+			continue
+		case c >= 0x40:
+			prefix = 6
+		case c >= 0x20:
+			if sawField {
+				return true
+			}
+			if _, ok := integer(5); !ok {
+				return false
+			}
+			continue
+		default:
+			prefix = 4
+		}
+		sawField = true
+		name, ok := integer(prefix)
+		if !ok || (name == 0 && !str()) || !str() {
+			return false
+		}
+	}
+	return false
 }
 
 // refMalformed is an independent statement of the RFC 9113 §8 rules that

@@ -71,7 +71,8 @@ type HeaderDecoder struct {
 	// settings, changed between blocks
 	maxListSize uint32 // SETTINGS_MAX_HEADER_LIST_SIZE we enforce
 	tableLimit  uint32 // SETTINGS_HEADER_TABLE_SIZE in force
-	needUpdate  bool   // tableLimit was lowered: the next block must start with a size update
+	needUpdate  bool   // tableLimit was lowered: the next block must start with a size update to at most minLimit
+	minLimit    uint32 // while needUpdate: the smallest tableLimit since the last block
 
 	// per-block state, reset by Begin
 	dst       *HeaderBlock // nil: decode only to keep the table in sync
@@ -86,6 +87,7 @@ type HeaderDecoder struct {
 	updates   int    // leading size updates seen
 	npend     int    // bytes of a size update split across fragments
 	pend      [maxUpdateLen]byte
+	scan      fieldScanner // the representations after the leading updates
 
 	// sticky: once the HPACK context is broken the connection must end
 	err error
@@ -137,11 +139,19 @@ func maxStringLen(n uint32) int {
 // block that follows an acknowledgment of the reduction to the maximum
 // dynamic table size as a connection error (Section 5.4.1) of type
 // COMPRESSION_ERROR if it does not start with a conformant Dynamic Table Size
-// Update instruction."
+// Update instruction." Conformant means one of its leading updates is at
+// most the smallest limit set since the last block, when several calls
+// come between two blocks (RFC 7541 §4.2: "In the case that this size is
+// changed more than once in this interval, the smallest maximum table size
+// that occurs in that interval MUST be signaled in a dynamic table size
+// update.").
 func (d *HeaderDecoder) SetMaxDynamicTableSize(n uint32) {
 	d.hd.SetAllowedMaxDynamicTableSize(n)
 	if n < d.tableLimit {
 		d.hd.SetMaxDynamicTableSize(n)
+		if !d.needUpdate || n < d.minLimit {
+			d.minLimit = n
+		}
 		d.needUpdate = true
 	}
 	d.tableLimit = n
@@ -159,6 +169,7 @@ func (d *HeaderDecoder) Begin(streamID uint32, kind BlockKind, dst *HeaderBlock)
 	d.dst, d.streamID, d.kind = dst, streamID, kind
 	d.size, d.tooLarge, d.regular, d.pseudo, d.malformed = 0, false, false, 0, ""
 	d.atStart, d.updates, d.npend = true, 0, 0
+	d.scan = fieldScanner{}
 	d.hd.SetEmitEnabled(dst != nil)
 }
 
@@ -184,6 +195,10 @@ func (d *HeaderDecoder) Write(fragment []byte) error {
 		d.err = compressionError(err)
 		return d.err
 	}
+	if err := d.scan.scan(fragment, !d.hd.EmitEnabled()); err != nil {
+		d.err = err
+		return err
+	}
 	return nil
 }
 
@@ -205,6 +220,10 @@ func (d *HeaderDecoder) End() error {
 		if d.npend == 0 {
 			d.err = errSizeUpdateMissing
 		}
+		return d.err
+	}
+	if !d.scan.complete() {
+		d.err = errFieldTruncated // hpack.Decoder.Close would fail too
 		return d.err
 	}
 	if err := d.hd.Close(); err != nil {
@@ -237,7 +256,7 @@ const maxUpdateLen = 6
 // §6.3; RFC 9113 §4.3.1).
 var (
 	errSizeUpdateTooLarge  = connErr(ErrCodeCompression, "dynamic table size update above SETTINGS_HEADER_TABLE_SIZE")
-	errSizeUpdateMissing   = connErr(ErrCodeCompression, "field block after a reduced SETTINGS_HEADER_TABLE_SIZE without a dynamic table size update")
+	errSizeUpdateMissing   = connErr(ErrCodeCompression, "field block after a reduced SETTINGS_HEADER_TABLE_SIZE without a dynamic table size update to the reduced size")
 	errSizeUpdateCount     = connErr(ErrCodeCompression, "more than two dynamic table size updates at the start of a field block")
 	errSizeUpdateTruncated = connErr(ErrCodeCompression, "truncated dynamic table size update")
 )
@@ -248,8 +267,11 @@ var (
 // refuses a second update in a row while its table is not empty, although
 // RFC 7541 §4.2 has an encoder send two (the smallest size since the last
 // block, then the final one) when the size went down and up again:
-// "...resulting in at most two dynamic table size updates". A third is an
-// error.
+// "The final maximum size is always signaled, resulting in at most two
+// dynamic table size updates." A third is a decoding error: no conformant
+// encoder sends one, and accepting any number would let a block be nothing
+// but updates. An update after the first field is the scanner's to reject
+// (fieldScanner).
 func (d *HeaderDecoder) leadingUpdates(fragment []byte) ([]byte, error) {
 	for len(fragment) > 0 {
 		if d.npend == 0 && fragment[0]&0xe0 != 0x20 { // not 001xxxxx: the first field
@@ -270,13 +292,18 @@ func (d *HeaderDecoder) leadingUpdates(fragment []byte) ([]byte, error) {
 			continue
 		}
 		d.npend = 0
+		// RFC 7541 §6.3: "The new maximum size MUST be lower than or equal
+		// to the limit determined by the protocol using HPACK. A value that
+		// exceeds this limit MUST be treated as a decoding error."
 		if v > uint64(d.tableLimit) {
 			return nil, errSizeUpdateTooLarge
 		}
 		if d.updates++; d.updates > 2 {
 			return nil, errSizeUpdateCount
 		}
-		d.needUpdate = false
+		if d.needUpdate && v <= uint64(d.minLimit) {
+			d.needUpdate = false // the reduction is signalled
+		}
 		d.hd.SetMaxDynamicTableSize(uint32(v))
 	}
 	return fragment, nil

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package loop
 
 import (
@@ -8,7 +10,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/cloudwego/netpoll"
 	"github.com/h2loop/h2loop/codec"
@@ -84,23 +85,7 @@ func (c *npConn) writeDirect(b []byte) (int, error) {
 	if c.fdClosed {
 		return 0, netpoll.ErrConnClosed
 	}
-	n := 0
-	for n < len(b) {
-		// send with MSG_NOSIGNAL: a peer that is gone is an EPIPE, never a
-		// SIGPIPE, whatever the process's signal disposition.
-		r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n),
-			syscall.MSG_NOSIGNAL, 0, 0)
-		switch e {
-		case 0:
-			n += int(r)
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return n, nil
-		default:
-			return n, e
-		}
-	}
-	return n, nil
+	return sendNoSignal(c.fd, b)
 }
 
 // lingerTime is how long a closing connection keeps draining input after
@@ -125,6 +110,11 @@ func (c *npConn) h1Conn() *h1conn { return c.h1p.Load() }
 
 func (c *npConn) buffered() int { return c.nc.Reader().Len() }
 
+// ReactorAvailable reports whether cleartext connections are served on
+// netpoll's reactor; where it is false (windows), Server.Serve uses the
+// standard library's net path (a goroutine per connection), as TLS does.
+const ReactorAvailable = true
+
 // NewEventLoop returns a netpoll event loop that serves cleartext HTTP/2
 // (and HTTP/1.1) with this Core.
 func (core *Core) NewEventLoop() (netpoll.EventLoop, error) {
@@ -145,6 +135,7 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 	c := &npConn{core: core, nc: nc, fd: -1, accepted: time.Now()}
 	if fdc, ok := nc.(interface{ Fd() int }); ok {
 		c.fd = fdc.Fd()
+		noSigPipe(c.fd)
 	}
 	if !core.add(c) {
 		c.bad = true // shutting down: closed on its first bytes, or by netpoll's own shutdown
@@ -317,32 +308,6 @@ func (c *npConn) startH1(first []byte) bool {
 		return false
 	}
 	return true
-}
-
-// looksLikeHTTP1 reports whether b can start an HTTP/1.x request line: a
-// method token followed by a space.
-func looksLikeHTTP1(b []byte) bool {
-	for i, ch := range b {
-		if ch == ' ' {
-			return i > 0
-		}
-		if !isTokenChar(ch) {
-			return false
-		}
-	}
-	return len(b) > 0
-}
-
-func isTokenChar(ch byte) bool {
-	switch {
-	case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
-		return true
-	}
-	switch ch {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }
 
 // serveH2 processes everything buffered, blocking for the rest of a partial

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command compare runs h2loop (examples/hello), Go's net/http h2c
 // (bench/nethttpd) and, when installed, h2o and nghttpd side by side, each
 // pinned to one CPU and loaded by h2load (and h2bench) pinned to another, and

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command idleconns opens idle HTTP/2 cleartext connections to a server and
 // reports how much the server's resident memory grew per connection. Each
 // connection sends the preface, SETTINGS and one GET, reads the whole

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudwego/netpoll"
 	"github.com/h2loop/h2loop"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -44,7 +43,7 @@ type soakServer struct {
 
 func startServer() (*soakServer, error) {
 	s := &soakServer{log: newLogCounter(), nplog: newLogCounter(), serve: make(chan error, 1)}
-	netpoll.SetLoggerOutput(s.nplog)
+	captureNetpollLog(s.nplog)
 	s.tracker.Store(newTracker())
 	s.gs = grpc.NewServer()
 	testpb.RegisterTestServiceServer(s.gs, &testService{s: s})

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command h2bench is a load generator for HTTP/2 servers with the options of
 // nghttp2's h2load (same names, same meanings, same report layout) and more:
 // lossless latency percentiles, an open-loop mode that corrects for

@@ -1,0 +1,17 @@
+package loop
+
+import (
+	"errors"
+
+	"github.com/cloudwego/netpoll"
+)
+
+// ReactorAvailable reports whether cleartext connections are served on
+// netpoll's reactor; where it is false (windows), Server.Serve uses the
+// standard library's net path (a goroutine per connection), as TLS does.
+const ReactorAvailable = false
+
+var errNoReactor = errors.New("h2loop: no netpoll reactor on this platform")
+
+// NewEventLoop is not available here: use ServeListener.
+func (core *Core) NewEventLoop() (netpoll.EventLoop, error) { return nil, errNoReactor }
