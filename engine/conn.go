@@ -701,6 +701,14 @@ func (c *Conn) maybeFinish() {
 	}
 }
 
+// Calm ends the connection with GOAWAY(ENHANCE_YOUR_CALM) for an abuse the
+// transport found (too much unprocessed input); the transport counts it.
+func (c *Conn) Calm(reason string) {
+	c.begin()
+	c.m.inc(&c.m.ConnErrors)
+	c.connError(codec.ErrCodeEnhanceYourCalm, reason, errCalm(reason))
+}
+
 // Abort ends the connection after the transport closed: every request is
 // canceled. It is safe to call more than once.
 func (c *Conn) Abort() {

@@ -459,6 +459,17 @@ func (h *h2conn) tooMuchInput(n int) bool {
 	}
 	h.core.Metrics.FloodErrors.Add(1)
 	h.core.logf("h2loop: %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", h.remote, n, h.core.opts.MaxBufferedInput)
+	// Tell the client why, if its socket takes it at once (it may not
+	// be reading: never wait for it), then close.
+	if tw, ok := h.sink.(interface{ tryWrite([]byte) }); ok && h.mu.TryLock() {
+		func() {
+			defer h.mu.Unlock()
+			defer h.guard("too much input")
+			h.eng.Calm("too much unprocessed input")
+			tw.tryWrite(h.eng.Output())
+			h.eng.ConsumeOutput(len(h.eng.Output()))
+		}()
+	}
 	go h.sink.closeSocket()
 	return true
 }

@@ -75,6 +75,9 @@ func (c *npConn) write(b []byte) error {
 	return err
 }
 
+// tryWrite writes what of b the socket takes at once, and drops the rest.
+func (c *npConn) tryWrite(b []byte) { c.writeDirect(b) }
+
 // writeDirect writes as much of b as the socket takes without blocking.
 func (c *npConn) writeDirect(b []byte) (int, error) {
 	if c.fd < 0 {
@@ -97,6 +100,9 @@ const lingerTime = time.Second
 // queued (a final GOAWAY), so the write side is shut down first, input is
 // drained and discarded for a moment, and then the socket is closed.
 func (c *npConn) closeSocket() {
+	if c.lingering.Load() {
+		return // closing already: the linger timer closes it
+	}
 	if fdc, ok := c.nc.(interface{ Fd() int }); ok && c.nc.IsActive() && c.lingering.CompareAndSwap(false, true) {
 		if syscall.Shutdown(fdc.Fd(), syscall.SHUT_WR) == nil {
 			time.AfterFunc(lingerTime, func() { c.nc.Close() })
