@@ -80,6 +80,14 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		// respond with a connection error of type PROTOCOL_ERROR" (§5.1.1).
 		return c.blockThen(hf, &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "stream id lower than one already used"})
 	default:
+		if c.weReset(id) {
+			// An idle stream we reset (a PRIORITY that made it depend on
+			// itself, §5.3.1): it is closed, and its frames are discarded
+			// as those of any stream we reset (§5.1), after the block is
+			// decoded to keep HPACK in sync.
+			c.discardBlock(id)
+			return c.blockThen(hf, c.uselessFrame())
+		}
 		c.lastClientID = id
 		if c.goAwaySent && id > c.goAwayLast {
 			// After our final GOAWAY new streams are ignored (§6.8), but the

@@ -457,3 +457,23 @@ func drain(tc *tconn, id uint32) {
 		tc.feed(codec.AppendData(nil, id, false, make([]byte, 16384)))
 	}
 }
+
+// A PRIORITY frame that makes an idle stream depend on itself resets it
+// (§5.3.1, as h2spec expects); HEADERS that then arrive on that stream are
+// discarded as those of any stream we reset, never served.
+func TestHeadersAfterIdleStreamReset(t *testing.T) {
+	tc := newTConn(t, Config{})
+	tc.handshake()
+	tc.feed(codec.AppendPriority(nil, 1, codec.PriorityParam{StreamDep: 1, Weight: 15}))
+	tc.wantRST(1, codec.ErrCodeProtocol)
+	tc.feed(tc.get(1, "/"))
+	tc.noFrames()
+	if len(tc.cb.reqs) != 0 || tc.c.Closed() {
+		t.Fatalf("%d requests served on the reset stream, closed %v", len(tc.cb.reqs), tc.c.Closed())
+	}
+	// The connection goes on.
+	tc.feed(tc.get(3, "/"))
+	if len(tc.cb.reqs) != 1 {
+		t.Fatal("next stream not served")
+	}
+}
