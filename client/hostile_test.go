@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/h2loop/h2loop/internal/hostile"
 	"github.com/h2loop/h2loop/codec"
+	"github.com/h2loop/h2loop/internal/hostile"
 )
 
 // Bounds every hostile case must meet: a connection against a hostile
