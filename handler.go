@@ -205,7 +205,9 @@ func (ctx *RequestCtx) SetStatus(code int) { ctx.req.Status = code }
 // suppresses the Date the server adds to every response.
 func (ctx *RequestCtx) SetHeader(name, value string) {
 	name = lowerName(name)
-	ctx.req.DelHeader(name)
+	if len(ctx.req.RespHeader) > 0 {
+		ctx.req.DelHeader(name)
+	}
 	ctx.req.AddHeader(name, value)
 }
 
@@ -226,7 +228,12 @@ func (ctx *RequestCtx) SetHeaderBytes(name string, value []byte) {
 }
 
 // SetContentType sets the content-type response header.
-func (ctx *RequestCtx) SetContentType(v string) { ctx.SetHeader("content-type", v) }
+func (ctx *RequestCtx) SetContentType(v string) {
+	if len(ctx.req.RespHeader) > 0 {
+		ctx.req.DelHeader("content-type")
+	}
+	ctx.req.AddHeader("content-type", v)
+}
 
 // SetTrailer adds a response trailer field, sent after the body (same rules
 // as SetHeader).
@@ -327,6 +334,9 @@ func (ctx *RequestCtx) Context() context.Context {
 
 // endContext cancels the Context of a request whose handler returned.
 func (ctx *RequestCtx) endContext() {
+	if ctx.cctx == nil {
+		return // only this goroutine sets it: no lock needed to see it is unset
+	}
 	ctx.doneMu.Lock()
 	defer ctx.doneMu.Unlock()
 	if ctx.ccancel != nil {
@@ -366,11 +376,11 @@ func (ctx *RequestCtx) reset() {
 	ctx.req.Reset()
 	ctx.req.Owner = ctx
 	ctx.t = nil
-	ctx.doneMu.Lock()
+	// No lock: a request is reset once nothing can cancel it any more
+	// (its handler returned and its stream is gone).
 	ctx.canceled.Store(false)
 	ctx.done = nil
 	ctx.cctx, ctx.ccancel = nil, nil
-	ctx.doneMu.Unlock()
 	if cap(ctx.bodyBuf) > 1<<20 {
 		ctx.bodyBuf = nil
 	}

@@ -151,22 +151,22 @@ func (h *h2conn) submit(tasks []task) {
 func (h *h2conn) refuse(r *engine.Request, why string) {
 	h.core.overloaded(h.remote, why)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("refuse")
+	defer h.unlock("refuse")
 	h.eng.Refuse(r)
 	if !h.inLoop {
 		h.flushLocked()
 	}
 }
 
-// guard is deferred, after the deferred unlock, by every method that holds
-// mu: a panic there closes the connection (counted, logged with its
-// stack) instead of the process, and the lock is released on every path.
-func (h *h2conn) guard(where string) {
+// unlock is deferred by every method that holds mu: the lock is released
+// on every path, and a panic there closes the connection (counted, logged
+// with its stack) instead of the process.
+func (h *h2conn) unlock(where string) {
 	if p := recover(); p != nil {
 		h.core.recovered(where, h.remote, p)
 		h.closeAfterPanic()
 	}
+	h.mu.Unlock()
 }
 
 // closeAfterPanic closes the connection, with mu held, after a panic left
@@ -232,8 +232,7 @@ func (h *h2conn) beginLoop() {
 func (h *h2conn) endLoop() {
 	h.runInline()
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("HTTP/2 flush")
+	defer h.unlock("HTTP/2 flush")
 	h.inLoop = false
 	if h.shutdownReq.Load() {
 		h.shutdownLocked()
@@ -306,8 +305,7 @@ func (h *h2conn) onClosed() {
 		return
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("HTTP/2 close")
+	defer h.unlock("HTTP/2 close")
 	if !h.closed.Load() {
 		h.closed.Store(true)
 		h.eng.Abort()
@@ -356,16 +354,14 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 
 func (h *h2conn) AckBody(r *engine.Request, n int) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("AckBody")
+	defer h.unlock("AckBody")
 	h.eng.AckBody(r, n)
 	h.flushSoon()
 }
 
 func (h *h2conn) CloseBody(r *engine.Request) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("CloseBody")
+	defer h.unlock("CloseBody")
 	h.eng.CloseBody(r)
 	h.cond.Broadcast()
 	h.flushSoon()
@@ -403,16 +399,14 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 
 func (h *h2conn) Finish(r *engine.Request) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("Finish")
+	defer h.unlock("Finish")
 	h.eng.Respond(r)
 	h.flushSoon()
 }
 
 func (h *h2conn) Reset(r *engine.Request) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("Reset")
+	defer h.unlock("Reset")
 	h.eng.Cancel(r, codec.ErrCodeCancel)
 	h.flushSoon()
 }
@@ -437,8 +431,7 @@ func (h *h2conn) tick(now time.Time) {
 	if !h.mu.TryLock() {
 		return // busy (a blocked write holds the lock): try at the next tick
 	}
-	defer h.mu.Unlock()
-	defer h.guard("HTTP/2 tick")
+	defer h.unlock("HTTP/2 tick")
 	if !h.closed.Load() {
 		if h.shutdownReq.Load() {
 			h.shutdownLocked()
@@ -463,8 +456,7 @@ func (h *h2conn) tooMuchInput(n int) bool {
 	// be reading: never wait for it), then close.
 	if tw, ok := h.sink.(interface{ tryWrite([]byte) }); ok && h.mu.TryLock() {
 		func() {
-			defer h.mu.Unlock()
-			defer h.guard("too much input")
+			defer h.unlock("too much input")
 			h.eng.Calm("too much unprocessed input")
 			tw.tryWrite(h.eng.Output())
 			h.eng.ConsumeOutput(len(h.eng.Output()))
@@ -483,8 +475,7 @@ func (h *h2conn) shutdown() {
 	if !h.mu.TryLock() {
 		return
 	}
-	defer h.mu.Unlock()
-	defer h.guard("HTTP/2 shutdown")
+	defer h.unlock("HTTP/2 shutdown")
 	h.shutdownLocked()
 	if !h.inLoop {
 		h.flushLocked()
@@ -507,8 +498,7 @@ func (h *h2conn) close() {
 		go h.sink.closeSocket()
 		return
 	}
-	defer h.mu.Unlock()
-	defer h.guard("HTTP/2 close")
+	defer h.unlock("HTTP/2 close")
 	h.closeLocked()
 }
 
@@ -534,8 +524,7 @@ func newH2ConnUpgrade(core *Core, s sink, remote net.Addr, isTLS bool, up *h2Upg
 
 func (h *h2conn) upgrade(up *h2Upgrade) (tasks []task, err error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer h.guard("h2c upgrade")
+	defer h.unlock("h2c upgrade")
 	err = h.eng.Upgrade(up.settings, up.req)
 	tasks = h.dispatch
 	h.dispatch = nil
