@@ -62,7 +62,7 @@ type h2conn struct {
 	// whose handler runs inline right now (it must never wait for the
 	// reading goroutine, which is running it).
 	inlineSpare []task
-	inlineReq   *engine.Request
+	inlineReq   atomic.Pointer[engine.Request] // set without mu: only its own goroutine compares it with its request
 	spare       []task
 }
 
@@ -215,11 +215,7 @@ func (h *h2conn) takeInline() []task {
 	return tasks
 }
 
-func (h *h2conn) setInline(r *engine.Request) {
-	h.mu.Lock()
-	h.inlineReq = r
-	h.mu.Unlock()
-}
+func (h *h2conn) setInline(r *engine.Request) { h.inlineReq.Store(r) }
 
 // beginLoop and endLoop bracket a batch of input processing: responses
 // finished meanwhile are flushed once, at endLoop.
@@ -381,7 +377,7 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 		return ErrCanceled
 	}
 	h.flushLocked()
-	if r == h.inlineReq {
+	if r == h.inlineReq.Load() {
 		// Running on the reading goroutine: waiting for WINDOW_UPDATE would
 		// wait for ourselves. What the windows do not allow stays queued
 		// and goes out as they open.
