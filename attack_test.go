@@ -198,9 +198,14 @@ func afterAttack(t *testing.T, g0 int, h0 uint64) {
 	}
 }
 
-// TestSocketRapidReset: 10,000 streams opened and reset at once
-// (CVE-2023-44487), by a client that reads what comes back.
-func TestSocketRapidReset(t *testing.T) {
+// socketFlood runs a flood against a fresh server while a bystander
+// connection keeps making requests: flood writes on a handshaken raw
+// connection; the server must answer with GOAWAY(ENHANCE_YOUR_CALM) for
+// reason (wantCalm), go on serving the bystander, and settle back to its
+// goroutine and heap baseline. It returns the server and the number of
+// requests the bystander was served.
+func socketFlood(t *testing.T, reason string, flood func(rc *rawConn)) (*h2loop.Server, int) {
+	t.Helper()
 	var logs logBuffer
 	addr, srv, g0, h0 := baseline(t, &logs)
 	stop := make(chan struct{})
@@ -208,17 +213,12 @@ func TestSocketRapidReset(t *testing.T) {
 
 	rc := dialRaw(t, addr)
 	rc.handshake()
-	var b []byte
-	for id := uint32(1); id < 20000; id += 2 {
-		b = append(b, rc.get(id, "/")...)
-		b = codec.AppendRSTStream(b, id, codec.ErrCodeCancel)
-	}
-	go rc.nc.Write(b) // the server may close before it has read everything
+	flood(rc)
 	ga := readGoAway(t, rc)
 	if ga == nil {
 		t.Fatal("no GOAWAY reached the client")
 	}
-	wantCalm(t, srv, &logs, ga, "too many stream resets")
+	wantCalm(t, srv, &logs, ga, reason)
 	rc.nc.Close()
 
 	close(stop)
@@ -226,13 +226,27 @@ func TestSocketRapidReset(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("bystander: %d requests, %v", n, err)
 	}
+	afterAttack(t, g0, h0)
+	return srv, n
+}
+
+// TestSocketRapidReset: 10,000 streams opened and reset at once
+// (CVE-2023-44487), by a client that reads what comes back.
+func TestSocketRapidReset(t *testing.T) {
+	srv, n := socketFlood(t, "too many stream resets", func(rc *rawConn) {
+		var b []byte
+		for id := uint32(1); id < 20000; id += 2 {
+			b = append(b, rc.get(id, "/")...)
+			b = codec.AppendRSTStream(b, id, codec.ErrCodeCancel)
+		}
+		go rc.nc.Write(b) // the server may close before it has read everything
+	})
 	// The burst of resets allowed is twice MaxResetsPerSecond (200): the
 	// 401st reset ends the connection.
 	if got, want := srv.Metrics().Requests.Load(), uint64(10+401+n); got != want {
 		t.Fatalf("%d handlers started, want %d (10 warm-up, 401 attack, %d bystander)", got, want, n)
 	}
 	t.Logf("bystander served %d requests during the attack", n)
-	afterAttack(t, g0, h0)
 }
 
 // pings returns n PING frames.
@@ -247,40 +261,23 @@ func pings(n int) []byte {
 // TestSocketPingFlood: a client sends PING frames as fast as it can and never
 // reads the ACKs.
 func TestSocketPingFlood(t *testing.T) {
-	var logs logBuffer
-	addr, srv, g0, h0 := baseline(t, &logs)
-	stop := make(chan struct{})
-	wait := bystander(addr, stop)
-
-	rc := dialRaw(t, addr)
-	rc.handshake()
-	chunk := pings(4000)
-	var sent int
-	var werr error
-	start := time.Now()
-	for i := 0; i < 2000 && werr == nil; i++ { // at most 8M PINGs, 136 MB
-		rc.nc.SetWriteDeadline(time.Now().Add(20 * time.Second))
-		if _, werr = rc.nc.Write(chunk); werr == nil {
-			sent += 4000
+	socketFlood(t, "too many queued control frames", func(rc *rawConn) {
+		chunk := pings(4000)
+		var sent int
+		var werr error
+		start := time.Now()
+		for i := 0; i < 2000 && werr == nil; i++ { // at most 8M PINGs, 136 MB
+			rc.nc.SetWriteDeadline(time.Now().Add(20 * time.Second))
+			if _, werr = rc.nc.Write(chunk); werr == nil {
+				sent += 4000
+			}
 		}
-	}
-	// The server answers with GOAWAY, shuts its write side and drains the
-	// rest for a moment (a lingering close, so that the GOAWAY is not lost
-	// to a reset): a fast client may finish its flood before the close.
-	t.Logf("%d PINGs sent in %v (write error: %v)", sent, time.Since(start), werr)
-	ga := readGoAway(t, rc)
-	if ga == nil {
-		t.Fatal("no GOAWAY")
-	}
-	wantCalm(t, srv, &logs, ga, "too many queued control frames")
-	rc.nc.Close()
-
-	close(stop)
-	n, err := wait()
-	if err != nil || n == 0 {
-		t.Fatalf("bystander: %d requests, %v", n, err)
-	}
-	afterAttack(t, g0, h0)
+		// The server answers with GOAWAY, shuts its write side and drains
+		// the rest for a moment (a lingering close, so that the GOAWAY is
+		// not lost to a reset): a fast client may finish its flood before
+		// the close.
+		t.Logf("%d PINGs sent in %v (write error: %v)", sent, time.Since(start), werr)
+	})
 }
 
 // TestSocketPingFloodPaced: the same flood paced so that each read batch is
@@ -351,38 +348,20 @@ func TestSocketGoAwayDelivered(t *testing.T) {
 // (76 MB of unprocessed input against a 2 MiB limit, RSS +340 to +480 MB)
 // while the engine decoded 5,300 blocks a second.
 func TestSocketHPACKBomb(t *testing.T) {
-	var logs logBuffer
-	addr, srv, g0, h0 := baseline(t, &logs)
-	stop := make(chan struct{})
-	wait := bystander(addr, stop)
-
-	rc := dialRaw(t, addr)
-	rc.handshake()
-	big := strings.Repeat("b", 4000)
-	kv := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "localhost"}
-	for i := 0; i < 20; i++ {
-		kv = append(kv, "x-bomb", big) // indexed once, then 1-byte references
-	}
-	var b []byte
-	for id := uint32(1); id < 2*20000; id += 2 {
-		b = append(b, rc.headers(id, true, kv...)...)
-	}
-	t.Logf("%d blocks in %d bytes, expanding to %d MB", 20000, len(b), 20000*20*4000>>20)
-	go rc.nc.Write(b) // the server may close before it has read everything
-	ga := readGoAway(t, rc)
-	if ga == nil {
-		t.Fatal("no GOAWAY")
-	}
-	wantCalm(t, srv, &logs, ga, "too many header sections above MaxHeaderListSize")
+	srv, _ := socketFlood(t, "too many header sections above MaxHeaderListSize", func(rc *rawConn) {
+		big := strings.Repeat("b", 4000)
+		kv := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "localhost"}
+		for i := 0; i < 20; i++ {
+			kv = append(kv, "x-bomb", big) // indexed once, then 1-byte references
+		}
+		var b []byte
+		for id := uint32(1); id < 2*20000; id += 2 {
+			b = append(b, rc.headers(id, true, kv...)...)
+		}
+		t.Logf("%d blocks in %d bytes, expanding to %d MB", 20000, len(b), 20000*20*4000>>20)
+		go rc.nc.Write(b) // the server may close before it has read everything
+	})
 	if n := srv.Metrics().HeaderTooLarge.Load(); n < 32 || n > 40 {
 		t.Fatalf("%d header sections answered 431, want about MaxRejectedHeaderSections (32)", n)
 	}
-	rc.nc.Close()
-
-	close(stop)
-	n, err := wait()
-	if err != nil || n == 0 {
-		t.Fatalf("bystander: %d requests, %v", n, err)
-	}
-	afterAttack(t, g0, h0)
 }

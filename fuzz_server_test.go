@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -243,7 +242,7 @@ func fzStart(t *testing.T) *fzServer {
 		fs.checkVictim(t, i == 0)
 	}
 	time.Sleep(50 * time.Millisecond)
-	fs.g0, _ = fzGoroutines()
+	fs.g0, _ = liveGoroutines()
 	fs.fd0 = fzFDs()
 	return fs
 }
@@ -363,7 +362,7 @@ func (fs *fzServer) checkGrowth(fatalf func(string, ...any), slackG, slackFD int
 	extend := fs.stall.extender()
 	for {
 		var stacks string
-		g, stacks = fzGoroutines()
+		g, stacks = liveGoroutines()
 		fd = fzFDs()
 		if g <= fs.g0+slackG && fd <= fs.fd0+slackFD {
 			return g, fd
@@ -379,21 +378,6 @@ func (fs *fzServer) checkGrowth(fatalf func(string, ...any), slackG, slackFD int
 	}
 }
 
-// fzGoroutines counts goroutines other than idle worker-pool workers and
-// returns every stack.
-func fzGoroutines() (int, string) {
-	buf := make([]byte, 8<<20)
-	stacks := string(buf[:runtime.Stack(buf, true)])
-	n := 0
-	for _, g := range strings.Split(stacks, "\n\n") {
-		if strings.Contains(g, "[chan receive") && strings.Contains(g, "/pool.(*Pool[...]).work(") {
-			continue
-		}
-		n++
-	}
-	return n, stacks
-}
-
 // fzFDs is the number of open descriptors (0 where /proc is missing).
 func fzFDs() int {
 	ents, _ := os.ReadDir("/proc/self/fd")
@@ -401,7 +385,7 @@ func fzFDs() int {
 }
 
 func fzStacks() string {
-	_, s := fzGoroutines()
+	_, s := liveGoroutines()
 	if len(s) > 256<<10 {
 		s = s[:256<<10] + "\n[truncated]"
 	}

@@ -12,15 +12,9 @@ package h2loop_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -142,7 +136,7 @@ func startInterop(t *testing.T, useTLS bool, clientOpts ...grpc.DialOption) *int
 	var creds credentials.TransportCredentials = insecure.NewCredentials()
 	served := make(chan error, 1)
 	if useTLS {
-		cert, pool := interopCert(t)
+		cert, pool := selfSigned(t)
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 		creds = credentials.NewTLS(&tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
 		go func() { served <- srv.ServeTLS(ln, "", "") }()
@@ -249,36 +243,6 @@ func interopStacks() string {
 		return b.String()[:256<<10] + "\n...(truncated)"
 	}
 	return b.String()
-}
-
-// interopCert returns a self-signed certificate for 127.0.0.1 and a pool
-// that trusts it.
-func interopCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "h2loop interop"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
 // soakConfig is interop_client's default soak configuration (10 iterations
