@@ -169,6 +169,17 @@ func (h *h2conn) unlock(where string) {
 	h.mu.Unlock()
 }
 
+// unlockCanceled is unlock for the calls a handler makes that return an
+// error: after a panic the handler gets ErrCanceled.
+func (h *h2conn) unlockCanceled(where string, err *error) {
+	if p := recover(); p != nil {
+		h.core.recovered(where, h.remote, p)
+		h.closeAfterPanic()
+		*err = ErrCanceled
+	}
+	h.mu.Unlock()
+}
+
 // closeAfterPanic closes the connection, with mu held, after a panic left
 // its engine in an unknown state.
 func (h *h2conn) closeAfterPanic() {
@@ -316,14 +327,7 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 		return 0, nil
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer func() {
-		if p := recover(); p != nil {
-			h.core.recovered("ReadBody", h.remote, p)
-			h.closeAfterPanic()
-			n, err = 0, ErrCanceled
-		}
-	}()
+	defer h.unlockCanceled("ReadBody", &err)
 	for {
 		n, eof := h.eng.ReadBody(r, p)
 		if n > 0 {
@@ -365,14 +369,7 @@ func (h *h2conn) CloseBody(r *engine.Request) {
 
 func (h *h2conn) Flush(r *engine.Request) (err error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	defer func() {
-		if p := recover(); p != nil {
-			h.core.recovered("Flush", h.remote, p)
-			h.closeAfterPanic()
-			err = ErrCanceled
-		}
-	}()
+	defer h.unlockCanceled("Flush", &err)
 	if h.closed.Load() || !h.eng.Flush(r) {
 		return ErrCanceled
 	}
