@@ -35,4 +35,4 @@ func appendHpackInt(dst []byte, flags byte, prefix uint8, n uint64) []byte {
 // WriteEncoded appends an already encoded field representation (from
 // AppendDateField, say) to the block being encoded. It must not change the
 // dynamic table: only literals without indexing or never indexed.
-func (e *HeaderEncoder) WriteEncoded(p []byte) { e.out.b = append(e.out.b, p...) }
+func (e *HeaderEncoder) WriteEncoded(p []byte) { e.out = append(e.out, p...) }

@@ -357,93 +357,6 @@ func compressionError(err error) error {
 	return &ConnError{Code: ErrCodeCompression, Reason: "hpack: " + err.Error()}
 }
 
-// maxEncoderTableSize caps the dynamic table our encoder uses, whatever larger
-// SETTINGS_HEADER_TABLE_SIZE the peer allows (RFC 7541 §4.2: the encoder may
-// use less than the maximum).
-const maxEncoderTableSize = 4096
-
-// HeaderEncoder encodes the field blocks we send on one connection into a
-// reused buffer. It owns the connection's HPACK encoding context. A block is
-// encoded by Reset, Write* calls, and Bytes.
-//
-// A HeaderEncoder is not safe for concurrent use: the connection's write lock
-// guards it. Encoding :status, content-type-like fields already in the table,
-// WriteFieldNoIndex and WriteContentLength allocates nothing.
-type HeaderEncoder struct {
-	// immutable after construction
-	enc *hpack.Encoder // writes into out
-
-	// guarded by the connection's write lock
-	out encoderSink // the block being encoded
-
-	// peer's SETTINGS_HEADER_TABLE_SIZE and the changes not yet signalled
-	peerLimit   uint32 // last value the peer sent (initially 4096)
-	sizePending bool
-	sizeMin     uint32 // smallest size since the last block
-	sizeFinal   uint32 // latest size
-}
-
-// encoderSink is the io.Writer the hpack encoder appends to.
-type encoderSink struct{ b []byte }
-
-func (s *encoderSink) Write(p []byte) (int, error) {
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-// NewHeaderEncoder returns an encoder with the initial dynamic table size of
-// 4096 (RFC 9113 §6.5.2), ready for its first block.
-func NewHeaderEncoder() *HeaderEncoder {
-	e := &HeaderEncoder{peerLimit: DefaultHeaderTableSize}
-	e.enc = hpack.NewEncoder(&e.out)
-	e.enc.SetMaxDynamicTableSizeLimit(maxEncoderTableSize)
-	return e
-}
-
-// SetPeerMaxDynamicTableSize records the peer's SETTINGS_HEADER_TABLE_SIZE.
-// The encoder uses min(n, 4096) and signals a change with a dynamic table
-// size update at the start of the next block (the next Reset), preceded by
-// the smallest size since the last block when the size went down and up
-// again. RFC 7541 §4.2: "This dynamic table size update MUST occur at the
-// beginning of the first header block following the change to the dynamic
-// table size." A reduction of n is signalled even when our table already
-// fits, because the peer must reject a block without one (RFC 9113 §4.3.1).
-func (e *HeaderEncoder) SetPeerMaxDynamicTableSize(n uint32) {
-	v := min(n, maxEncoderTableSize)
-	reduced := n < e.peerLimit
-	e.peerLimit = n
-	switch {
-	case e.sizePending:
-		e.sizeMin = min(e.sizeMin, v)
-	case !reduced && v == e.enc.MaxDynamicTableSize():
-		return // nothing for the peer to learn
-	default:
-		e.sizePending, e.sizeMin = true, v
-	}
-	e.sizeFinal = v
-}
-
-// Reset starts a new block, discarding the previous one (its Bytes become
-// invalid). It writes a pending dynamic table size update first.
-func (e *HeaderEncoder) Reset() {
-	e.out.b = e.out.b[:0]
-	if !e.sizePending {
-		return
-	}
-	e.sizePending = false
-	e.enc.SetMaxDynamicTableSize(e.sizeMin)
-	e.enc.SetMaxDynamicTableSize(e.sizeFinal)
-	// hpack writes pending size updates in front of the next field it
-	// encodes, but the next field may be one this type writes itself. Flush
-	// them now: encode ":method: GET", static index 2 (one byte, 0x82, never
-	// touching the dynamic table), and drop that byte.
-	e.enc.WriteField(hpack.HeaderField{Name: ":method", Value: "GET"})
-	e.out.b = e.out.b[:len(e.out.b)-1]
-}
-
-// Bytes returns the encoded block. It is valid until the next Reset.
-func (e *HeaderEncoder) Bytes() []byte { return e.out.b }
-
 // WriteStatus writes :status. 200, 204, 206, 304, 400, 404 and 500 are one
 // byte (static table index); other codes in 100..999 a literal without
 // indexing with the indexed name :status. A code outside 100..999 is written
@@ -451,60 +364,36 @@ func (e *HeaderEncoder) Bytes() []byte { return e.out.b }
 func (e *HeaderEncoder) WriteStatus(code int) {
 	switch code {
 	case 200:
-		e.out.b = append(e.out.b, 0x80|8)
+		e.out = append(e.out, 0x80|8)
 		return
 	case 204:
-		e.out.b = append(e.out.b, 0x80|9)
+		e.out = append(e.out, 0x80|9)
 		return
 	case 206:
-		e.out.b = append(e.out.b, 0x80|10)
+		e.out = append(e.out, 0x80|10)
 		return
 	case 304:
-		e.out.b = append(e.out.b, 0x80|11)
+		e.out = append(e.out, 0x80|11)
 		return
 	case 400:
-		e.out.b = append(e.out.b, 0x80|12)
+		e.out = append(e.out, 0x80|12)
 		return
 	case 404:
-		e.out.b = append(e.out.b, 0x80|13)
+		e.out = append(e.out, 0x80|13)
 		return
 	case 500:
-		e.out.b = append(e.out.b, 0x80|14)
+		e.out = append(e.out, 0x80|14)
 		return
 	}
 	if code < 100 || code > 999 {
-		e.out.b = append(e.out.b, 0x80|14)
+		e.out = append(e.out, 0x80|14)
 		return
 	}
 	digits := [3]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)}
 	// Literal Header Field without Indexing, indexed name (RFC 7541 §6.2.2):
 	// 0000 + 4-bit name index; :status is static index 8.
-	e.out.b = append(e.out.b, 8)
-	e.out.b = appendDigitString(e.out.b, digits[:])
-}
-
-// WriteField writes name: value, adding it to the dynamic table when it fits
-// (hpack's choice). The dynamic table retains the strings: pass immutable
-// ones. name must be lowercase.
-func (e *HeaderEncoder) WriteField(name, value string) {
-	e.enc.WriteField(hpack.HeaderField{Name: name, Value: value})
-}
-
-// WriteFieldNoIndex writes name: value as a literal without indexing (RFC 7541
-// §6.2.2): value is copied and never enters the dynamic table. The name is
-// indexed when the static table has it. name must be lowercase. It allocates
-// nothing (beyond growing the buffer); the value is not Huffman-coded.
-func (e *HeaderEncoder) WriteFieldNoIndex(name string, value []byte) {
-	e.out.b = appendLiteralName(e.out.b, name)
-	e.out.b = appendVarInt(e.out.b, 7, uint64(len(value)))
-	e.out.b = append(e.out.b, value...)
-}
-
-// WriteSensitive writes name: value as a never-indexed literal (RFC 7541
-// §6.2.3), for values intermediaries must not compress either (credentials,
-// RFC 7541 §7.1.3). name must be lowercase.
-func (e *HeaderEncoder) WriteSensitive(name, value string) {
-	e.enc.WriteField(hpack.HeaderField{Name: name, Value: value, Sensitive: true})
+	e.out = append(e.out, 8)
+	e.out = appendDigitString(e.out, digits[:])
 }
 
 // WriteContentLength writes content-length: n as a literal without indexing
@@ -517,8 +406,8 @@ func (e *HeaderEncoder) WriteContentLength(n int64) {
 	var scratch [20]byte
 	digits := strconv.AppendInt(scratch[:0], n, 10)
 	// 0000 1111 (index 15 and more) then 28-15 = 13.
-	e.out.b = append(e.out.b, 0x0f, 28-15)
-	e.out.b = appendDigitString(e.out.b, digits)
+	e.out = append(e.out, 0x0f, 28-15)
+	e.out = appendDigitString(e.out, digits)
 }
 
 // appendLiteralName appends the first byte(s) of a literal without indexing:
@@ -527,15 +416,7 @@ func appendLiteralName(dst []byte, name string) []byte {
 	if i := staticNameIndex[name]; i != 0 {
 		return appendVarInt(dst, 4, uint64(i))
 	}
-	dst = append(dst, 0)
-	if n := hpack.HuffmanEncodeLength(name); n < uint64(len(name)) {
-		first := len(dst)
-		dst = appendVarInt(dst, 7, n)
-		dst[first] |= 0x80
-		return hpack.AppendHuffmanString(dst, name)
-	}
-	dst = appendVarInt(dst, 7, uint64(len(name)))
-	return append(dst, name...)
+	return appendString(append(dst, 0), name)
 }
 
 // appendVarInt appends i as an HPACK integer with an n-bit prefix (RFC 7541
