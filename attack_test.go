@@ -127,20 +127,34 @@ func wantCalm(t *testing.T, srv *h2loop.Server, logs *logBuffer, ga *codec.GoAwa
 	}
 }
 
-// heapInUse is the live heap after a collection.
-func heapInUse() uint64 {
+// heapLive is the live heap (bytes in live objects) after a collection.
+func heapLive() uint64 {
 	runtime.GC()
 	runtime.GC() // and the sync.Pool victim caches
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse
+	return m.HeapAlloc
 }
 
 // baseline starts a server (its log going to logs), warms it up (netpoll's
 // pollers, the worker pool) and returns it with the goroutine count and live
 // heap at rest.
 func baseline(t *testing.T, logs *logBuffer) (string, *h2loop.Server, int, uint64) {
-	addr, srv, _ := servedServer(t, func(s *h2loop.Server) { s.ErrorLog = log.New(logs, "", 0) })
+	t.Helper()
+	return baselineWith(t, logs, func(*h2loop.Server) {})
+}
+
+// baselineWith is baseline with a server that serves attackHandler,
+// configured further by configure.
+func baselineWith(t *testing.T, logs *logBuffer, configure func(*h2loop.Server)) (string, *h2loop.Server, int, uint64) {
+	t.Helper()
+	warmProcess.Do(func() { warmUp(t) })
+	addr, srv, _ := servedServer(t, func(s *h2loop.Server) {
+		s.Handler = h2loop.HandlerFunc(attackHandler)
+		s.ErrorLog = log.New(logs, "", 0)
+		s.WorkerIdleTimeout = 100 * time.Millisecond // workers of the attack retire in time for afterAttack
+		configure(s)
+	})
 	c := h2cClient()
 	for i := 0; i < 10; i++ {
 		resp, err := c.Get("http://" + addr + "/")
@@ -152,7 +166,66 @@ func baseline(t *testing.T, logs *logBuffer) (string, *h2loop.Server, int, uint6
 	c.CloseIdleConnections()
 	time.Sleep(100 * time.Millisecond)
 	g, _ := liveGoroutines()
-	return addr, srv, g, heapInUse()
+	return addr, srv, g, settledHeap()
+}
+
+// settledHeap returns the live heap once it stops falling: connections of
+// an earlier test may still be in their lingering close (up to a second),
+// holding their buffers.
+func settledHeap() uint64 {
+	h := heapLive()
+	for i := 0; i < 15; i++ {
+		time.Sleep(100 * time.Millisecond)
+		next := heapLive()
+		if next+next/100 >= h {
+			return min(h, next)
+		}
+		h = next
+	}
+	return h
+}
+
+// warmProcess makes the process's one-time allocations before the first
+// baseline: the runtime's threads for a burst of concurrent connections and
+// blocking writes, netpoll's pollers and caches, HPACK's Huffman tree, the
+// Go client's tables. They stay for the life of the process, whatever the
+// server does, and would otherwise count against the first attack.
+var warmProcess sync.Once
+
+func warmUp(t *testing.T) {
+	addr, srv, _ := servedServer(t, func(s *h2loop.Server) {
+		s.Handler = h2loop.HandlerFunc(attackHandler)
+		s.ErrorLog = log.New(io.Discard, "", 0)
+		s.WorkerIdleTimeout = 100 * time.Millisecond
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc := dialRaw(t, addr)
+			defer rc.nc.Close()
+			var b []byte
+			for id := uint32(1); id < 2000; id += 2 {
+				b = append(b, rc.get(id, "/bytes/1000")...)
+				b = codec.AppendRSTStream(b, id, codec.ErrCodeCancel)
+			}
+			rc.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			rc.nc.Write(b)
+			rc.read(time.Second)
+		}()
+	}
+	wg.Wait()
+	c := h2cClient()
+	for i := 0; i < 10; i++ {
+		if resp, err := c.Get("http://" + addr + "/"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	c.CloseIdleConnections()
+	srv.Close()
+	time.Sleep(300 * time.Millisecond) // its connections and idle workers wind down
 }
 
 // liveGoroutines counts goroutines other than idle worker-pool workers
@@ -172,10 +245,13 @@ func liveGoroutines() (int, string) {
 }
 
 // afterAttack checks that goroutines settle back (idle pool workers aside)
-// and that the heap does not keep the attack's data.
+// and that the live heap comes back within 20 % of its baseline: the
+// attack's buffers are released, not kept. The test's own client side
+// lives in the same process (a raw connection keeps a 64 KiB read buffer
+// until the test ends): 64 KiB more are allowed for it.
 func afterAttack(t *testing.T, g0 int, h0 uint64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		g, stacks := liveGoroutines()
 		if g <= g0+4 {
@@ -186,13 +262,19 @@ func afterAttack(t *testing.T, g0 int, h0 uint64) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if raceDetector {
+		t.Log("live heap not checked under -race (the detector keeps per-goroutine state); the run without -race checks it")
+		return
+	}
+	limit := h0 + h0/5 + 64<<10
 	for {
-		h := heapInUse()
-		if h <= h0+16<<20 {
+		h := heapLive()
+		if h <= limit {
+			t.Logf("live heap %d KiB after the attack, %d KiB before", h>>10, h0>>10)
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("heap in use %d MB after the attack, %d MB before", h>>20, h0>>20)
+			t.Fatalf("live heap %d KiB after the attack, %d KiB before (limit %d KiB)", h>>10, h0>>10, limit>>10)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -266,7 +348,11 @@ func TestSocketPingFlood(t *testing.T) {
 		var sent int
 		var werr error
 		start := time.Now()
-		for i := 0; i < 2000 && werr == nil; i++ { // at most 8M PINGs, 136 MB
+		// At most 8M PINGs (136 MB), and for at most 300 ms: the server's
+		// lingering close waits a second for the flood to stop before it
+		// closes, and a close with unread input resets the connection,
+		// taking the GOAWAY the client has not read yet with it.
+		for i := 0; i < 2000 && werr == nil && time.Since(start) < 300*time.Millisecond; i++ {
 			rc.nc.SetWriteDeadline(time.Now().Add(20 * time.Second))
 			if _, werr = rc.nc.Write(chunk); werr == nil {
 				sent += 4000
@@ -301,7 +387,7 @@ func TestSocketPingFloodPaced(t *testing.T) {
 		if i%500 != 0 {
 			continue
 		}
-		if h := heapInUse(); h > h0+32<<20 {
+		if h := heapLive(); h > h0+32<<20 {
 			t.Fatalf("heap grew by %d MB under the flood", (h-h0)>>20)
 		}
 	}
@@ -328,7 +414,8 @@ func TestSocketGoAwayDelivered(t *testing.T) {
 	rc := dialRaw(t, addr)
 	rc.handshake()
 	chunk := pings(4000)
-	for i := 0; i < 2000; i++ {
+	start := time.Now() // a flood of at most 300 ms: see TestSocketPingFlood
+	for i := 0; i < 2000 && time.Since(start) < 300*time.Millisecond; i++ {
 		if _, err := rc.nc.Write(chunk); err != nil {
 			break
 		}

@@ -122,12 +122,15 @@ type Server struct {
 	// streams both ways). Off by default: a request with :protocol is then
 	// malformed.
 	EnableConnectProtocol bool
-	// StreamIdleTimeout ends a stream whose request body is still arriving
-	// when no frame went either way on it for this long (a 408, or
-	// RST_STREAM(CANCEL) once the response started), so a stalled upload
-	// does not hold its stream and handler forever. Streams whose request is
-	// complete (long polls, slow handlers) are not affected. Default 5
-	// minutes; negative disables.
+	// StreamIdleTimeout ends a stream that waits on the client when no
+	// frame went either way on it for this long: one whose request body is
+	// still arriving (a 408, or RST_STREAM(CANCEL) once the response
+	// started), and one whose response bytes wait for flow-control window
+	// the client does not grant (RST_STREAM(CANCEL)). So neither a stalled
+	// upload nor a zero-window reader holds a stream, its handler and its
+	// buffered response forever. Streams waiting on their handler (long
+	// polls, slow handlers) are not affected. Default 5 minutes; negative
+	// disables.
 	StreamIdleTimeout time.Duration
 	// ReadTimeout bounds the wait for the rest of a partially received frame. Default 30s.
 	ReadTimeout time.Duration
@@ -157,6 +160,10 @@ type Server struct {
 	QueueSize int
 	// QueueTimeout bounds how long a request waits for a worker. Default 1s.
 	QueueTimeout time.Duration
+	// WorkerIdleTimeout is how long an idle worker goroutine waits for a
+	// request before it exits: after a burst, workers and their stacks are
+	// given back within it. Default 10s.
+	WorkerIdleTimeout time.Duration
 	// InlineHandlers runs handlers on the goroutine that read the request,
 	// skipping the worker pool: fastest, but only for handlers that never block.
 	InlineHandlers bool
@@ -302,17 +309,18 @@ func (s *Server) init() (*loop.Core, error) {
 			Serve:    s.serve,
 			Canceled: canceled,
 		},
-		InlineHandlers:   s.InlineHandlers,
-		Inline:           s.inlineFunc(),
-		MaxWorkers:       s.MaxWorkers,
-		QueueSize:        s.QueueSize,
-		QueueTimeout:     s.QueueTimeout,
-		MaxBufferedInput: s.MaxBufferedInput,
-		WriteTimeout:     s.WriteTimeout,
-		ReadTimeout:      s.ReadTimeout,
-		MaxConns:         s.MaxConns,
-		DisableHTTP1:     s.DisableHTTP1,
-		Logf:             logf,
+		InlineHandlers:    s.InlineHandlers,
+		Inline:            s.inlineFunc(),
+		MaxWorkers:        s.MaxWorkers,
+		QueueSize:         s.QueueSize,
+		QueueTimeout:      s.QueueTimeout,
+		WorkerIdleTimeout: s.WorkerIdleTimeout,
+		MaxBufferedInput:  s.MaxBufferedInput,
+		WriteTimeout:      s.WriteTimeout,
+		ReadTimeout:       s.ReadTimeout,
+		MaxConns:          s.MaxConns,
+		DisableHTTP1:      s.DisableHTTP1,
+		Logf:              logf,
 	})
 	return s.core, nil
 }

@@ -1102,3 +1102,49 @@ func TestConnectionTimeouts(t *testing.T) {
 		t.Fatalf("idle: closed %v timeouts %d", tc.c.Closed(), m.Timeouts.Load())
 	}
 }
+
+// A client that grants no window to a response and never opens it: the
+// stream, its handler and its buffered response would be held for as long
+// as the connection lives. After StreamIdleTimeout with no frame either
+// way the stream is reset with CANCEL and the handler's request canceled;
+// a WINDOW_UPDATE (and the DATA it lets out) restarts the clock.
+func TestAttackZeroWindowStall(t *testing.T) {
+	const idle = 30 * time.Second
+	a := newAttackConn(t, Config{StreamIdleTimeout: idle})
+	a.feed(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: 0}))
+	a.frames()
+	a.feed(a.get(1, "/big"))
+	r := a.cb.reqs[0]
+	a.cb.reqs = nil
+	r.RespBody = append(r.RespBody, make([]byte, 1000)...)
+	a.c.Respond(r)
+	if status, _, _ := a.response(1); status != "200" {
+		t.Fatalf("status %q", status)
+	}
+	a.now = a.now.Add(idle - time.Second)
+	a.c.Tick(a.now)
+	a.noFrames()
+	a.feed(codec.AppendWindowUpdate(nil, 1, 10))
+	if fs := a.frames(); len(fs) != 1 || fs[0].Type != codec.FrameData || fs[0].Length != 10 {
+		t.Fatalf("after WINDOW_UPDATE: %v", fs)
+	}
+	a.now = a.now.Add(idle - time.Second)
+	a.c.Tick(a.now)
+	a.noFrames()
+	a.now = a.now.Add(2 * time.Second)
+	a.c.Tick(a.now)
+	a.wantRST(1, codec.ErrCodeCancel)
+	if a.m.Timeouts.Load() != 1 || a.c.Closed() {
+		t.Fatalf("closed %v, metrics %v", a.c.Closed(), a.m.Snapshot())
+	}
+	if !strings.Contains(strings.Join(a.logs, "\n"), "stream 1 reset: CANCEL: response blocked by flow control, no WINDOW_UPDATE for 30s") {
+		t.Fatalf("no log line in %q", a.logs)
+	}
+	// The connection still serves.
+	a.feed(a.get(3, "/"))
+	a.serveAll("")
+	if status, _, _ := a.response(3); status != "200" {
+		t.Fatalf("next request: status %q", status)
+	}
+	a.finish()
+}

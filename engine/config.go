@@ -93,12 +93,15 @@ type Config struct {
 	// with :protocol, e.g. WebSockets over HTTP/2), whose handlers then
 	// stream both ways. Without it a request with :protocol is malformed.
 	EnableConnectProtocol bool
-	// StreamIdleTimeout ends a stream whose request is still arriving (the
-	// client has not ended its side) when no frame went either way on it
-	// for this long: a 408 response if none has started, RST_STREAM(CANCEL)
-	// otherwise, with a Timeouts count and a log line. It bounds how long a
-	// stalled upload holds a stream slot and its handler. Streams whose
-	// request is complete (a long poll, a slow handler) are not affected.
+	// StreamIdleTimeout ends a stream that waits on the client when no
+	// frame went either way on it for this long, with a Timeouts count and
+	// a log line: a stream whose request is still arriving (the client has
+	// not ended its side) gets a 408 response if none has started,
+	// RST_STREAM(CANCEL) otherwise; a stream whose response bytes wait for
+	// window the client does not grant gets RST_STREAM(CANCEL). It bounds
+	// how long a stalled upload or a zero-window reader holds a stream slot,
+	// its handler and its buffered response. Streams waiting on their
+	// handler (a long poll, a slow handler) are not affected.
 	// Default 5 minutes; negative disables.
 	StreamIdleTimeout time.Duration
 	// DateField, when set, returns the date field of responses whose

@@ -626,14 +626,18 @@ func (c *Conn) Tick(now time.Time) error {
 	return nil
 }
 
-// expireIdleStreams ends streams whose request is still arriving and that
-// saw no frame either way for StreamIdleTimeout (up to 16 a tick).
+// expireIdleStreams ends streams that saw no frame either way for
+// StreamIdleTimeout (up to 16 a tick) while waiting on the client: for the
+// rest of its request, or for window to send response bytes already
+// written (a client that stops granting window would otherwise hold the
+// stream, its handler and its buffered response for as long as it keeps
+// the connection).
 func (c *Conn) expireIdleStreams(now time.Time) {
 	limit := now.UnixNano() - int64(c.cfg.StreamIdleTimeout)
 	var ids [16]uint32
 	n := 0
 	c.streams.Range(func(id uint32, st *stream) bool {
-		if (st.state == stOpen || st.state == stHalfClosedLocal) && st.activeAt < limit {
+		if st.activeAt < limit && (arriving(st) || c.windowStalled(st)) {
 			ids[n] = id
 			n++
 		}
@@ -645,9 +649,24 @@ func (c *Conn) expireIdleStreams(now time.Time) {
 			continue
 		}
 		c.m.inc(&c.m.Timeouts)
-		c.cfg.logf("h2: stream %d: request still arriving, nothing either way for %v", id, c.cfg.StreamIdleTimeout)
-		c.respondStatus(st, 408)
+		if arriving(st) {
+			c.cfg.logf("h2: stream %d: request still arriving, nothing either way for %v", id, c.cfg.StreamIdleTimeout)
+			c.respondStatus(st, 408)
+			continue
+		}
+		reason := "response blocked by flow control, no WINDOW_UPDATE for " + c.cfg.StreamIdleTimeout.String()
+		c.resetStream(id, codec.ErrCodeCancel, reason)
 	}
+}
+
+// arriving reports whether st's request is still arriving.
+func arriving(st *stream) bool { return st.state == stOpen || st.state == stHalfClosedLocal }
+
+// windowStalled reports whether st has response bytes to send that the
+// client's windows (the stream's or the connection's) hold back.
+func (c *Conn) windowStalled(st *stream) bool {
+	return !st.respDone && st.req != nil && st.req.sendable() &&
+		(c.sendConn.StreamAvailable(&st.send) <= 0 || c.sendConn.ConnAvailable() <= 0)
 }
 
 // touch records a frame on st, for StreamIdleTimeout.

@@ -81,6 +81,9 @@ type Options struct {
 	// QueueTimeout bounds how long a request waits for a worker (default
 	// 1s); then it is refused.
 	QueueTimeout time.Duration
+	// WorkerIdleTimeout is how long an idle worker waits for a request
+	// before it exits (default 10s).
+	WorkerIdleTimeout time.Duration
 	// WriteTimeout bounds one blocked socket write.
 	WriteTimeout time.Duration
 	// ReadTimeout bounds the wait for the rest of a partial frame.
@@ -175,6 +178,7 @@ func NewCore(opts Options) *Core {
 		MaxWorkers:   opts.MaxWorkers,
 		QueueSize:    opts.QueueSize,
 		QueueTimeout: opts.QueueTimeout,
+		IdleTimeout:  opts.WorkerIdleTimeout,
 		Run:          func(t task) { opts.Hooks.Serve(t.r, t.t) },
 		Expire: func(t task) {
 			if h, ok := t.t.(*h2conn); ok {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package h2loop_test
+
+const raceDetector = false
