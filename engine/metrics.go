@@ -19,6 +19,10 @@ type Metrics struct {
 	FloodErrors    atomic.Uint64 // ENHANCE_YOUR_CALM: resets, control frames, useless frames, CONTINUATION
 	Timeouts       atomic.Uint64 // settings, header and idle timeouts
 
+	// OpenStreams is a gauge, not a counter: the HTTP/2 streams open now
+	// (from HEADERS until the stream closes), over every connection.
+	OpenStreams atomic.Int64
+
 	BadResponseFields atomic.Uint64 // response fields a handler set that HTTP/2 cannot carry (dropped)
 
 	// WritesBlocked counts writes that found the socket's send buffer full
@@ -65,6 +69,7 @@ func (m *Metrics) Snapshot() map[string]uint64 {
 		"body_too_large":   m.BodyTooLarge.Load(),
 		"flood_errors":     m.FloodErrors.Load(),
 		"timeouts":         m.Timeouts.Load(),
+		"open_streams":     uint64(max(m.OpenStreams.Load(), 0)),
 
 		"bad_response_fields": m.BadResponseFields.Load(),
 		"writes_blocked":      m.WritesBlocked.Load(),
