@@ -58,6 +58,11 @@ type Server struct {
 	// platform has no SO_REUSEPORT (windows) those calls return
 	// ErrReusePortUnsupported. Listeners passed to Serve are used as they are.
 	ReusePort bool
+	// ProxyProtocol, when set, reads the PROXY protocol header (v1, v2)
+	// that balancers put in front of each connection, from the trusted
+	// networks it names; see ProxyProtocol. Nil: no header is expected,
+	// and one is bad protocol bytes.
+	ProxyProtocol *ProxyProtocol
 
 	// MaxConcurrentStreams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256.
 	MaxConcurrentStreams uint32
@@ -323,6 +328,7 @@ func (s *Server) init() (*loop.Core, error) {
 		MaxConns:         s.MaxConns,
 		DisableHTTP1:     s.DisableHTTP1,
 		Logf:             logf,
+		Proxy:            s.proxyOptions(),
 	})
 	return s.core, nil
 }

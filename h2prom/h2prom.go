@@ -35,6 +35,8 @@
 //	h2loop_stream_resets_received_total   RST_STREAM frames received
 //	h2loop_streams_refused_total          streams refused at SETTINGS_MAX_CONCURRENT_STREAMS
 //	h2loop_flood_errors_total             connections ended with ENHANCE_YOUR_CALM (floods)
+//	h2loop_proxy_refused_total            PROXY headers refused (untrusted source), or missing where required
+//	h2loop_proxy_errors_total             malformed PROXY headers, or not received within their timeout
 //	h2loop_timeouts_total                 settings, header, idle, read and write timeouts
 //	h2loop_bad_response_fields_total      response fields HTTP/2 cannot carry, dropped
 //	h2loop_writes_blocked_total           writes that waited for a slow reader
@@ -88,6 +90,8 @@ var counters = []counter{
 	{"stream_resets_received_total", "RST_STREAM frames received.", func(m *h2loop.Stats) uint64 { return m.ResetsReceived.Load() }},
 	{"streams_refused_total", "Streams refused at SETTINGS_MAX_CONCURRENT_STREAMS.", func(m *h2loop.Stats) uint64 { return m.Refused.Load() }},
 	{"flood_errors_total", "Connections ended with ENHANCE_YOUR_CALM: floods of resets, control frames, useless frames or CONTINUATION.", func(m *h2loop.Stats) uint64 { return m.FloodErrors.Load() }},
+	{"proxy_refused_total", "Connections closed for their PROXY header: from an untrusted source, refused, or missing from a trusted one.", func(m *h2loop.Stats) uint64 { return m.ProxyRefused.Load() }},
+	{"proxy_errors_total", "Connections closed for a malformed PROXY header or one not received within its timeout.", func(m *h2loop.Stats) uint64 { return m.ProxyErrors.Load() }},
 	{"timeouts_total", "Settings, header, idle, read and write timeouts.", func(m *h2loop.Stats) uint64 { return m.Timeouts.Load() }},
 	{"bad_response_fields_total", "Response fields a handler set that HTTP/2 cannot carry (dropped).", func(m *h2loop.Stats) uint64 { return m.BadResponseFields.Load() }},
 	{"writes_blocked_total", "Socket writes that found the send buffer full and waited for the peer to read.", func(m *h2loop.Stats) uint64 { return m.WritesBlocked.Load() }},

@@ -171,4 +171,3 @@ func TestReusePortTwoProcesses(t *testing.T) {
 type unexpected struct{ status, body string }
 
 func (u *unexpected) Error() string { return "unexpected response " + u.status + " " + u.body }
-
