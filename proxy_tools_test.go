@@ -96,23 +96,27 @@ func TestProxyProtocolHAProxy(t *testing.T) {
 	}
 }
 
-// curl --haproxy-protocol (v1) is served; curl without it is refused under
-// ProxyRequire.
+// curl --haproxy-protocol (v1) is served over h2c, HTTP/1.1 and HTTP/1.1
+// upgraded to h2c; curl without it is refused under ProxyRequire.
 func TestProxyProtocolCurl(t *testing.T) {
 	curl := testutil.Tool(t, "curl")
 	addr, srv, _ := proxyServer(t, "reactor", &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
-	for _, args := range [][]string{{"--http2-prior-knowledge"}, {"--http1.1"}} {
-		out, err := exec.Command(curl, append(args, "-sS", "--haproxy-protocol", "-w", "|%{local_port}", "http://"+addr+"/native")...).CombinedOutput()
-		got, port, _ := strings.Cut(string(out), "|")
-		if err != nil || got != "127.0.0.1:"+port {
-			t.Errorf("curl %v --haproxy-protocol: %v %q", args, err, out)
+	for _, c := range []struct{ flag, version string }{
+		{"--http2-prior-knowledge", "2"},
+		{"--http1.1", "1.1"},
+		{"--http2", "2"}, // HTTP/1.1 Upgrade to h2c
+	} {
+		out, err := exec.Command(curl, c.flag, "-sS", "--haproxy-protocol", "-w", "|%{local_port}|%{http_version}", "http://"+addr+"/native").CombinedOutput()
+		f := strings.Split(string(out), "|")
+		if err != nil || len(f) != 3 || f[0] != "127.0.0.1:"+f[1] || f[2] != c.version {
+			t.Errorf("curl %s --haproxy-protocol: %v %q", c.flag, err, out)
 		}
-		if out, err := exec.Command(curl, append(args, "-sS", "http://"+addr+"/native")...).CombinedOutput(); err == nil {
-			t.Errorf("curl %v without the header was served: %q", args, out)
+		if out, err := exec.Command(curl, c.flag, "-sS", "http://"+addr+"/native").CombinedOutput(); err == nil {
+			t.Errorf("curl %s without the header was served: %q", c.flag, out)
 		}
 	}
-	if n := srv.Metrics().ProxyRefused.Load(); n != 2 {
-		t.Errorf("ProxyRefused = %d, want 2", n)
+	if n := srv.Metrics().ProxyRefused.Load(); n != 3 {
+		t.Errorf("ProxyRefused = %d, want 3", n)
 	}
 }
 
