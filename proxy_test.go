@@ -312,7 +312,8 @@ func TestProxyProtocolSlowHeader(t *testing.T) {
 			if path == "tls" {
 				return
 			}
-			// In two pieces, well within the timeout.
+			// In two pieces, within the (default) timeout.
+			addr, _, _ = proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
 			nc, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)

@@ -40,8 +40,9 @@ type npConn struct {
 	accepted time.Time
 	started  atomic.Bool // h2 or h1 took over
 
-	// With the PROXY protocol: proxied says the header was read (or found
-	// absent), and remote is the client's address it named.
+	// With the PROXY protocol: proxied says the header phase is over (the
+	// header read or found absent, or the connection refused), and remote
+	// is the client's address it named.
 	proxied atomic.Bool
 	remote  net.Addr
 

@@ -36,9 +36,13 @@ func (c *npConn) proxyHeader(r netpoll.Reader) bool {
 				if perr == nil {
 					continue
 				}
-				if errors.Is(perr, netpoll.ErrReadTimeout) {
+				switch {
+				case errors.Is(perr, netpoll.ErrReadTimeout):
 					err = errProxyTimeout
-				} else {
+				case c.core.shutdown.Load() || c.core.closed.Load():
+					c.proxied.Store(true)
+					return false // closed by Shutdown or Close: not the peer's fault
+				default:
 					err = errProxyMalformed // the peer closed within a header
 				}
 			}
@@ -50,6 +54,11 @@ func (c *npConn) proxyHeader(r netpoll.Reader) bool {
 		if err == nil && n > 0 {
 			remote, err = proxyParse(buf[:n], real)
 		}
+		// The header phase ends here, or in tick: whichever comes first
+		// counts the outcome.
+		if !c.proxied.CompareAndSwap(false, true) {
+			return false // tick closed it for its timeout meanwhile
+		}
 		if err != nil {
 			c.core.proxyFailed(real, err)
 			return false
@@ -58,7 +67,6 @@ func (c *npConn) proxyHeader(r netpoll.Reader) bool {
 			r.Skip(n)
 		}
 		c.remote = remote
-		c.proxied.Store(true)
 		return true
 	}
 }
@@ -67,7 +75,7 @@ func (c *npConn) proxyHeader(r netpoll.Reader) bool {
 // not come within the header timeout; it reports whether it did.
 func (c *npConn) proxyTick(now time.Time) bool {
 	p := c.core.opts.Proxy
-	if p == nil || c.proxied.Load() || now.Sub(c.accepted) <= p.Timeout {
+	if p == nil || c.proxied.Load() || now.Sub(c.accepted) <= p.Timeout || !c.proxied.CompareAndSwap(false, true) {
 		return false
 	}
 	c.core.proxyFailed(c.nc.RemoteAddr(), errProxyTimeout)
