@@ -74,6 +74,23 @@ func TestCollectorScrape(t *testing.T) {
 		held <- err
 	}()
 	<-holding
+	// A worker that just finished a handler counts as busy until it is
+	// idle again: wait for the levels to settle (they must reach these).
+	want := map[string]float64{"h2loop_open_connections": 2, "h2loop_open_streams": 1, "h2loop_busy_workers": 1}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		got := gatherAll(t, reg)
+		settled := true
+		for k, v := range want {
+			settled = settled && got[k] == v
+		}
+		if settled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("levels did not settle: %v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	problems, err := promtest.GatherAndLint(reg)
 	if err != nil {
@@ -86,7 +103,7 @@ func TestCollectorScrape(t *testing.T) {
 	// One HTTP/2 connection (the h2c client reuses it) and one HTTP/1.1
 	// keep-alive connection are open; the held request is the one open
 	// stream and the one busy worker; every request before it was counted.
-	want := fmt.Sprintf(`
+	text := fmt.Sprintf(`
 # HELP h2loop_requests_total Requests dispatched to handlers, HTTP/2 and HTTP/1.1.
 # TYPE h2loop_requests_total counter
 h2loop_requests_total{server="test"} %d
@@ -106,7 +123,7 @@ h2loop_busy_workers{server="test"} 1
 # TYPE h2loop_handler_panics_total counter
 h2loop_handler_panics_total{server="test"} 0
 `, h2Requests+h1Requests+1)
-	if err := promtest.GatherAndCompare(reg, strings.NewReader(want),
+	if err := promtest.GatherAndCompare(reg, strings.NewReader(text),
 		"h2loop_requests_total", "h2loop_connections_total", "h2loop_open_connections",
 		"h2loop_open_streams", "h2loop_busy_workers", "h2loop_handler_panics_total"); err != nil {
 		t.Error(err)
