@@ -13,7 +13,8 @@
 // Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
 // http/1.1); -inline runs handlers on the reading goroutine (not for /delay);
 // -debug addr serves net/http/pprof and expvar (/debug/vars: memstats with
-// Mallocs, and the server's counters as "h2loop") on a separate listener;
+// Mallocs, and the server's counters as "h2loop") and Prometheus metrics
+// (/metrics: the h2prom collector's h2loop_* series) on a separate listener;
 // -reuseport sets SO_REUSEPORT on the listeners (several hello processes on
 // one port share its connections; each exits gracefully on SIGTERM or
 // SIGINT while the others go on serving).
@@ -36,6 +37,9 @@ import (
 	"time"
 
 	"github.com/h2loop/h2loop"
+	"github.com/h2loop/h2loop/h2prom"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 const maxBytes = 1 << 30
@@ -171,6 +175,9 @@ func main() {
 			}
 			return nil
 		}))
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(h2prom.NewCollector(srv, h2prom.Options{}))
+		http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		go func() { log.Println(http.ListenAndServe(*debugAddr, nil)) }()
 	}
 	errc := make(chan error, 2)
