@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -37,9 +38,10 @@ func proxyHandler() h2loop.Handler {
 // proxyServer serves with the PROXY protocol on one of three paths: the
 // reactor (Serve), the standard library's cleartext path (Serve of a
 // listener netpoll cannot take: windows), or TLS (ServeTLS).
-func proxyServer(t *testing.T, path string, pp *h2loop.ProxyProtocol) (addr string, srv *h2loop.Server, tlsConf *tls.Config) {
+func proxyServer(t *testing.T, path string, pp *h2loop.ProxyProtocol) (addr string, srv *h2loop.Server, tlsConf *tls.Config, logs *logBuffer) {
 	t.Helper()
-	srv = &h2loop.Server{Handler: proxyHandler(), ProxyProtocol: pp}
+	logs = new(logBuffer)
+	srv = &h2loop.Server{Handler: proxyHandler(), ProxyProtocol: pp, ErrorLog: log.New(logs, "", 0)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +64,7 @@ func proxyServer(t *testing.T, path string, pp *h2loop.ProxyProtocol) (addr stri
 		srv.Shutdown(ctx)
 		<-done
 	})
-	return ln.Addr().String(), srv, tlsConf
+	return ln.Addr().String(), srv, tlsConf, logs
 }
 
 // plainListener hides the *net.TCPListener from netpoll.ConvertListener.
@@ -165,7 +167,7 @@ var loopbackTrusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 func TestProxyProtocolAddress(t *testing.T) {
 	for _, path := range []string{"reactor", "std", "tls"} {
 		t.Run(path, func(t *testing.T) {
-			addr, srv, tlsConf := proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
+			addr, srv, tlsConf, _ := proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
 			scheme := "http://"
 			if tlsConf != nil {
 				scheme = "https://"
@@ -229,12 +231,15 @@ func TestProxyProtocolRefused(t *testing.T) {
 	for _, path := range []string{"reactor", "std", "tls"} {
 		t.Run(path, func(t *testing.T) {
 			// Loopback is not trusted here.
-			addr, srv, tlsConf := proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+			addr, srv, tlsConf, logs := proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 			m := srv.Metrics()
 			wantClosed(t, addr, append(v1Header("198.51.100.1:1000"), request...), "spoofed v1 header")
 			wantClosed(t, addr, append(v2Header(t, "198.51.100.1:1000"), request...), "spoofed v2 header")
 			if n := m.ProxyRefused.Load(); n != 2 {
 				t.Errorf("ProxyRefused = %d, want 2", n)
+			}
+			if n := strings.Count(logs.String(), "PROXY header from an untrusted source"); n != 2 {
+				t.Errorf("%d log lines on untrusted headers, want 2:\n%s", n, logs)
 			}
 			scheme := "http://"
 			if tlsConf != nil {
@@ -248,7 +253,7 @@ func TestProxyProtocolRefused(t *testing.T) {
 			}
 
 			// Garbage is refused from trusted sources too.
-			addr, srv, _ = proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
+			addr, srv, _, _ = proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
 			m = srv.Metrics()
 			wantClosed(t, addr, []byte("PROXY TCP4 not-an-address 127.0.0.1 1 2\r\n"+request), "malformed v1 header")
 			wantClosed(t, addr, []byte("PROXY "+strings.Repeat("x", 200)), "v1 header without CRLF")
@@ -271,7 +276,7 @@ func TestProxyProtocolRefused(t *testing.T) {
 // refuses every header; a LOCAL header (a balancer's health check) keeps
 // the socket's address.
 func TestProxyProtocolPolicies(t *testing.T) {
-	addr, _, _ := proxyServer(t, "reactor", &h2loop.ProxyProtocol{Trusted: loopbackTrusted, Policy: h2loop.ProxyAllow})
+	addr, _, _, _ := proxyServer(t, "reactor", &h2loop.ProxyProtocol{Trusted: loopbackTrusted, Policy: h2loop.ProxyAllow})
 	got, _, err := proxyGet(proxyClient(nil, true, nil), "http://"+addr, "/native")
 	if err != nil || !strings.HasPrefix(got, "127.0.0.1:") {
 		t.Errorf("ProxyAllow without a header: %q, %v", got, err)
@@ -289,7 +294,7 @@ func TestProxyProtocolPolicies(t *testing.T) {
 		t.Errorf("LOCAL header: %q, %v", got, err)
 	}
 
-	addr, srv, _ := proxyServer(t, "reactor", &h2loop.ProxyProtocol{Trusted: loopbackTrusted, Policy: h2loop.ProxyRefuse})
+	addr, srv, _, _ := proxyServer(t, "reactor", &h2loop.ProxyProtocol{Trusted: loopbackTrusted, Policy: h2loop.ProxyRefuse})
 	wantClosed(t, addr, append(v2Header(t, "192.0.2.9:99"), request...), "header under ProxyRefuse")
 	if n := srv.Metrics().ProxyRefused.Load(); n != 1 {
 		t.Errorf("ProxyRefused = %d, want 1", n)
@@ -302,7 +307,7 @@ func TestProxyProtocolPolicies(t *testing.T) {
 func TestProxyProtocolSlowHeader(t *testing.T) {
 	for _, path := range []string{"reactor", "std", "tls"} {
 		t.Run(path, func(t *testing.T) {
-			addr, srv, _ := proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted, HeaderTimeout: 300 * time.Millisecond})
+			addr, srv, _, _ := proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted, HeaderTimeout: 300 * time.Millisecond})
 			for _, first := range []string{"PROXY TCP4 192.0.2", "\r\n\r\n\x00\r\nQUIT\n\x21", ""} {
 				wantClosed(t, addr, []byte(first), fmt.Sprintf("stalled after %q", first))
 			}
@@ -313,7 +318,7 @@ func TestProxyProtocolSlowHeader(t *testing.T) {
 				return
 			}
 			// In two pieces, within the (default) timeout.
-			addr, _, _ = proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
+			addr, _, _, _ = proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
 			nc, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)

@@ -32,8 +32,8 @@ func TestProxyProtocolHAProxy(t *testing.T) {
 		bin = testutil.Tool(t, "haproxy")
 	}
 	trusted := &h2loop.ProxyProtocol{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
-	clearAddr, _, _ := proxyServer(t, "reactor", trusted)
-	tlsAddr, srv, tlsConf := proxyServer(t, "tls", trusted)
+	clearAddr, _, _, _ := proxyServer(t, "reactor", trusted)
+	tlsAddr, srv, tlsConf, _ := proxyServer(t, "tls", trusted)
 
 	ports := make([]string, 4) // v1 clear, v2 clear, v1 tls, v2 tls
 	for i := range ports {
@@ -100,7 +100,7 @@ func TestProxyProtocolHAProxy(t *testing.T) {
 // upgraded to h2c; curl without it is refused under ProxyRequire.
 func TestProxyProtocolCurl(t *testing.T) {
 	curl := testutil.Tool(t, "curl")
-	addr, srv, _ := proxyServer(t, "reactor", &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
+	addr, srv, _, _ := proxyServer(t, "reactor", &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
 	for _, c := range []struct{ flag, version string }{
 		{"--http2-prior-knowledge", "2"},
 		{"--http1.1", "1.1"},
