@@ -11,9 +11,10 @@ import (
 // SO_REUSEPORT (windows).
 var ErrReusePortUnsupported = errors.New("h2loop: SO_REUSEPORT is not supported on this platform")
 
-// Listen opens a TCP listener on addr the way ListenAndServe does: with
-// SO_REUSEPORT when s.ReusePort is set. Use it for listeners that Serve or
-// ServeTLS then take (a second port, say) so that they share the setting.
+// Listen opens a TCP listener on addr (as net.Listen("tcp", addr) takes
+// it: no default address) the way ListenAndServe does: with SO_REUSEPORT
+// when s.ReusePort is set. Use it for listeners that Serve or ServeTLS then
+// take (a second port, say) so that they share the setting.
 func (s *Server) Listen(addr string) (net.Listener, error) {
 	if !s.ReusePort {
 		return net.Listen("tcp", addr)

@@ -10,8 +10,8 @@ import (
 
 const reusePortSupported = true
 
-// reusePort sets SO_REUSEPORT (and SO_REUSEADDR, as net.Listen does) on a
-// socket before it is bound.
+// reusePort sets SO_REUSEPORT on a socket before it is bound (the net
+// package sets SO_REUSEADDR on listeners itself).
 func reusePort(network, address string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
