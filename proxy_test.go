@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +339,36 @@ func TestProxyProtocolSlowHeader(t *testing.T) {
 				t.Errorf("header in two pieces: %q", body)
 			}
 		})
+	}
+}
+
+// Peers on a Unix socket (a balancer on the same host) are trusted.
+func TestProxyProtocolUnixSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skipf("SKIP: no Unix sockets here: %v", err)
+	}
+	srv := &h2loop.Server{Handler: proxyHandler(), ProxyProtocol: &h2loop.ProxyProtocol{}}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	defer func() {
+		srv.Close()
+		<-done
+	}()
+	nc, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write(append(v2Header(t, "192.0.2.44:4444"), request...))
+	nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if string(body) != "192.0.2.44:4444" {
+		t.Errorf("over a Unix socket: %q", body)
 	}
 }
