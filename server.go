@@ -49,6 +49,21 @@ type Server struct {
 	// "h2", "http/1.1".
 	TLSConfig *tls.Config
 
+	// ReusePort sets SO_REUSEPORT on the socket ListenAndServe and
+	// ListenAndServeTLS (and Listen) open, so that several processes can
+	// listen on the same port: the kernel spreads new connections over
+	// them (Linux; the BSDs and macOS let them bind but hand connections
+	// to one), and one can stop, draining by Shutdown, while the others
+	// go on serving (see the README on rolling deploys). Where the
+	// platform has no SO_REUSEPORT (windows) those calls return
+	// ErrReusePortUnsupported. Listeners passed to Serve are used as they are.
+	ReusePort bool
+	// ProxyProtocol, when set, reads the PROXY protocol header (v1, v2)
+	// that balancers put in front of each connection, from the trusted
+	// networks it names; see ProxyProtocol. Nil: no header is expected,
+	// and one is bad protocol bytes.
+	ProxyProtocol *ProxyProtocol
+
 	// MaxConcurrentStreams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256.
 	MaxConcurrentStreams uint32
 	// InitialStreamWindow is SETTINGS_INITIAL_WINDOW_SIZE. Default 256 KiB.
@@ -321,6 +336,7 @@ func (s *Server) init() (*loop.Core, error) {
 		MaxConns:          s.MaxConns,
 		DisableHTTP1:      s.DisableHTTP1,
 		Logf:              logf,
+		Proxy:             s.proxyOptions(),
 	})
 	return s.core, nil
 }
@@ -364,7 +380,7 @@ func (s *Server) ListenAndServe() error {
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := s.Listen(addr)
 	if err != nil {
 		return err
 	}
@@ -449,7 +465,7 @@ func (s *Server) ListenAndServeTLS(certFile, keyFile string) error {
 	if addr == "" {
 		addr = "127.0.0.1:8443"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := s.Listen(addr)
 	if err != nil {
 		return err
 	}

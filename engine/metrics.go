@@ -19,6 +19,19 @@ type Metrics struct {
 	FloodErrors    atomic.Uint64 // ENHANCE_YOUR_CALM: resets, control frames, useless frames, CONTINUATION
 	Timeouts       atomic.Uint64 // settings, header and idle timeouts
 
+	// ProxyRefused counts connections closed because of their PROXY
+	// protocol header: one from a source not trusted (spoofing), one where
+	// headers are refused, or none from a trusted source that must send
+	// one. ProxyErrors counts connections closed for a malformed PROXY
+	// header, or one not received within its timeout. Counted by the
+	// transport.
+	ProxyRefused atomic.Uint64
+	ProxyErrors  atomic.Uint64
+
+	// OpenStreams is a gauge, not a counter: the HTTP/2 streams open now
+	// (from HEADERS until the stream closes), over every connection.
+	OpenStreams atomic.Int64
+
 	BadResponseFields atomic.Uint64 // response fields a handler set that HTTP/2 cannot carry (dropped)
 
 	// WritesBlocked counts writes that found the socket's send buffer full
@@ -65,6 +78,9 @@ func (m *Metrics) Snapshot() map[string]uint64 {
 		"body_too_large":   m.BodyTooLarge.Load(),
 		"flood_errors":     m.FloodErrors.Load(),
 		"timeouts":         m.Timeouts.Load(),
+		"proxy_refused":    m.ProxyRefused.Load(),
+		"proxy_errors":     m.ProxyErrors.Load(),
+		"open_streams":     uint64(max(m.OpenStreams.Load(), 0)),
 
 		"bad_response_fields": m.BadResponseFields.Load(),
 		"writes_blocked":      m.WritesBlocked.Load(),

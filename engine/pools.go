@@ -57,7 +57,11 @@ func (c *Conn) insertStream(id uint32) (*stream, error) {
 		c.queue = c.set.queue
 		c.queueHead, c.queueLen = 0, 0
 	}
-	return c.streams.Insert(id)
+	st, err := c.streams.Insert(id)
+	if err == nil {
+		c.m.OpenStreams.Add(1)
+	}
+	return st, err
 }
 
 // releaseStreams gives the stream table back once the last stream closed and

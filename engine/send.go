@@ -420,6 +420,7 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 	}
 	c.sendConn.CloseStream(&st.send)
 	c.streams.Delete(id)
+	c.m.OpenStreams.Add(-1)
 	if c.streams.Len() == 0 {
 		defer c.releaseStreams()
 	}

@@ -103,6 +103,9 @@ type Options struct {
 	DisableHTTP1 bool
 	// Logf receives transport log lines.
 	Logf func(format string, args ...any)
+
+	// Proxy, when set, reads a PROXY protocol header on every connection.
+	Proxy *ProxyOptions
 }
 
 type task struct {
@@ -162,6 +165,11 @@ func NewCore(opts Options) *Core {
 	}
 	if opts.ReadTimeout == 0 {
 		opts.ReadTimeout = 30 * time.Second
+	}
+	if opts.Proxy != nil && opts.Proxy.Timeout <= 0 {
+		p := *opts.Proxy
+		p.Timeout = 5 * time.Second
+		opts.Proxy = &p
 	}
 	if opts.MaxBufferedInput == 0 {
 		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20

@@ -40,6 +40,12 @@ type npConn struct {
 	accepted time.Time
 	started  atomic.Bool // h2 or h1 took over
 
+	// With the PROXY protocol: proxied says the header phase is over (the
+	// header read or found absent, or the connection refused), and remote
+	// is the client's address it named.
+	proxied atomic.Bool
+	remote  net.Addr
+
 	// wmu orders direct writes to fd with the close callback, which runs
 	// before netpoll closes fd: no write can reach a descriptor number the
 	// kernel has already given to another connection.
@@ -218,6 +224,15 @@ func (core *Core) onRequest(ctx context.Context, nc netpoll.Connection) (err err
 		return r.Release()
 	}
 	if c.h2 == nil && c.h1 == nil {
+		if c.core.opts.Proxy != nil && !c.proxied.Load() {
+			if !c.proxyHeader(r) {
+				c.bad = true
+				return nc.Close()
+			}
+			if r.Len() == 0 {
+				return r.Release()
+			}
+		}
 		if !c.sniff(r) {
 			c.bad = true
 			return nc.Close()
@@ -273,6 +288,9 @@ func (c *npConn) begin() {
 // The closer methods, for a connection that has not picked a protocol.
 
 func (c *npConn) tick(now time.Time) {
+	if c.proxyTick(now) {
+		return
+	}
 	if limit := c.core.opts.Engine.SettingsTimeout; !c.started.Load() && now.Sub(c.accepted) > limit {
 		c.core.Metrics.Timeouts.Add(1)
 		c.core.logf("h2loop: %v: nothing received within %v: closing", c.nc.RemoteAddr(), limit)
@@ -296,7 +314,7 @@ func (c *npConn) idle() bool { return !c.started.Load() }
 
 func (c *npConn) startH2() {
 	c.begin()
-	c.h2 = newH2Conn(c.core, c, c.nc.RemoteAddr(), false)
+	c.h2 = newH2Conn(c.core, c, c.peer(), false)
 	if !c.core.add(c.h2) {
 		c.h2.close()
 	}
@@ -307,7 +325,7 @@ func (c *npConn) startH1(first []byte) bool {
 		return false
 	}
 	c.begin()
-	c.h1 = newH1Conn(c.core, c, c.nc.RemoteAddr(), false)
+	c.h1 = newH1Conn(c.core, c, c.peer(), false)
 	c.h1p.Store(c.h1)
 	if !c.core.add(c.h1) {
 		c.h1.close()
@@ -385,7 +403,7 @@ func (c *npConn) serveH1(r netpoll.Reader) bool {
 			r.Skip(used)
 		}
 		if up := h.takeUpgrade(); up != nil {
-			c.h2 = newH2ConnUpgrade(c.core, c, c.nc.RemoteAddr(), false, up)
+			c.h2 = newH2ConnUpgrade(c.core, c, c.peer(), false, up)
 			c.core.remove(c.h1)
 			c.h1 = nil
 			c.h1p.Store(nil)

@@ -71,6 +71,14 @@ func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
 
 func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	accepted := time.Now()
+	if core.opts.Proxy != nil {
+		pc, err := core.readProxyStd(nc, accepted)
+		if err != nil {
+			nc.Close()
+			return
+		}
+		nc = pc
+	}
 	isTLS := tlsConf != nil
 	proto := ""
 	var state *tls.ConnectionState

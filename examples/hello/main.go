@@ -7,12 +7,17 @@
 //	GET  /bytes/N     200 with exactly N bytes, byte i = 'a' + i%26, with content-length
 //	POST /echo        200 echoing the request body as it streams in
 //	GET  /delay/MS    200 after MS milliseconds (other streams are not held up)
+//	GET  /pid         200 with the server's process id in decimal and "\n"
 //	anything else     404
 //
 // Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
 // http/1.1); -inline runs handlers on the reading goroutine (not for /delay);
 // -debug addr serves net/http/pprof and expvar (/debug/vars: memstats with
-// Mallocs, and the server's counters as "h2loop") on a separate listener.
+// Mallocs, and the server's counters as "h2loop") and Prometheus metrics
+// (/metrics: the h2prom collector's h2loop_* series) on a separate listener;
+// -reuseport sets SO_REUSEPORT on the listeners (several hello processes on
+// one port share its connections; each exits gracefully on SIGTERM or
+// SIGINT while the others go on serving).
 package main
 
 import (
@@ -20,7 +25,6 @@ import (
 	"expvar"
 	"flag"
 	"log"
-	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
@@ -33,6 +37,9 @@ import (
 	"time"
 
 	"github.com/h2loop/h2loop"
+	"github.com/h2loop/h2loop/h2prom"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 const maxBytes = 1 << 30
@@ -65,6 +72,8 @@ func pattern(n int) []byte {
 }
 
 var hello = []byte("hello, world!\n")
+
+var pidLine = []byte(strconv.Itoa(os.Getpid()) + "\n")
 
 var echoBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
@@ -122,6 +131,9 @@ func handle(ctx *h2loop.RequestCtx) {
 		}
 		ctx.SetContentType("text/plain")
 		ctx.SetBodyString("delayed " + strconv.Itoa(ms) + "ms\n")
+	case path == "/pid" && method == "GET":
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyStatic(pidLine)
 	default:
 		ctx.SetStatus(404)
 		ctx.SetContentType("text/plain")
@@ -137,6 +149,7 @@ func main() {
 	inline := flag.Bool("inline", false, "run every handler on the reading goroutine (/delay then blocks its connection)")
 	verbose := flag.Bool("v", false, "log protocol errors")
 	debugAddr := flag.String("debug", "", "serve net/http/pprof and expvar on this address")
+	reuse := flag.Bool("reuseport", false, "set SO_REUSEPORT: several processes may serve one port")
 	flag.Parse()
 
 	srv := &h2loop.Server{
@@ -150,6 +163,7 @@ func main() {
 		// body is complete never waits either): they run on the reading
 		// goroutine, without a hand-off to the pool.
 		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool { return !strings.HasPrefix(ctx.Path(), "/delay/") },
+		ReusePort:         *reuse,
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
@@ -161,12 +175,15 @@ func main() {
 			}
 			return nil
 		}))
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(h2prom.NewCollector(srv, h2prom.Options{}))
+		http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		go func() { log.Println(http.ListenAndServe(*debugAddr, nil)) }()
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
 	if *tlsAddr != "" {
-		ln, err := net.Listen("tcp", *tlsAddr)
+		ln, err := srv.Listen(*tlsAddr)
 		if err != nil {
 			log.Fatal(err)
 		}
