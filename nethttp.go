@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -24,7 +25,8 @@ import (
 //   - The request has Method, URL (path and query, no host), Proto
 //     "HTTP/2.0" (or "HTTP/1.1" over HTTP/1.1), canonical Header keys
 //     (cookie crumbs joined with "; "), Host from :authority, RemoteAddr,
-//     RequestURI, ContentLength (-1 when unknown), TLS (non-nil over TLS)
+//     RequestURI, ContentLength (-1 when unknown), TLS (the connection's
+//     tls.ConnectionState, nil over cleartext)
 //     and a Body read as it arrives. Trailer lists the trailers the client
 //     declared and holds every trailer it sent once Body returned io.EOF.
 //     The Context is canceled when the client resets the stream, the
@@ -48,16 +50,56 @@ import (
 // default settings, and a body of undeclared length read through r.Body is
 // bounded by flow control, not by MaxRequestBodySize.
 //
+// The request's context holds http.LocalAddrContextKey (the address the
+// connection was accepted on), http.ServerContextKey (an *http.Server
+// that describes the Server, see ServerContextKey) and ServerContextKey
+// (the *Server itself), and the values of the context the connection's
+// requests derive from (Server.BaseContext, Server.ConnContext).
+// Request.TLS is the connection's full tls.ConnectionState (shared by the
+// connection's requests, as in net/http).
+//
 // The adapter allocates about as much as net/http does per request; use
-// native Handlers on hot paths. Request.TLS carries only
-// HandshakeComplete and NegotiatedProtocol (the transport does not expose
-// the connection's state), and the context has no
-// http.LocalAddrContextKey value.
+// native Handlers on hot paths.
 func WrapHandler(h http.Handler) Handler {
 	return wrappedHandler{h}
 }
 
 type wrappedHandler struct{ h http.Handler }
+
+// ServerContextKey is the context key under which a request's context
+// holds the *Server that serves it (in WrapHandler's requests).
+var ServerContextKey = &contextKey{"h2loop-server"}
+
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "h2loop context value " + k.name }
+
+// httpServer is the value of http.ServerContextKey in WrapHandler's
+// request contexts: an *http.Server that describes s (Addr, Handler,
+// TLSConfig, timeouts, MaxHeaderBytes, ErrorLog), so that code asserting
+// the net/http type keeps working. It is a description only: it serves
+// nothing, and its methods do not act on s (use ServerContextKey).
+func (s *Server) httpServer() *http.Server {
+	if s == nil {
+		return nil
+	}
+	s.httpSrvOnce.Do(func() {
+		hs := &http.Server{
+			Addr:           s.Addr,
+			TLSConfig:      s.TLSConfig,
+			ReadTimeout:    s.ReadTimeout,
+			WriteTimeout:   s.WriteTimeout,
+			IdleTimeout:    s.IdleTimeout,
+			MaxHeaderBytes: int(s.MaxHeaderListSize),
+			ErrorLog:       s.ErrorLog,
+		}
+		if wh, ok := s.Handler.(wrappedHandler); ok {
+			hs.Handler = wh.h
+		}
+		s.httpSrv = hs
+	})
+	return s.httpSrv
+}
 
 // wrapFlushSize is how much response body the adapter buffers before it
 // sends what it has.
@@ -196,6 +238,8 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		base.ContentLength = creq.BodyLen()
 	}
 	s.ctx.rc = rc
+	s.ctx.srv = rc.srv
+	s.ctx.local = rc.t.LocalAddr()
 	s.body.rc = rc
 	s.body.cond.L = &s.body.mu
 	base.Body = &s.body
@@ -216,6 +260,10 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 // channel is made on first use, with a goroutine that relays the
 // RequestCtx's cancellation until the handler returns.
 type reqContext struct {
+	// immutable after newRequest
+	srv   *Server
+	local net.Addr
+
 	mu   sync.Mutex
 	rc   *RequestCtx   // nil once the handler returned
 	done chan struct{} // made by the first Done call
@@ -225,8 +273,22 @@ type reqContext struct {
 // Deadline reports no deadline.
 func (c *reqContext) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-// Value holds no values.
-func (c *reqContext) Value(key any) any { return nil }
+// Value holds http.LocalAddrContextKey, http.ServerContextKey and
+// ServerContextKey, then the values of the server's base context.
+func (c *reqContext) Value(key any) any {
+	switch key {
+	case http.LocalAddrContextKey:
+		if c.local == nil {
+			return nil // a net.Addr-typed nil would not be a nil any
+		}
+		return c.local
+	case http.ServerContextKey:
+		return c.srv.httpServer()
+	case ServerContextKey:
+		return c.srv
+	}
+	return c.srv.baseContext().Value(key)
+}
 
 // Done returns a channel closed on cancellation.
 func (c *reqContext) Done() <-chan struct{} {

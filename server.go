@@ -184,6 +184,10 @@ type Server struct {
 	// stack: to ErrorLog, or to the standard logger when it is nil.
 	ErrorLog *log.Logger
 
+	// net/http parity: hooks and logging (see nethttp.go, log.go)
+	httpSrvOnce sync.Once
+	httpSrv     *http.Server // made by httpServer
+
 	mu         sync.Mutex
 	onShutdown []func()
 	core       *loop.Core

@@ -39,6 +39,9 @@ type Transport interface {
 	RemoteAddr() net.Addr
 	// RemoteAddrString is RemoteAddr().String(), made once per connection.
 	RemoteAddrString() string
+	// LocalAddr is the address the connection was accepted on (nil for a
+	// connection served from memory).
+	LocalAddr() net.Addr
 	// Proto is "HTTP/2.0" or "HTTP/1.1".
 	Proto() string
 	// TLS reports whether the connection is encrypted.
@@ -251,6 +254,14 @@ func (a *addrString) get(addr net.Addr) string {
 	s := addr.String()
 	a.p.Store(&s)
 	return s
+}
+
+// localAddr is the local address of the socket behind s, or nil.
+func localAddr(s sink) net.Addr {
+	if nc := s.netConn(); nc != nil {
+		return nc.LocalAddr()
+	}
+	return nil
 }
 
 // writeTimedOut records a write that waited WriteTimeout for a peer that

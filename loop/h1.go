@@ -803,6 +803,7 @@ func (h *h1conn) Reset(r *engine.Request) {
 func (h *h1conn) RemoteAddr() net.Addr { return h.remote }
 
 func (h *h1conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
+func (h *h1conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
 func (h *h1conn) Proto() string                  { return "HTTP/1.1" }
 func (h *h1conn) TLSState() *tls.ConnectionState { return h.tlsState }
 

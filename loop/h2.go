@@ -32,6 +32,8 @@ type sink interface {
 	// buffered is how many received bytes wait to be processed; it may be
 	// called from any goroutine.
 	buffered() int
+	// netConn is the connection's socket as a net.Conn (nil in memory).
+	netConn() net.Conn
 }
 
 // h2conn glues one engine.Conn to a socket. Every engine call happens under mu.
@@ -407,6 +409,7 @@ func (h *h2conn) Reset(r *engine.Request) {
 func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
 
 func (h *h2conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
+func (h *h2conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
 func (h *h2conn) Proto() string                  { return "HTTP/2.0" }
 func (h *h2conn) TLSState() *tls.ConnectionState { return h.tlsState }
 

@@ -18,6 +18,7 @@ type memSink struct{ w func([]byte) }
 func (m memSink) write(b []byte) error { m.w(b); return nil }
 func (m memSink) closeSocket()         {}
 func (m memSink) buffered() int        { return 0 }
+func (m memSink) netConn() net.Conn    { return nil }
 
 // NewMemConn starts a connection whose output is passed to w (the slice is
 // only valid during the call).

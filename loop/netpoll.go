@@ -112,6 +112,8 @@ func (c *npConn) closeSocket() {
 	c.nc.Close()
 }
 
+func (c *npConn) netConn() net.Conn { return c.nc }
+
 func (c *npConn) h1Conn() *h1conn { return c.h1p.Load() }
 
 func (c *npConn) buffered() int { return c.nc.Reader().Len() }

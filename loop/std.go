@@ -31,6 +31,8 @@ func (s *stdConn) write(b []byte) error {
 
 func (s *stdConn) closeSocket() { s.nc.Close() }
 
+func (s *stdConn) netConn() net.Conn { return s.nc }
+
 // buffered is 0: this path reads only when it can process.
 func (s *stdConn) buffered() int { return 0 }
 
