@@ -1,7 +1,10 @@
 package h2loop
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/loop"
 	"golang.org/x/net/http/httpguts"
 )
@@ -466,6 +470,8 @@ type responseWriter struct {
 	hasDate     bool     // Date present in the snapshot
 	hasCE       bool     // Content-Encoding set: no sniffing
 	trailers    []string // canonical names declared with "Trailer"
+	head101     []byte   // HTTP/1.1: the 101 response WriteHeader(101) holds for Hijack
+	hijacked    bool     // Hijack took the connection
 }
 
 // Header returns the response header map: changes after WriteHeader (or
@@ -478,11 +484,24 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.rc == nil {
 		panic("h2loop: WriteHeader called after the handler returned")
 	}
-	if w.wroteHeader {
+	if w.wroteHeader || w.hijacked {
 		return
 	}
 	if code < 100 || code > 999 {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if code == http.StatusSwitchingProtocols && !w.h2 {
+		// As in net/http, 101 is the final status of an HTTP/1.1
+		// response: Hijack sends it (with the header as it is now) before
+		// handing the connection over.
+		w.wroteHeader = true
+		w.status = code
+		var b bytes.Buffer
+		b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+		w.header.Write(&b)
+		b.WriteString("\r\n")
+		w.head101 = b.Bytes()
+		return
 	}
 	if code < 200 {
 		return
@@ -608,6 +627,9 @@ func (w *responseWriter) beginWrite(n int) (send bool, err error) {
 	if w.rc == nil {
 		panic("h2loop: Write called after the handler returned")
 	}
+	if w.hijacked {
+		return false, http.ErrHijacked
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -639,10 +661,62 @@ func (w *responseWriter) FlushError() error {
 	if w.rc == nil {
 		panic("h2loop: Flush called after the handler returned")
 	}
+	if w.hijacked {
+		return http.ErrHijacked
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.flush()
+}
+
+// Hijack takes over an HTTP/1.1 connection (http.Hijacker), as net/http's
+// does: a status written with WriteHeader(101) is sent first, with its
+// header; then the server forgets the connection (no timeouts, no close
+// by Shutdown, Close or the handler's return). The bufio.Reader holds the
+// bytes the server had read beyond the request; r.Body must not be read
+// after Hijack. Over HTTP/2 it returns http.ErrNotSupported.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.rc == nil {
+		panic("h2loop: Hijack called after the handler returned")
+	}
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	hj, ok := w.rc.t.(interface {
+		Hijack(r *engine.Request) (net.Conn, []byte, error)
+	})
+	if w.h2 || !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	if w.sentHeader {
+		return nil, nil, errors.New("h2loop: Hijack after the response was flushed")
+	}
+	nc, pre, err := hj.Hijack(&w.rc.req)
+	switch {
+	case errors.Is(err, loop.ErrHijacked):
+		return nil, nil, http.ErrHijacked
+	case errors.Is(err, loop.ErrNotSupported):
+		return nil, nil, http.ErrNotSupported
+	case err != nil:
+		return nil, nil, err
+	}
+	w.hijacked = true
+	if len(w.head101) > 0 {
+		if _, err := nc.Write(w.head101); err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+	}
+	var br *bufio.Reader
+	if len(pre) > 0 {
+		// The bytes already read are buffered in br, as net/http's are.
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), nc), max(4096, len(pre)))
+		br.Peek(len(pre))
+	} else {
+		br = bufio.NewReader(nc)
+	}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriter(nc)), nil
 }
 
 // EnableFullDuplex lets the handler write while it still reads the body
@@ -672,6 +746,15 @@ func (w *responseWriter) sendHeader() {
 // finish completes the response after ServeHTTP returned: trailers, the
 // content-length checks, and what HTTP/2 needs for HEAD, 204 and 304.
 func (w *responseWriter) finish() {
+	if w.hijacked {
+		return // the connection is the handler's
+	}
+	if w.status == http.StatusSwitchingProtocols {
+		// A 101 without Hijack: the protocol switch never happened, and
+		// the connection cannot go on as HTTP/1.1.
+		w.rc.Reset()
+		return
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}

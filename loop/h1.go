@@ -106,6 +106,13 @@ type h1conn struct {
 
 	closed   atomic.Bool // the socket is closed or closing: write nothing more
 	shutting atomic.Bool // Shutdown: finish the current request, then close
+	hijacked atomic.Bool // the handler took the connection (Hijack)
+
+	// owned by the reading goroutine while a handler runs: where the
+	// request being served ends in the input buffer, for Hijack
+	consumed  int    // bytes of the input buffer up to the request's end
+	unread    []byte // the input after it (pipelined bytes)
+	stopWatch func() // stops watch, if it runs
 
 	mu      sync.Mutex
 	busy    bool // input is running
@@ -171,7 +178,9 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 			break
 		}
 		if h.req != nil && h.bodyIn == h1NoBody {
+			h.consumed, h.unread = used, buf[used:]
 			done = h.complete(len(buf) == used)
+			h.unread = nil
 		}
 	}
 	h.flush()
@@ -436,13 +445,13 @@ func (h *h1conn) complete(last bool) bool {
 	h.serving = r
 	h.enter(h1Serving)
 	h.mu.Unlock()
-	var stop func()
 	if h.watch != nil {
-		stop = h.watch()
+		h.stopWatch = h.watch()
 	}
 	h.core.opts.Hooks.Serve(r, h)
-	if stop != nil {
-		stop()
+	if h.stopWatch != nil {
+		h.stopWatch()
+		h.stopWatch = nil
 	}
 	h.mu.Lock()
 	h.serving = nil
@@ -549,6 +558,64 @@ func (h *h1conn) disconnected() {
 		h.core.opts.Hooks.Canceled(r)
 	}
 }
+
+// ErrHijacked is returned by Hijack when the connection was taken already.
+var ErrHijacked = errors.New("h2loop: connection already hijacked")
+
+// ErrNotSupported is returned by Hijack on a connection that cannot be
+// handed over (HTTP/2, or a connection served from memory).
+var ErrNotSupported = errors.New("h2loop: hijacking not supported")
+
+// hijacker is a sink that can hand its socket to a handler.
+type hijacker interface {
+	// hijack takes the socket away from the server. consumed is how many
+	// bytes of the input the server has used (up to the end of the
+	// request being served) and unread what it has read beyond them.
+	// It returns the connection and the bytes the handler must read
+	// before reading from it.
+	hijack(consumed int, unread []byte) (net.Conn, []byte, error)
+}
+
+// Hijack hands the connection to the handler serving r (http.Hijacker):
+// the responses before r are written, the server stops reading, timing
+// and closing it, and no response to r is sent. It returns the
+// connection and the bytes already read after r's request (a pipelined
+// request, or a protocol's first bytes), which come before anything read
+// from the connection. Called by the handler, on the reading goroutine.
+func (h *h1conn) Hijack(r *engine.Request) (net.Conn, []byte, error) {
+	if h.hijacked.Load() {
+		return nil, nil, ErrHijacked
+	}
+	hj, ok := h.sink.(hijacker)
+	h.mu.Lock()
+	serving := h.serving == r
+	h.mu.Unlock()
+	if !ok || !serving {
+		return nil, nil, ErrNotSupported
+	}
+	if h.closed.Load() {
+		return nil, nil, ErrCanceled
+	}
+	if err := h.flush(); err != nil {
+		return nil, nil, err
+	}
+	if h.stopWatch != nil {
+		h.stopWatch()
+		h.stopWatch = nil
+	}
+	nc, pre, err := hj.hijack(h.consumed, h.unread)
+	if err != nil {
+		return nil, nil, err
+	}
+	h.unread = nil
+	h.hijacked.Store(true)
+	h.closed.Store(true) // nothing more is read or written by the server
+	h.core.remove(h)
+	return nc, pre, nil
+}
+
+// Hijacked reports whether a handler took the connection.
+func (h *h1conn) Hijacked() bool { return h.hijacked.Load() }
 
 // takeUpgrade returns, once, the request that input accepted for an h2c
 // upgrade; the 101 response has been written.
@@ -853,8 +920,11 @@ func (h *h1conn) shutdown() {
 	}
 }
 
-// close closes the socket at once.
+// close closes the socket at once, unless a handler took it.
 func (h *h1conn) close() {
+	if h.hijacked.Load() {
+		return
+	}
 	h.closed.Store(true)
 	h.mu.Lock()
 	if r := h.serving; r != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,23 @@ type stdConn struct {
 	nc   net.Conn
 	wto  time.Duration
 	mu   sync.Mutex // serialises close
+
+	// owned by the reading goroutine
+	early    *[]byte     // bytes watchPeer read while a handler ran
+	hijacked atomic.Bool // a handler took nc: it is not closed here
+}
+
+// hijack implements hijacker: the bytes read beyond the request (in the
+// input buffer, and those watchPeer read meanwhile) go to the handler.
+func (s *stdConn) hijack(consumed int, unread []byte) (net.Conn, []byte, error) {
+	pre := append([]byte(nil), unread...)
+	if s.early != nil {
+		pre = append(pre, (*s.early)...)
+		*s.early = (*s.early)[:0]
+	}
+	s.nc.SetDeadline(time.Time{})
+	s.hijacked.Store(true)
+	return s.nc, pre, nil
 }
 
 func (s *stdConn) write(b []byte) error {
@@ -106,6 +124,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	// Bytes read while an HTTP/1.1 handler ran (the next pipelined
 	// request), appended to buf once input returns.
 	var early []byte
+	s.early = &early
 	watchH1 := func(h *h1conn) { h.watch = func() func() { return s.watchPeer(h, &early) } }
 	if h1 != nil {
 		watchH1(h1)
@@ -117,7 +136,9 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		if h1 != nil {
 			h1.onClosed()
 		}
-		nc.Close()
+		if !s.hijacked.Load() {
+			nc.Close()
+		}
 	}()
 	if h2 != nil && !core.add(h2) || h1 != nil && !core.add(h1) {
 		return
