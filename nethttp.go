@@ -48,6 +48,13 @@ import (
 //     Content-Length fails with http.ErrContentLength; returning with less
 //     resets the stream.
 //
+// WebSockets over HTTP/2 (RFC 8441) reach handlers as in net/http: with
+// Server.EnableConnectProtocol set (GODEBUG=http2xconnect=1 in net/http),
+// an extended CONNECT is a request with Method "CONNECT", the URL from
+// :path and the protocol in r.Header[":protocol"] (e.g. "websocket"); the
+// handler answers 200, flushes, and then reads r.Body and writes the
+// ResponseWriter as the two directions of the tunnel.
+//
 // The handler starts as soon as the request headers are complete;
 // r.Body delivers the body as it arrives, so full-duplex protocols (gRPC
 // streaming, any request/response chat over one stream) work with the
@@ -203,6 +210,15 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		}
 		vals = append(vals, f.Value)
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+
+	if p := rc.Protocol(); p != "" {
+		// An extended CONNECT (RFC 8441, Server.EnableConnectProtocol):
+		// net/http's HTTP/2 server (GODEBUG=http2xconnect=1) hands it to
+		// handlers as Method "CONNECT" with the URL from :path and the
+		// protocol in the ":protocol" header.
+		vals = append(vals, p)
+		h[":protocol"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 
 	// Built here and copied once by WithContext, which is the only way to
