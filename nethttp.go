@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +125,7 @@ type httpStream struct {
 	w    responseWriter
 	body requestBody
 	ctx  reqContext
+	dl   deadlines
 	url  url.URL
 }
 
@@ -145,6 +147,7 @@ func (wh wrappedHandler) Serve(rc *RequestCtx) {
 		// server log the panic and reset the stream, except for
 		// http.ErrAbortHandler, which aborts the response silently.
 		p := recover()
+		s.dl.end()
 		s.body.end()
 		s.w.rc = nil
 		s.ctx.end()
@@ -159,6 +162,7 @@ func (wh wrappedHandler) Serve(rc *RequestCtx) {
 	}()
 	wh.h.ServeHTTP(&s.w, req)
 	returned = true
+	s.dl.end()
 	s.body.end()
 	s.w.finish()
 	s.w.rc = nil
@@ -261,7 +265,10 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	s.ctx.srv = rc.srv
 	s.ctx.local = rc.t.LocalAddr()
 	s.body.rc = rc
+	s.body.dl = &s.dl
 	s.body.cond.L = &s.body.mu
+	s.dl.rc = rc
+	s.dl.body = &s.body
 	base.Body = &s.body
 	if complete && creq.BodyLen() == 0 && rc.Trailer() == nil {
 		base.Body = http.NoBody
@@ -269,7 +276,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	r := base.WithContext(&s.ctx)
 	s.body.req = r
 
-	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1}
+	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1, dl: &s.dl}
 	s.w.isHead = r.Method == http.MethodHead
 	s.w.h2 = r.ProtoMajor == 2
 	return r, nil
@@ -375,11 +382,103 @@ func (c *reqContext) end() {
 	c.mu.Unlock()
 }
 
+var (
+	errReadDeadline  = fmt.Errorf("h2loop: request body read deadline passed: %w", os.ErrDeadlineExceeded)
+	errWriteDeadline = fmt.Errorf("h2loop: response write deadline passed: %w", os.ErrDeadlineExceeded)
+)
+
+// deadlines are the read and write deadlines of http.ResponseController.
+// Their timers exist only once a deadline is set.
+type deadlines struct {
+	body *requestBody // immutable after newRequest
+
+	mu           sync.Mutex
+	rc           *RequestCtx // nil once the handler returned
+	read, write  *time.Timer
+	writeExpires bool // the write deadline passed: the response is aborted
+	writeSet     bool // a write deadline was set (owned by the handler's goroutine)
+}
+
+// set arms *timer to call fired at t (stops it for the zero time).
+func (d *deadlines) set(timer **time.Timer, t time.Time, fired func()) {
+	d.mu.Lock()
+	if *timer != nil {
+		(*timer).Stop()
+	}
+	switch {
+	case t.IsZero():
+		d.mu.Unlock()
+		return
+	case !t.After(time.Now()):
+		d.mu.Unlock()
+		fired() // passed already: at once, before the handler's next call
+		return
+	case *timer == nil:
+		*timer = time.AfterFunc(time.Until(t), fired)
+	default:
+		(*timer).Reset(time.Until(t))
+	}
+	d.mu.Unlock()
+}
+
+// readFired ends the request body with errReadDeadline, waking a read
+// that waits for bytes.
+func (d *deadlines) readFired() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rc == nil {
+		return
+	}
+	b := d.body
+	b.mu.Lock()
+	if !b.closed && b.err == nil {
+		b.err = errReadDeadline
+		b.rc.CloseBody()
+	}
+	b.mu.Unlock()
+}
+
+// writeFired aborts the response.
+func (d *deadlines) writeFired() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rc == nil {
+		return
+	}
+	d.writeExpires = true
+	if a, ok := d.rc.t.(interface{ Abort(r *engine.Request) }); ok {
+		a.Abort(&d.rc.req)
+	}
+}
+
+func (d *deadlines) writeExpired() bool {
+	if !d.writeSet {
+		return false // never set: no lock on the common path
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.writeExpires
+}
+
+// end stops the timers when the handler returns.
+func (d *deadlines) end() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rc = nil
+	if d.read != nil {
+		d.read.Stop()
+	}
+	if d.write != nil {
+		d.write.Stop()
+	}
+}
+
 // requestBody is the request's Body.
 type requestBody struct {
 	// immutable after newRequest
 	rc  *RequestCtx
 	req *http.Request // the request handed to the handler: its Trailer is filled at io.EOF
+	dl  *deadlines
 
 	mu     sync.Mutex
 	cond   sync.Cond // signalled when a read returns
@@ -408,6 +507,8 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		b.cond.Broadcast()
 	}
 	switch {
+	case err == loop.ErrBodyClosed && b.err == errReadDeadline:
+		err = errReadDeadline
 	case err == loop.ErrBodyClosed:
 		err = http.ErrBodyReadAfterClose
 	case err != nil && b.err == nil:
@@ -472,6 +573,7 @@ func (b *requestBody) end() {
 type responseWriter struct {
 	rc     *RequestCtx   // nil once the handler returned
 	req    *http.Request // the request it answers
+	dl     *deadlines
 	header http.Header
 	isHead bool // HEAD: the body is counted, not sent
 	h2     bool
@@ -656,6 +758,9 @@ func (w *responseWriter) beginWrite(n int) (send bool, err error) {
 		return false, http.ErrContentLength
 	}
 	if w.rc.Canceled() {
+		if w.dl.writeExpired() {
+			return false, errWriteDeadline
+		}
 		return false, loop.ErrCanceled
 	}
 	w.written += int64(n)
@@ -742,7 +847,40 @@ func (w *responseWriter) EnableFullDuplex() error { return nil }
 func (w *responseWriter) flush() error {
 	w.sendHeader()
 	w.pending = 0
-	return w.rc.Flush()
+	err := w.rc.Flush()
+	if err != nil && w.dl.writeExpired() {
+		err = errWriteDeadline
+	}
+	return err
+}
+
+// SetReadDeadline sets the deadline for reading the request body
+// (http.ResponseController): a read after it, or one waiting for bytes
+// when it passes, fails with an error wrapping os.ErrDeadlineExceeded,
+// and the rest of the body is discarded (as in net/http's HTTP/2 server,
+// a deadline that passed is final). The zero time clears it. Over HTTP/2
+// it concerns this stream only.
+func (w *responseWriter) SetReadDeadline(t time.Time) error {
+	if w.rc == nil {
+		panic("h2loop: SetReadDeadline called after the handler returned")
+	}
+	w.dl.set(&w.dl.read, t, w.dl.readFired)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for writing the response
+// (http.ResponseController): when it passes, the response is aborted
+// (RST_STREAM(CANCEL) over HTTP/2, this stream only; over HTTP/1.1 the
+// connection is closed, as net/http's write deadline breaks it), and
+// writes and flushes, including one blocked by flow control, fail with
+// an error wrapping os.ErrDeadlineExceeded. The zero time clears it.
+func (w *responseWriter) SetWriteDeadline(t time.Time) error {
+	if w.rc == nil {
+		panic("h2loop: SetWriteDeadline called after the handler returned")
+	}
+	w.dl.writeSet = true
+	w.dl.set(&w.dl.write, t, w.dl.writeFired)
+	return nil
 }
 
 // sendHeader adds the fields decided at the first send: Date and a sniffed

@@ -861,6 +861,10 @@ func (h *h1conn) Finish(r *engine.Request) {
 	}
 }
 
+// Abort closes the connection from any goroutine (a handler's deadline
+// timer): the handler's writes fail from then on.
+func (h *h1conn) Abort(r *engine.Request) { h.abort() }
+
 // Reset closes the connection: HTTP/1.1 has no way to abort one response.
 func (h *h1conn) Reset(r *engine.Request) {
 	h.out = h.out[:0]

@@ -399,6 +399,9 @@ func (h *h2conn) Finish(r *engine.Request) {
 	h.flushSoon()
 }
 
+// Abort is Reset, which may be called from any goroutine.
+func (h *h2conn) Abort(r *engine.Request) { h.Reset(r) }
+
 func (h *h2conn) Reset(r *engine.Request) {
 	h.mu.Lock()
 	defer h.unlock("Reset")
