@@ -324,7 +324,7 @@ func (ctx *RequestCtx) Context() context.Context {
 	ctx.doneMu.Lock()
 	defer ctx.doneMu.Unlock()
 	if ctx.cctx == nil {
-		ctx.cctx, ctx.ccancel = context.WithCancel(ctx.srv.baseContext())
+		ctx.cctx, ctx.ccancel = context.WithCancel(ctx.srv.requestBase(ctx.t))
 		if ctx.canceled.Load() {
 			ctx.ccancel()
 		}

@@ -264,6 +264,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	s.ctx.rc = rc
 	s.ctx.srv = rc.srv
 	s.ctx.local = rc.t.LocalAddr()
+	s.ctx.base = rc.t.ConnContext()
 	s.body.rc = rc
 	s.body.dl = &s.dl
 	s.body.cond.L = &s.body.mu
@@ -290,6 +291,7 @@ type reqContext struct {
 	// immutable after newRequest
 	srv   *Server
 	local net.Addr
+	base  context.Context // the connection's context (ConnContext), or nil
 
 	mu   sync.Mutex
 	rc   *RequestCtx   // nil once the handler returned
@@ -313,6 +315,9 @@ func (c *reqContext) Value(key any) any {
 		return c.srv.httpServer()
 	case ServerContextKey:
 		return c.srv
+	}
+	if c.base != nil {
+		return c.base.Value(key)
 	}
 	return c.srv.baseContext().Value(key)
 }

@@ -2,6 +2,8 @@ package h2loop
 
 import (
 	"bytes"
+	"net"
+	"net/http"
 	"testing"
 
 	"github.com/h2loop/h2loop/codec"
@@ -17,7 +19,10 @@ type memClient struct {
 }
 
 func newMemServer(tb testing.TB, h Handler) (*memClient, func([]byte) bool) {
-	srv := &Server{Handler: h, InlineHandlers: true}
+	return newMemServerWith(tb, &Server{Handler: h, InlineHandlers: true})
+}
+
+func newMemServerWith(tb testing.TB, srv *Server) (*memClient, func([]byte) bool) {
 	core, err := srv.init()
 	if err != nil {
 		tb.Fatal(err)
@@ -82,6 +87,33 @@ func TestServePathAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per request, want 0", allocs)
+	}
+}
+
+// TestServePathAllocsConnState: with ConnState set, the state changes
+// of a request (active, idle) allocate nothing either.
+func TestServePathAllocsConnState(t *testing.T) {
+	if raceEnabled {
+		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
+	}
+	var changes [5]int
+	srv := &Server{Handler: HandlerFunc(helloNative), InlineHandlers: true,
+		ConnState: func(_ net.Conn, s http.ConnState) { changes[s]++ }}
+	mc, feed := newMemServerWith(t, srv)
+	id := uint32(3)
+	for i := 0; i < 100; i++ {
+		mc.request(t, feed, id)
+		id += 2
+	}
+	allocs := testing.AllocsPerRun(2000, func() {
+		mc.request(t, feed, id)
+		id += 2
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per request, want 0", allocs)
+	}
+	if changes[http.StateNew] != 1 || changes[http.StateActive] < 2000 || changes[http.StateIdle] != changes[http.StateActive] {
+		t.Fatalf("state changes %v", changes)
 	}
 }
 

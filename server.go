@@ -184,6 +184,28 @@ type Server struct {
 	// stack: to ErrorLog, or to the standard logger when it is nil.
 	ErrorLog *log.Logger
 
+	// ConnState, when set, is called when a connection changes state, with
+	// net/http's states: StateNew when accepted (before any byte is read;
+	// over TLS before the handshake, with the *tls.Conn), StateActive
+	// when a handler starts on an idle connection, StateIdle when the
+	// last running handler returns, then StateHijacked (Hijack under
+	// WrapHandler) or StateClosed, once. Unlike net/http, HTTP/1.1
+	// connections turn active when a request's handler starts, not at
+	// its first byte (as HTTP/2 connections do in both); a connection
+	// refused at accept (MaxConns) is not reported. Calls for one
+	// connection never overlap; they run on the server's goroutines and
+	// must not block. A connection served on the netpoll reactor is
+	// reported as its netpoll.Connection (Hijack returns another
+	// net.Conn for it). Unset, it costs nothing.
+	ConnState func(net.Conn, http.ConnState)
+	// ConnContext, when set, returns the context of a new connection's
+	// requests (ctx.Context(), and r.Context() under WrapHandler) from
+	// the server's base context (BaseContext) and the connection, as
+	// net/http's does; a nil result means the base context. It runs
+	// when the connection is accepted, before StateNew, on the
+	// accepting goroutine: it must not block.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+
 	// net/http parity: hooks and logging (see nethttp.go, log.go)
 	httpSrvOnce sync.Once
 	httpSrv     *http.Server // made by httpServer
@@ -234,6 +256,32 @@ func (s *Server) baseContext() context.Context {
 		}
 	}
 	return context.Background()
+}
+
+// connContextFunc is the transports' ConnContext hook: nil unless
+// ConnContext is set.
+func (s *Server) connContextFunc() func(net.Conn) context.Context {
+	if s.ConnContext == nil {
+		return nil
+	}
+	return func(c net.Conn) context.Context {
+		base := s.baseContext()
+		if ctx := s.ConnContext(base, c); ctx != nil {
+			return ctx
+		}
+		return base
+	}
+}
+
+// requestBase is the context the contexts of t's requests derive from:
+// the connection's (ConnContext), or the server's base context.
+func (s *Server) requestBase(t loop.Transport) context.Context {
+	if t != nil {
+		if c := t.ConnContext(); c != nil {
+			return c
+		}
+	}
+	return s.baseContext()
 }
 
 // bodyLimit is the normalised MaxRequestBodySize (negative: none).
@@ -317,6 +365,8 @@ func (s *Server) init() (*loop.Core, error) {
 		MaxConns:         s.MaxConns,
 		DisableHTTP1:     s.DisableHTTP1,
 		Logf:             logf,
+		ConnState:        s.ConnState,
+		ConnContext:      s.connContextFunc(),
 	})
 	return s.core, nil
 }

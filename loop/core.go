@@ -3,9 +3,11 @@
 package loop
 
 import (
+	"context"
 	"crypto/tls"
 	"log"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -42,6 +44,9 @@ type Transport interface {
 	// LocalAddr is the address the connection was accepted on (nil for a
 	// connection served from memory).
 	LocalAddr() net.Addr
+	// ConnContext is the connection's context from Options.ConnContext,
+	// or nil.
+	ConnContext() context.Context
 	// Proto is "HTTP/2.0" or "HTTP/1.1".
 	Proto() string
 	// TLS reports whether the connection is encrypted.
@@ -103,6 +108,15 @@ type Options struct {
 	DisableHTTP1 bool
 	// Logf receives transport log lines.
 	Logf func(format string, args ...any)
+
+	// ConnState, when set, is told each connection's state changes, with
+	// net/http's states: StateNew when accepted, StateActive while
+	// handlers run on it, StateIdle between them, and StateHijacked or
+	// StateClosed at its end. Calls for one connection never overlap.
+	ConnState func(c net.Conn, state http.ConnState)
+	// ConnContext, when set, makes the context of a newly accepted
+	// connection, which its requests' contexts derive from.
+	ConnContext func(c net.Conn) context.Context
 }
 
 type task struct {
@@ -178,7 +192,7 @@ func NewCore(opts Options) *Core {
 		MaxWorkers:   opts.MaxWorkers,
 		QueueSize:    opts.QueueSize,
 		QueueTimeout: opts.QueueTimeout,
-		Run:          func(t task) { opts.Hooks.Serve(t.r, t.t) },
+		Run:          func(t task) { c.serve(t.r, t.t) },
 		Expire: func(t task) {
 			if h, ok := t.t.(*h2conn); ok {
 				h.refuse(t.r, "no worker became free within QueueTimeout")

@@ -1,10 +1,12 @@
 package loop
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +71,7 @@ type h1conn struct {
 	// immutable after newH1Conn
 	core   *Core
 	sink   sink
+	hk     *connHooks
 	remote net.Addr
 	rstr   addrString
 	// tlsState is set by the TLS transport before the first request.
@@ -124,7 +127,7 @@ type h1conn struct {
 }
 
 func newH1Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h1conn {
-	h := &h1conn{core: core, sink: s, remote: remote, tls: isTLS, scheme: "http"}
+	h := &h1conn{core: core, sink: s, remote: remote, tls: isTLS, scheme: "http", hk: s.hooks()}
 	if isTLS {
 		h.scheme = "https"
 	}
@@ -448,7 +451,7 @@ func (h *h1conn) complete(last bool) bool {
 	if h.watch != nil {
 		h.stopWatch = h.watch()
 	}
-	h.core.opts.Hooks.Serve(r, h)
+	h.core.serve(r, h)
 	if h.stopWatch != nil {
 		h.stopWatch()
 		h.stopWatch = nil
@@ -608,6 +611,7 @@ func (h *h1conn) Hijack(r *engine.Request) (net.Conn, []byte, error) {
 		return nil, nil, err
 	}
 	h.unread = nil
+	h.hk.end(http.StateHijacked)
 	h.hijacked.Store(true)
 	h.closed.Store(true) // nothing more is read or written by the server
 	h.core.remove(h)
@@ -876,6 +880,8 @@ func (h *h1conn) RemoteAddr() net.Addr { return h.remote }
 func (h *h1conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
 func (h *h1conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
 func (h *h1conn) Proto() string                  { return "HTTP/1.1" }
+func (h *h1conn) ConnContext() context.Context   { return h.hk.context() }
+func (h *h1conn) connHooks() *connHooks          { return h.hk }
 func (h *h1conn) TLSState() *tls.ConnectionState { return h.tlsState }
 
 func (h *h1conn) TLS() bool { return h.tls }

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -34,6 +35,8 @@ type sink interface {
 	buffered() int
 	// netConn is the connection's socket as a net.Conn (nil in memory).
 	netConn() net.Conn
+	// hooks are the socket's ConnState and ConnContext hooks, or nil.
+	hooks() *connHooks
 }
 
 // h2conn glues one engine.Conn to a socket. Every engine call happens under mu.
@@ -44,6 +47,7 @@ type h2conn struct {
 	remote net.Addr
 	rstr   addrString
 	tls    bool
+	hk     *connHooks
 	// tlsState is set by the TLS transport before the first request.
 	tlsState *tls.ConnectionState
 
@@ -69,7 +73,7 @@ type h2conn struct {
 }
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
-	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS}
+	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS, hk: s.hooks()}
 	h.cond.L = &h.mu
 	h.eng = engine.NewConn(&core.opts.Engine, h, &core.Metrics, time.Now())
 	return h
@@ -208,7 +212,7 @@ func (h *h2conn) runInline() {
 		}
 		for i := range tasks {
 			h.setInline(tasks[i].r)
-			h.core.opts.Hooks.Serve(tasks[i].r, tasks[i].t)
+			h.core.serve(tasks[i].r, tasks[i].t)
 			h.setInline(nil)
 			tasks[i] = task{}
 		}
@@ -414,6 +418,8 @@ func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
 func (h *h2conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
 func (h *h2conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
 func (h *h2conn) Proto() string                  { return "HTTP/2.0" }
+func (h *h2conn) ConnContext() context.Context   { return h.hk.context() }
+func (h *h2conn) connHooks() *connHooks          { return h.hk }
 func (h *h2conn) TLSState() *tls.ConnectionState { return h.tlsState }
 
 func (h *h2conn) TLS() bool { return h.tls }

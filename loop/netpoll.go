@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,10 @@ type npConn struct {
 	// hj is the connection a handler took (Hijack), set on the reading
 	// goroutine.
 	hj *hijackedConn
+	hk *connHooks // immutable after onPrepare
 }
+
+func (c *npConn) hooks() *connHooks { return c.hk }
 
 // hijack implements hijacker. The bytes the server used are skipped; the
 // rest stays in netpoll's input buffer, where the handler's reads find it.
@@ -234,6 +238,7 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 	if !core.add(c) {
 		c.bad = true // shutting down: closed on its first bytes, or by netpoll's own shutdown
 	}
+	c.hk = core.newConnHooks(nc)
 	nc.AddCloseCallback(func(netpoll.Connection) error {
 		// Runs before netpoll's own close callback closes the descriptor,
 		// on a goroutine nothing else recovers.
@@ -255,6 +260,7 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 		if c.h1 != nil {
 			c.h1.onClosed()
 		}
+		c.hk.end(http.StateClosed) // nothing after StateHijacked
 		return nil
 	})
 	return context.WithValue(context.Background(), connKey{}, c)

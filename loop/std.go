@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,10 @@ type stdConn struct {
 	// owned by the reading goroutine
 	early    *[]byte     // bytes watchPeer read while a handler ran
 	hijacked atomic.Bool // a handler took nc: it is not closed here
+	hk       *connHooks  // immutable after the start of serveStd
 }
+
+func (s *stdConn) hooks() *connHooks { return s.hk }
 
 // hijack implements hijacker: the bytes read beyond the request (in the
 // input buffer, and those watchPeer read meanwhile) go to the handler.
@@ -94,8 +98,16 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	isTLS := tlsConf != nil
 	proto := ""
 	var state *tls.ConnectionState
+	var tc *tls.Conn
 	if isTLS {
-		tc := tls.Server(nc, tlsConf)
+		// ConnState and ConnContext see the *tls.Conn from the start, as
+		// in net/http.
+		tc = tls.Server(nc, tlsConf)
+		nc = tc
+	}
+	hk := core.newConnHooks(nc)
+	defer hk.end(http.StateClosed) // nothing after StateHijacked
+	if isTLS {
 		tc.SetDeadline(time.Now().Add(core.opts.Engine.SettingsTimeout))
 		if err := tc.Handshake(); err != nil {
 			core.logf("h2loop: TLS handshake from %v: %v", nc.RemoteAddr(), err)
@@ -106,9 +118,8 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		cs := tc.ConnectionState()
 		state = &cs
 		proto = cs.NegotiatedProtocol
-		nc = tc
 	}
-	s := &stdConn{core: core, nc: nc, wto: core.opts.WriteTimeout}
+	s := &stdConn{core: core, nc: nc, wto: core.opts.WriteTimeout, hk: hk}
 	buf := make([]byte, 0, 32<<10)
 	var h2 *h2conn
 	var h1 *h1conn
