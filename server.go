@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -182,7 +183,22 @@ type Server struct {
 	// ErrorLog receives protocol error lines; nil discards them. Panics
 	// (a handler's, or the server's own) are always logged with their
 	// stack: to ErrorLog, or to the standard logger when it is nil.
+	// Logger, when set, takes precedence: ErrorLog is then unused.
 	ErrorLog *log.Logger
+
+	// Logger, when set, receives every line the server logs as a
+	// structured record (attributes remote, stream, code, counter, method,
+	// path; see the package's logging notes in log.go), and ErrorLog is
+	// not used. Panics are logged at slog.LevelError, the rest at
+	// slog.LevelWarn.
+	Logger *slog.Logger
+	// AccessLog, when set, is called after each handler returns (native
+	// and WrapHandler's), before the response is completed, with the
+	// response status (0 when a panic reset the stream) and the time the
+	// handler took. ctx is valid during the call only. It runs on the
+	// handler's goroutine: a slow AccessLog slows the request. Unset, it
+	// costs nothing.
+	AccessLog func(ctx *RequestCtx, status int, elapsed time.Duration)
 
 	// ConnState, when set, is called when a connection changes state, with
 	// net/http's states: StateNew when accepted (before any byte is read;
@@ -292,15 +308,6 @@ func (s *Server) bodyLimit() int64 {
 	return s.core.EngineConfig().MaxRequestBodySize
 }
 
-// logPanic logs to ErrorLog, or to the standard logger when it is nil.
-func (s *Server) logPanic(format string, args ...any) {
-	if s.ErrorLog != nil {
-		s.ErrorLog.Printf(format, args...)
-	} else {
-		log.Printf(format, args...)
-	}
-}
-
 func (s *Server) init() (*loop.Core, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -320,7 +327,7 @@ func (s *Server) init() (*loop.Core, error) {
 		return ctx
 	}
 	var logf func(string, ...any)
-	if s.ErrorLog != nil {
+	if s.ErrorLog != nil && s.Logger == nil {
 		logf = s.logf
 	}
 	s.core = loop.NewCore(loop.Options{
@@ -367,6 +374,7 @@ func (s *Server) init() (*loop.Core, error) {
 		Logf:             logf,
 		ConnState:        s.ConnState,
 		ConnContext:      s.connContextFunc(),
+		Log:              s.slogFunc(),
 	})
 	return s.core, nil
 }
@@ -388,14 +396,25 @@ func (s *Server) serve(r *engine.Request, t loop.Transport) {
 	ctx := r.Owner.(*RequestCtx)
 	ctx.t = t
 	ctx.srv = s
+	var start time.Time
+	if s.AccessLog != nil {
+		start = time.Now()
+	}
 	defer func() {
+		status := r.Status
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				// As net/http: logged with its stack, whatever ErrorLog is.
 				s.core.Metrics.HandlerPanics.Add(1)
-				s.logPanic("h2loop: panic serving %v: %s %s: %v\n%s", t.RemoteAddr(), r.Header.Method, r.Header.Path, p, debug.Stack())
+				s.logRequest(slog.LevelError, ctx, "HandlerPanics", "h2loop: panic serving %v: %s %s: %v\n%s", t.RemoteAddr(), r.Header.Method, r.Header.Path, p, debug.Stack())
 			}
 			t.Reset(r)
+			status = 0
+		} else if status == 0 {
+			status = http.StatusOK
+		}
+		if s.AccessLog != nil {
+			s.AccessLog(ctx, status, time.Since(start))
 		}
 		ctx.endContext()
 		t.Finish(r)

@@ -5,7 +5,7 @@ package loop
 import (
 	"context"
 	"crypto/tls"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -108,6 +108,11 @@ type Options struct {
 	DisableHTTP1 bool
 	// Logf receives transport log lines.
 	Logf func(format string, args ...any)
+	// Log, when set, receives every log line instead of Logf, as a
+	// message (the line) with attributes: "remote" (the peer's address),
+	// "stream" (the HTTP/2 stream id), "code" (the HTTP/2 error code),
+	// "counter" (the Metrics counter the event was counted in).
+	Log func(level slog.Level, msg string, attrs ...slog.Attr)
 
 	// ConnState, when set, is told each connection's state changes, with
 	// net/http's states: StateNew when accepted, StateActive while
@@ -205,24 +210,13 @@ func NewCore(opts Options) *Core {
 	return c
 }
 
-func (c *Core) logf(format string, args ...any) {
-	if c.opts.Logf != nil {
-		c.opts.Logf(format, args...)
-	}
-}
-
 // recovered handles a panic recovered at a boundary of the transport (a
 // reactor callback, a transport call, a timer): it is counted and logged
 // with its stack, always (to the standard logger when no Logf is set):
 // a panic here is a bug, and the connection it hit is closed by the caller.
 func (c *Core) recovered(where string, remote net.Addr, p any) {
 	c.Metrics.Panics.Add(1)
-	format, args := "h2loop: panic in %s (%v): %v\n%s", []any{where, remote, p, debug.Stack()}
-	if c.opts.Logf != nil {
-		c.opts.Logf(format, args...)
-	} else {
-		log.Printf(format, args...)
-	}
+	c.logPanic(logAttrs{remote: remote, counter: "Panics"}, "h2loop: panic in %s (%v): %v\n%s", where, remote, p, debug.Stack())
 }
 
 // admit counts a newly accepted connection in, or reports false (and
@@ -237,7 +231,7 @@ func (c *Core) admit(remote net.Addr) bool {
 	c.Metrics.ConnsRejected.Add(1)
 	now := time.Now().Unix()
 	if last := c.rejectLog.Load(); last != now && c.rejectLog.CompareAndSwap(last, now) {
-		c.logf("h2loop: %v: %d connections open (MaxConns): closing new connections (%d so far)", remote, c.opts.MaxConns, c.Metrics.ConnsRejected.Load())
+		c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "ConnsRejected"}, "h2loop: %v: %d connections open (MaxConns): closing new connections (%d so far)", remote, c.opts.MaxConns, c.Metrics.ConnsRejected.Load())
 	}
 	return false
 }
@@ -250,7 +244,7 @@ func (c *Core) overloaded(remote net.Addr, why string) {
 	n := c.Metrics.Overloaded.Add(1)
 	now := time.Now().Unix()
 	if last := c.overloadLog.Load(); last != now && c.overloadLog.CompareAndSwap(last, now) {
-		c.logf("h2loop: %v: request refused: %d handlers running (MaxWorkers) and %s (%d refused so far)", remote, c.opts.MaxWorkers, why, n)
+		c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "Overloaded"}, "h2loop: %v: request refused: %d handlers running (MaxWorkers) and %s (%d refused so far)", remote, c.opts.MaxWorkers, why, n)
 	}
 }
 
@@ -282,7 +276,7 @@ func localAddr(s sink) net.Addr {
 // does not read; the connection is then closed by the caller.
 func (c *Core) writeTimedOut(remote net.Addr) {
 	c.Metrics.Timeouts.Add(1)
-	c.logf("h2loop: %v: write timed out after %v (the peer is not reading): closing", remote, c.opts.WriteTimeout)
+	c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "Timeouts"}, "h2loop: %v: write timed out after %v (the peer is not reading): closing", remote, c.opts.WriteTimeout)
 }
 
 // EngineConfig is the normalised engine configuration.

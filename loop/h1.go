@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -485,15 +486,18 @@ func (h *h1conn) refuse(err error) bool {
 		e = &http1.Error{Status: 400, Reason: err.Error()}
 	}
 	m := &h.core.Metrics
+	counter := "Malformed"
 	switch e.Status {
 	case 413:
 		m.BodyTooLarge.Add(1)
+		counter = "BodyTooLarge"
 	case 414, 431:
 		m.HeaderTooLarge.Add(1)
+		counter = "HeaderTooLarge"
 	default:
 		m.Malformed.Add(1)
 	}
-	h.core.logf("h2loop: http/1.1 from %v: %v", h.remote, err)
+	h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: counter}, "h2loop: http/1.1 from %v: %v", h.remote, err)
 	if r := h.req; r != nil {
 		h.req = nil
 		h.core.opts.Hooks.Release(r)
@@ -913,7 +917,7 @@ func (h *h1conn) tick(now time.Time) {
 	h.mu.Unlock()
 	if expired && !h.closed.Load() {
 		h.core.Metrics.Timeouts.Add(1)
-		h.core.logf("h2loop: http/1.1 from %v: timeout", h.remote)
+		h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: "Timeouts"}, "h2loop: http/1.1 from %v: timeout", h.remote)
 		h.close()
 	}
 }

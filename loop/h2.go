@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -75,7 +76,7 @@ type h2conn struct {
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS, hk: s.hooks()}
 	h.cond.L = &h.mu
-	h.eng = engine.NewConn(&core.opts.Engine, h, &core.Metrics, time.Now())
+	h.eng = engine.NewConn(core.engineConfig(remote), h, &core.Metrics, time.Now())
 	return h
 }
 
@@ -456,7 +457,8 @@ func (h *h2conn) tooMuchInput(n int) bool {
 		return false
 	}
 	h.core.Metrics.FloodErrors.Add(1)
-	h.core.logf("h2loop: %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", h.remote, n, h.core.opts.MaxBufferedInput)
+	h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, code: codec.ErrCodeEnhanceYourCalm.String(), counter: "FloodErrors"},
+		"h2loop: %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", h.remote, n, h.core.opts.MaxBufferedInput)
 	// Tell the client why, if its socket takes it at once (it may not
 	// be reading: never wait for it), then close.
 	if tw, ok := h.sink.(interface{ tryWrite([]byte) }); ok && h.mu.TryLock() {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -369,7 +370,7 @@ func (c *npConn) begin() {
 func (c *npConn) tick(now time.Time) {
 	if limit := c.core.opts.Engine.SettingsTimeout; !c.started.Load() && now.Sub(c.accepted) > limit {
 		c.core.Metrics.Timeouts.Add(1)
-		c.core.logf("h2loop: %v: nothing received within %v: closing", c.nc.RemoteAddr(), limit)
+		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.nc.RemoteAddr(), counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", c.nc.RemoteAddr(), limit)
 		c.nc.Close()
 	}
 }

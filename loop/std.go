@@ -3,6 +3,7 @@ package loop
 import (
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -174,7 +175,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		if n == 0 && err != nil {
 			if h2 == nil && h1 == nil && errors.Is(err, os.ErrDeadlineExceeded) {
 				core.Metrics.Timeouts.Add(1)
-				core.logf("h2loop: %v: nothing received within %v: closing", nc.RemoteAddr(), core.opts.Engine.SettingsTimeout)
+				core.logEvent(slog.LevelWarn, logAttrs{remote: nc.RemoteAddr(), counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", nc.RemoteAddr(), core.opts.Engine.SettingsTimeout)
 			}
 			return
 		}
