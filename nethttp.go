@@ -264,7 +264,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	s.ctx.rc = rc
 	s.ctx.srv = rc.srv
 	s.ctx.local = rc.t.LocalAddr()
-	s.ctx.base = rc.t.ConnContext()
+	s.ctx.base = rc.srv.requestBase(rc.t)
 	s.body.rc = rc
 	s.body.dl = &s.dl
 	s.body.cond.L = &s.body.mu
@@ -291,7 +291,7 @@ type reqContext struct {
 	// immutable after newRequest
 	srv   *Server
 	local net.Addr
-	base  context.Context // the connection's context (ConnContext), or nil
+	base  context.Context // the connection's context (ConnContext) or the server's (BaseContext)
 
 	mu   sync.Mutex
 	rc   *RequestCtx   // nil once the handler returned
@@ -299,8 +299,9 @@ type reqContext struct {
 	err  error         // context.Canceled once canceled
 }
 
-// Deadline reports no deadline.
-func (c *reqContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+// Deadline is the deadline of the context it derives from (BaseContext,
+// ConnContext), if any.
+func (c *reqContext) Deadline() (time.Time, bool) { return c.base.Deadline() }
 
 // Value holds http.LocalAddrContextKey, http.ServerContextKey and
 // ServerContextKey, then the values of the server's base context.
@@ -316,10 +317,7 @@ func (c *reqContext) Value(key any) any {
 	case ServerContextKey:
 		return c.srv
 	}
-	if c.base != nil {
-		return c.base.Value(key)
-	}
-	return c.srv.baseContext().Value(key)
+	return c.base.Value(key)
 }
 
 // Done returns a channel closed on cancellation.
@@ -331,20 +329,23 @@ func (c *reqContext) Done() <-chan struct{} {
 		switch {
 		case c.err != nil:
 			close(c.done)
-		case c.rc.Canceled():
+		case c.rc.Canceled() || c.base.Err() != nil:
 			c.err = context.Canceled
 			close(c.done)
 		default:
-			go c.relay(c.rc.Done(), c.done)
+			go c.relay(c.rc.Done(), c.base.Done(), c.done)
 		}
 	}
 	return c.done
 }
 
-// relay cancels c when the stream dies, and ends when c is canceled.
-func (c *reqContext) relay(stream <-chan struct{}, done chan struct{}) {
+// relay cancels c when the stream dies or the context it derives from
+// ends, and ends when c is canceled.
+func (c *reqContext) relay(stream, base <-chan struct{}, done chan struct{}) {
 	select {
 	case <-stream:
+		c.cancel()
+	case <-base:
 		c.cancel()
 	case <-done:
 	}
@@ -354,7 +355,7 @@ func (c *reqContext) relay(stream <-chan struct{}, done chan struct{}) {
 func (c *reqContext) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err == nil && c.rc != nil && c.rc.Canceled() {
+	if c.err == nil && (c.rc != nil && c.rc.Canceled() || c.base.Err() != nil) {
 		c.cancelLocked()
 	}
 	return c.err

@@ -102,3 +102,31 @@ func TestWrapHandlerContextValues(t *testing.T) {
 		}
 	}
 }
+
+// The request context of a wrapped handler ends when the context it
+// derives from (BaseContext) ends, as in net/http.
+func TestWrapHandlerContextFollowsBase(t *testing.T) {
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	got := make(chan error, 1)
+	url := startWrapped(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		select {
+		case <-r.Context().Done():
+			got <- r.Context().Err()
+		case <-time.After(10 * time.Second):
+			got <- nil
+		}
+	}), func(s *h2loop.Server) { s.BaseContext = func() context.Context { return base } })
+	go func() {
+		if resp, err := h2cClient().Get(url + "/"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	cancel()
+	if err := <-got; err != context.Canceled {
+		t.Fatalf("r.Context() after BaseContext's cancel: %v", err)
+	}
+}
