@@ -31,18 +31,21 @@ import (
 //     "HTTP/2.0" (or "HTTP/1.1" over HTTP/1.1), canonical Header keys
 //     (cookie crumbs joined with "; "), Host from :authority, RemoteAddr,
 //     RequestURI, ContentLength (-1 when unknown), TLS (the connection's
-//     tls.ConnectionState, nil over cleartext)
-//     and a Body read as it arrives. Trailer lists the trailers the client
-//     declared and holds every trailer it sent once Body returned io.EOF.
-//     The Context is canceled when the client resets the stream, the
-//     connection dies, or ServeHTTP returns.
+//     tls.ConnectionState, nil over cleartext) and a Body read as it
+//     arrives. Trailer lists the trailers the client declared and holds
+//     every trailer it sent once Body returned io.EOF. The Context is
+//     canceled when the client resets the stream, the connection dies,
+//     ServeHTTP returns, or the context it derives from ends.
 //   - The ResponseWriter sends its Header at the first Write, Flush or
 //     handler return; adds Date and a sniffed Content-Type unless set (a nil
 //     value suppresses them, as in net/http); drops connection-specific
-//     fields (RFC 9113 §8.2.2); ignores 1xx WriteHeader calls; answers HEAD
-//     without a body; implements http.Flusher and FlushError (for
-//     http.ResponseController). Trailers are declared with the "Trailer"
-//     header or set with http.TrailerPrefix, and are sent after the body.
+//     fields (RFC 9113 §8.2.2); ignores 1xx WriteHeader calls (except
+//     101 over HTTP/1.1, sent by Hijack); answers HEAD
+//     without a body; implements http.Flusher, and for
+//     http.ResponseController FlushError, SetReadDeadline,
+//     SetWriteDeadline, EnableFullDuplex and Hijack (http.Hijacker, over
+//     HTTP/1.1). Trailers are declared with the "Trailer" header or set
+//     with http.TrailerPrefix, and are sent after the body.
 //   - A response the handler finishes within 32 KiB gets a content-length;
 //     a longer one streams, flushed every 32 KiB (the handler blocks while
 //     flow control holds it back). Writing more than a declared
@@ -603,7 +606,8 @@ type responseWriter struct {
 func (w *responseWriter) Header() http.Header { return w.header }
 
 // WriteHeader sets the status code and takes the snapshot of the header.
-// 1xx codes are ignored (h2loop sends no informational responses).
+// 1xx codes are ignored (h2loop sends no informational responses),
+// except 101 over HTTP/1.1, which Hijack sends.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.rc == nil {
 		panic("h2loop: WriteHeader called after the handler returned")

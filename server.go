@@ -13,6 +13,13 @@
 //   - WriteTimeout bounds one blocked socket write, not the whole response.
 //   - IdleTimeout also closes HTTP/2 connections without streams.
 //   - BaseContext takes no listener.
+//   - ConnState reports StateActive when a handler starts (over HTTP/1.1
+//     too, not at a request's first byte); see ConnState.
+//   - Logger (log/slog) takes precedence over ErrorLog.
+//   - EnableConnectProtocol turns on extended CONNECT (RFC 8441), which
+//     net/http enables with GODEBUG=http2xconnect=1.
+//   - WrapHandler: see its documentation for http.ServerContextKey,
+//     deadlines, Hijack and 1xx responses.
 //   - At most MaxWorkers handlers run; more requests wait in a bounded
 //     queue and are then refused with REFUSED_STREAM (see MaxWorkers).
 //   - A RequestCtx is pooled: valid until the handler returns.
