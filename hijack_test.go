@@ -227,3 +227,39 @@ func TestWrapHandlerHijackHTTP2(t *testing.T) {
 		t.Fatalf("body %q", b)
 	}
 }
+
+// When the client closes a hijacked connection, the handler's read ends
+// with io.EOF (netpoll's own errors do not leak out), and its Close then
+// succeeds.
+func TestWrapHandlerHijackPeerClose(t *testing.T) {
+	results := make(chan string, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			results <- "Hijack: " + err.Error()
+			return
+		}
+		brw.WriteString("ready\n")
+		brw.Flush()
+		_, err = brw.ReadByte()
+		cerr := nc.Close()
+		results <- fmt.Sprintf("read %v, close %v", err, cerr)
+	})
+	for name, url := range map[string]string{"netpoll": startWrapped(t, h, nil), "std": startWrappedStd(t, h)} {
+		t.Run(name, func(t *testing.T) {
+			c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			if line, err := bufio.NewReader(c).ReadString('\n'); line != "ready\n" {
+				t.Fatalf("%q %v", line, err)
+			}
+			c.Close()
+			if got := <-results; got != "read EOF, close <nil>" {
+				t.Fatalf("handler: %s", got)
+			}
+		})
+	}
+}

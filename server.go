@@ -197,7 +197,9 @@ type Server struct {
 	// structured record (attributes remote, stream, code, counter, method,
 	// path; see the package's logging notes in log.go), and ErrorLog is
 	// not used. Panics are logged at slog.LevelError, the rest at
-	// slog.LevelWarn.
+	// slog.LevelWarn. With Logger set, each HTTP/2 connection holds its
+	// own copy of the protocol configuration (about 200 bytes), so that
+	// the protocol engine's lines carry the client's address.
 	Logger *slog.Logger
 	// AccessLog, when set, is called after each handler returns (native
 	// and WrapHandler's), before the response is completed, with the
