@@ -1,6 +1,7 @@
 package h2loop_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/h2loop/h2loop"
+	"github.com/h2loop/h2loop/codec"
 )
 
 // stateLog records ConnState calls per connection.
@@ -140,6 +142,79 @@ func TestConnStateAndConnContext(t *testing.T) {
 		if got, want := l.wait(t, C), []http.ConnState{N, A, I, A, I, C}; !slices.Equal(got, want) {
 			t.Fatalf("states %v, want %v", got, want)
 		}
+	})
+
+	t.Run("http1-first-byte", func(t *testing.T) {
+		// As net/http: active from a request's first byte, before its
+		// handler; idle once its response is done.
+		l := newStateLog()
+		url := startWrapped(t, h, configure(l))
+		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		if got := l.wait(t, N); len(got) != 1 {
+			t.Fatalf("states %v", got)
+		}
+		io.WriteString(c, "GET / HT")
+		if got, want := l.wait(t, A), []http.ConnState{N, A}; !slices.Equal(got, want) {
+			t.Fatalf("states %v, want %v", got, want)
+		}
+		io.WriteString(c, "TP/1.1\r\nHost: x\r\n\r\n")
+		if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", resp, err)
+		}
+		if got, want := l.wait(t, I), []http.ConnState{N, A, I}; !slices.Equal(got, want) {
+			t.Fatalf("states %v, want %v", got, want)
+		}
+		c.Close()
+		if got, want := l.wait(t, C), []http.ConnState{N, A, I, C}; !slices.Equal(got, want) {
+			t.Fatalf("states %v, want %v", got, want)
+		}
+	})
+
+	t.Run("h2c-upgrade", func(t *testing.T) {
+		// The HTTP/1.1 request that upgrades becomes HTTP/2 stream 1: the
+		// connection is idle once that stream's handler is done.
+		l := newStateLog()
+		url := startWrapped(t, h, configure(l))
+		nc, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n")
+		br := bufio.NewReader(nc)
+		if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 101") {
+			t.Fatalf("%q", line)
+		}
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line == "\r\n" {
+				break
+			}
+		}
+		rc := &rawConn{t: t, nc: nc, br: br}
+		rc.write(append([]byte(codec.ClientPreface), codec.AppendSettings(nil)...))
+		for {
+			f := rc.mustRead()
+			if f.StreamID == 1 && f.Flags.Has(codec.FlagEndStream) {
+				break
+			}
+		}
+		// HTTP/1.1 ends with the upgrade (idle), stream 1's handler makes
+		// the HTTP/2 connection active.
+		if got, want := l.wait(t, I), []http.ConnState{N, A, I, A, I}; !slices.Equal(got, want) {
+			t.Fatalf("states %v, want %v", got, want)
+		}
+		nc.Close()
+		l.wait(t, C)
 	})
 
 	t.Run("hijack", func(t *testing.T) {

@@ -13,8 +13,8 @@
 //   - WriteTimeout bounds one blocked socket write, not the whole response.
 //   - IdleTimeout also closes HTTP/2 connections without streams.
 //   - BaseContext takes no listener.
-//   - ConnState reports StateActive when a handler starts (over HTTP/1.1
-//     too, not at a request's first byte); see ConnState.
+//   - ConnState counts running handlers on HTTP/2 connections, not open
+//     streams; see ConnState.
 //   - Logger (log/slog) takes precedence over ErrorLog.
 //   - EnableConnectProtocol turns on extended CONNECT (RFC 8441), which
 //     net/http enables with GODEBUG=http2xconnect=1.
@@ -211,17 +211,20 @@ type Server struct {
 
 	// ConnState, when set, is called when a connection changes state, with
 	// net/http's states: StateNew when accepted (before any byte is read;
-	// over TLS before the handshake, with the *tls.Conn), StateActive
-	// when a handler starts on an idle connection, StateIdle when the
-	// last running handler returns, then StateHijacked (Hijack under
-	// WrapHandler) or StateClosed, once. Unlike net/http, HTTP/1.1
-	// connections turn active when a request's handler starts, not at
-	// its first byte (as HTTP/2 connections do in both); a connection
-	// refused at accept (MaxConns) is not reported. Calls for one
-	// connection never overlap; they run on the server's goroutines and
-	// must not block. A connection served on the netpoll reactor is
-	// reported as its netpoll.Connection (Hijack returns another
-	// net.Conn for it). Unset, it costs nothing.
+	// over TLS before the handshake, with the *tls.Conn); StateActive
+	// when an HTTP/1.1 connection reads the first byte of a request, or
+	// when a handler starts on an HTTP/2 connection without running
+	// handlers; StateIdle when the HTTP/1.1 response is done, or the last
+	// running HTTP/2 handler returns; then StateHijacked (Hijack under
+	// WrapHandler) or StateClosed, once. Unlike net/http, HTTP/2 counts
+	// running handlers, not open streams (a response still being sent
+	// after its handler returned does not keep the connection active),
+	// an h2c upgrade reports StateIdle between the HTTP/1.1 request and
+	// its HTTP/2 stream, and a connection refused at accept (MaxConns) is
+	// not reported. Calls for one connection never overlap; they run on
+	// the server's goroutines and must not block. A connection served on
+	// the netpoll reactor is reported as its netpoll.Connection (Hijack
+	// returns another net.Conn for it). Unset, it costs nothing.
 	ConnState func(net.Conn, http.ConnState)
 	// ConnContext, when set, returns the context of a new connection's
 	// requests (ctx.Context(), and r.Context() under WrapHandler) from

@@ -115,9 +115,10 @@ type Options struct {
 	Log func(level slog.Level, msg string, attrs ...slog.Attr)
 
 	// ConnState, when set, is told each connection's state changes, with
-	// net/http's states: StateNew when accepted, StateActive while
-	// handlers run on it, StateIdle between them, and StateHijacked or
-	// StateClosed at its end. Calls for one connection never overlap.
+	// net/http's states: StateNew when accepted, StateActive while an
+	// HTTP/1.1 request is read and served or HTTP/2 handlers run,
+	// StateIdle between, and StateHijacked or StateClosed at its end.
+	// Calls for one connection never overlap.
 	ConnState func(c net.Conn, state http.ConnState)
 	// ConnContext, when set, makes the context of a newly accepted
 	// connection, which its requests' contexts derive from.

@@ -117,6 +117,7 @@ type h1conn struct {
 	consumed  int    // bytes of the input buffer up to the request's end
 	unread    []byte // the input after it (pipelined bytes)
 	stopWatch func() // stops watch, if it runs
+	hkActive  bool   // StateActive was reported: bytes of a request came
 
 	mu      sync.Mutex
 	busy    bool // input is running
@@ -154,6 +155,12 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 		h.enter(h1Head)
 	}
 	h.mu.Unlock()
+	if len(buf) > 0 && !h.hkActive && h.hk != nil {
+		// "StateActive represents a connection that has read 1 or more
+		// bytes of a request" (net/http's ConnState).
+		h.hkActive = true
+		h.hk.busy()
+	}
 
 	for !done && h.up == nil {
 		if h.drain {
@@ -206,11 +213,16 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 			done = true
 		}
 	}
+	idle := h.phase == h1Idle && !done
 	var orphan *engine.Request
 	if done && h.req != nil {
 		orphan, h.req = h.req, nil
 	}
 	h.mu.Unlock()
+	if idle && h.hkActive {
+		h.hkActive = false
+		h.hk.idle()
+	}
 	if orphan != nil {
 		h.core.opts.Hooks.Release(orphan)
 	}
@@ -630,6 +642,11 @@ func (h *h1conn) Hijacked() bool { return h.hijacked.Load() }
 func (h *h1conn) takeUpgrade() *h2Upgrade {
 	up := h.up
 	h.up = nil
+	if up != nil && h.hkActive {
+		// The HTTP/2 connection counts its streams from here.
+		h.hkActive = false
+		h.hk.idle()
+	}
 	return up
 }
 
@@ -881,11 +898,14 @@ func (h *h1conn) Reset(r *engine.Request) {
 
 func (h *h1conn) RemoteAddr() net.Addr { return h.remote }
 
-func (h *h1conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
-func (h *h1conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
-func (h *h1conn) Proto() string                  { return "HTTP/1.1" }
-func (h *h1conn) ConnContext() context.Context   { return h.hk.context() }
-func (h *h1conn) connHooks() *connHooks          { return h.hk }
+func (h *h1conn) RemoteAddrString() string     { return h.rstr.get(h.remote) }
+func (h *h1conn) LocalAddr() net.Addr          { return localAddr(h.sink) }
+func (h *h1conn) Proto() string                { return "HTTP/1.1" }
+func (h *h1conn) ConnContext() context.Context { return h.hk.context() }
+
+// connHooks is nil: an HTTP/1.1 connection reports its states as bytes
+// of a request arrive and its response is done, not around handlers.
+func (h *h1conn) connHooks() *connHooks          { return nil }
 func (h *h1conn) TLSState() *tls.ConnectionState { return h.tlsState }
 
 func (h *h1conn) TLS() bool { return h.tls }
