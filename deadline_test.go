@@ -21,15 +21,15 @@ func TestWrapHandlerReadDeadlineHTTP2(t *testing.T) {
 			return
 		}
 		rc := http.NewResponseController(w)
-		if err := rc.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
-			t.Errorf("SetReadDeadline: %v", err)
-		}
 		buf := make([]byte, 64)
 		n, err := io.ReadAtLeast(r.Body, buf, 5)
 		if err != nil {
 			t.Errorf("first read: %v", err)
 		}
-		_, err = r.Body.Read(buf) // the client sends nothing more
+		if err := rc.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+			t.Errorf("SetReadDeadline: %v", err)
+		}
+		_, err = r.Body.Read(buf) // the client sends nothing more: it waits for the deadline
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			results <- "deadline after " + string(buf[:n])
 		} else {
@@ -75,6 +75,10 @@ func TestWrapHandlerWriteDeadlineHTTP2(t *testing.T) {
 			return
 		}
 		rc := http.NewResponseController(w)
+		if err := rc.Flush(); err != nil { // the response header first: the client sees a response
+			results <- err
+			return
+		}
 		rc.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 		chunk := []byte(strings.Repeat("z", 32<<10))
 		var err error
