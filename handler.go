@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -170,7 +171,7 @@ func (ctx *RequestCtx) bodyTooLarge() error {
 	}
 	if s := ctx.srv; s != nil && s.core != nil {
 		s.core.Metrics.BodyTooLarge.Add(1)
-		s.logf("h2loop: %v: %s %s: request body above MaxRequestBodySize (%d bytes)", ctx.RemoteAddr(), ctx.Method(), ctx.Path(), s.bodyLimit())
+		s.logRequest(slog.LevelWarn, ctx, "BodyTooLarge", "h2loop: %v: %s %s: request body above MaxRequestBodySize (%d bytes)", ctx.RemoteAddr(), ctx.Method(), ctx.Path(), s.bodyLimit())
 	}
 	return ErrBodyTooLarge
 }
@@ -324,7 +325,7 @@ func (ctx *RequestCtx) Context() context.Context {
 	ctx.doneMu.Lock()
 	defer ctx.doneMu.Unlock()
 	if ctx.cctx == nil {
-		ctx.cctx, ctx.ccancel = context.WithCancel(ctx.srv.baseContext())
+		ctx.cctx, ctx.ccancel = context.WithCancel(ctx.srv.requestBase(ctx.t))
 		if ctx.canceled.Load() {
 			ctx.ccancel()
 		}

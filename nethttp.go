@@ -1,18 +1,24 @@
 package h2loop
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/loop"
 	"golang.org/x/net/http/httpguts"
 )
@@ -24,23 +30,34 @@ import (
 //   - The request has Method, URL (path and query, no host), Proto
 //     "HTTP/2.0" (or "HTTP/1.1" over HTTP/1.1), canonical Header keys
 //     (cookie crumbs joined with "; "), Host from :authority, RemoteAddr,
-//     RequestURI, ContentLength (-1 when unknown), TLS (non-nil over TLS)
-//     and a Body read as it arrives. Trailer lists the trailers the client
-//     declared and holds every trailer it sent once Body returned io.EOF.
-//     The Context is canceled when the client resets the stream, the
-//     connection dies, or ServeHTTP returns.
+//     RequestURI, ContentLength (-1 when unknown), TLS (the connection's
+//     tls.ConnectionState, nil over cleartext) and a Body read as it
+//     arrives. Trailer lists the trailers the client declared and holds
+//     every trailer it sent once Body returned io.EOF. The Context is
+//     canceled when the client resets the stream, the connection dies,
+//     ServeHTTP returns, or the context it derives from ends.
 //   - The ResponseWriter sends its Header at the first Write, Flush or
 //     handler return; adds Date and a sniffed Content-Type unless set (a nil
 //     value suppresses them, as in net/http); drops connection-specific
-//     fields (RFC 9113 §8.2.2); ignores 1xx WriteHeader calls; answers HEAD
-//     without a body; implements http.Flusher and FlushError (for
-//     http.ResponseController). Trailers are declared with the "Trailer"
-//     header or set with http.TrailerPrefix, and are sent after the body.
+//     fields (RFC 9113 §8.2.2); ignores 1xx WriteHeader calls (except
+//     101 over HTTP/1.1, sent by Hijack); answers HEAD
+//     without a body; implements http.Flusher, and for
+//     http.ResponseController FlushError, SetReadDeadline,
+//     SetWriteDeadline, EnableFullDuplex and Hijack (http.Hijacker, over
+//     HTTP/1.1). Trailers are declared with the "Trailer" header or set
+//     with http.TrailerPrefix, and are sent after the body.
 //   - A response the handler finishes within 32 KiB gets a content-length;
 //     a longer one streams, flushed every 32 KiB (the handler blocks while
 //     flow control holds it back). Writing more than a declared
 //     Content-Length fails with http.ErrContentLength; returning with less
 //     resets the stream.
+//
+// WebSockets over HTTP/2 (RFC 8441) reach handlers as in net/http: with
+// Server.EnableConnectProtocol set (GODEBUG=http2xconnect=1 in net/http),
+// an extended CONNECT is a request with Method "CONNECT", the URL from
+// :path and the protocol in r.Header[":protocol"] (e.g. "websocket"); the
+// handler answers 200, flushes, and then reads r.Body and writes the
+// ResponseWriter as the two directions of the tunnel.
 //
 // The handler starts as soon as the request headers are complete;
 // r.Body delivers the body as it arrives, so full-duplex protocols (gRPC
@@ -48,16 +65,56 @@ import (
 // default settings, and a body of undeclared length read through r.Body is
 // bounded by flow control, not by MaxRequestBodySize.
 //
+// The request's context holds http.LocalAddrContextKey (the address the
+// connection was accepted on), http.ServerContextKey (an *http.Server
+// that describes the Server, see ServerContextKey) and ServerContextKey
+// (the *Server itself), and the values of the context the connection's
+// requests derive from (Server.BaseContext, Server.ConnContext).
+// Request.TLS is the connection's full tls.ConnectionState (shared by the
+// connection's requests, as in net/http).
+//
 // The adapter allocates about as much as net/http does per request; use
-// native Handlers on hot paths. Request.TLS carries only
-// HandshakeComplete and NegotiatedProtocol (the transport does not expose
-// the connection's state), and the context has no
-// http.LocalAddrContextKey value.
+// native Handlers on hot paths.
 func WrapHandler(h http.Handler) Handler {
 	return wrappedHandler{h}
 }
 
 type wrappedHandler struct{ h http.Handler }
+
+// ServerContextKey is the context key under which a request's context
+// holds the *Server that serves it (in WrapHandler's requests).
+var ServerContextKey = &contextKey{"h2loop-server"}
+
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "h2loop context value " + k.name }
+
+// httpServer is the value of http.ServerContextKey in WrapHandler's
+// request contexts: an *http.Server that describes s (Addr, Handler,
+// TLSConfig, timeouts, MaxHeaderBytes, ErrorLog), so that code asserting
+// the net/http type keeps working. It is a description only: it serves
+// nothing, and its methods do not act on s (use ServerContextKey).
+func (s *Server) httpServer() *http.Server {
+	if s == nil {
+		return nil
+	}
+	s.httpSrvOnce.Do(func() {
+		hs := &http.Server{
+			Addr:           s.Addr,
+			TLSConfig:      s.TLSConfig,
+			ReadTimeout:    s.ReadTimeout,
+			WriteTimeout:   s.WriteTimeout,
+			IdleTimeout:    s.IdleTimeout,
+			MaxHeaderBytes: int(s.MaxHeaderListSize),
+			ErrorLog:       s.ErrorLog,
+		}
+		if wh, ok := s.Handler.(wrappedHandler); ok {
+			hs.Handler = wh.h
+		}
+		s.httpSrv = hs
+	})
+	return s.httpSrv
+}
 
 // wrapFlushSize is how much response body the adapter buffers before it
 // sends what it has.
@@ -71,6 +128,7 @@ type httpStream struct {
 	w    responseWriter
 	body requestBody
 	ctx  reqContext
+	dl   deadlines
 	url  url.URL
 }
 
@@ -92,6 +150,7 @@ func (wh wrappedHandler) Serve(rc *RequestCtx) {
 		// server log the panic and reset the stream, except for
 		// http.ErrAbortHandler, which aborts the response silently.
 		p := recover()
+		s.dl.end()
 		s.body.end()
 		s.w.rc = nil
 		s.ctx.end()
@@ -106,6 +165,7 @@ func (wh wrappedHandler) Serve(rc *RequestCtx) {
 	}()
 	wh.h.ServeHTTP(&s.w, req)
 	returned = true
+	s.dl.end()
 	s.body.end()
 	s.w.finish()
 	s.w.rc = nil
@@ -159,6 +219,15 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 
+	if p := rc.Protocol(); p != "" {
+		// An extended CONNECT (RFC 8441, Server.EnableConnectProtocol):
+		// net/http's HTTP/2 server (GODEBUG=http2xconnect=1) hands it to
+		// handlers as Method "CONNECT" with the URL from :path and the
+		// protocol in the ":protocol" header.
+		vals = append(vals, p)
+		h[":protocol"] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+
 	// Built here and copied once by WithContext, which is the only way to
 	// give an http.Request its context.
 	base := &http.Request{
@@ -196,8 +265,14 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		base.ContentLength = creq.BodyLen()
 	}
 	s.ctx.rc = rc
+	s.ctx.srv = rc.srv
+	s.ctx.local = rc.t.LocalAddr()
+	s.ctx.base = rc.srv.requestBase(rc.t)
 	s.body.rc = rc
+	s.body.dl = &s.dl
 	s.body.cond.L = &s.body.mu
+	s.dl.rc = rc
+	s.dl.body = &s.body
 	base.Body = &s.body
 	if complete && creq.BodyLen() == 0 && rc.Trailer() == nil {
 		base.Body = http.NoBody
@@ -205,7 +280,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	r := base.WithContext(&s.ctx)
 	s.body.req = r
 
-	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1}
+	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1, dl: &s.dl}
 	s.w.isHead = r.Method == http.MethodHead
 	s.w.h2 = r.ProtoMajor == 2
 	return r, nil
@@ -216,17 +291,37 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 // channel is made on first use, with a goroutine that relays the
 // RequestCtx's cancellation until the handler returns.
 type reqContext struct {
+	// immutable after newRequest
+	srv   *Server
+	local net.Addr
+	base  context.Context // the connection's context (ConnContext) or the server's (BaseContext)
+
 	mu   sync.Mutex
 	rc   *RequestCtx   // nil once the handler returned
 	done chan struct{} // made by the first Done call
 	err  error         // context.Canceled once canceled
 }
 
-// Deadline reports no deadline.
-func (c *reqContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+// Deadline is the deadline of the context it derives from (BaseContext,
+// ConnContext), if any.
+func (c *reqContext) Deadline() (time.Time, bool) { return c.base.Deadline() }
 
-// Value holds no values.
-func (c *reqContext) Value(key any) any { return nil }
+// Value holds http.LocalAddrContextKey, http.ServerContextKey and
+// ServerContextKey, then the values of the server's base context.
+func (c *reqContext) Value(key any) any {
+	switch key {
+	case http.LocalAddrContextKey:
+		if c.local == nil {
+			return nil // a net.Addr-typed nil would not be a nil any
+		}
+		return c.local
+	case http.ServerContextKey:
+		return c.srv.httpServer()
+	case ServerContextKey:
+		return c.srv
+	}
+	return c.base.Value(key)
+}
 
 // Done returns a channel closed on cancellation.
 func (c *reqContext) Done() <-chan struct{} {
@@ -237,20 +332,23 @@ func (c *reqContext) Done() <-chan struct{} {
 		switch {
 		case c.err != nil:
 			close(c.done)
-		case c.rc.Canceled():
+		case c.rc.Canceled() || c.base.Err() != nil:
 			c.err = context.Canceled
 			close(c.done)
 		default:
-			go c.relay(c.rc.Done(), c.done)
+			go c.relay(c.rc.Done(), c.base.Done(), c.done)
 		}
 	}
 	return c.done
 }
 
-// relay cancels c when the stream dies, and ends when c is canceled.
-func (c *reqContext) relay(stream <-chan struct{}, done chan struct{}) {
+// relay cancels c when the stream dies or the context it derives from
+// ends, and ends when c is canceled.
+func (c *reqContext) relay(stream, base <-chan struct{}, done chan struct{}) {
 	select {
 	case <-stream:
+		c.cancel()
+	case <-base:
 		c.cancel()
 	case <-done:
 	}
@@ -260,7 +358,7 @@ func (c *reqContext) relay(stream <-chan struct{}, done chan struct{}) {
 func (c *reqContext) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err == nil && c.rc != nil && c.rc.Canceled() {
+	if c.err == nil && (c.rc != nil && c.rc.Canceled() || c.base.Err() != nil) {
 		c.cancelLocked()
 	}
 	return c.err
@@ -293,11 +391,103 @@ func (c *reqContext) end() {
 	c.mu.Unlock()
 }
 
+var (
+	errReadDeadline  = fmt.Errorf("h2loop: request body read deadline passed: %w", os.ErrDeadlineExceeded)
+	errWriteDeadline = fmt.Errorf("h2loop: response write deadline passed: %w", os.ErrDeadlineExceeded)
+)
+
+// deadlines are the read and write deadlines of http.ResponseController.
+// Their timers exist only once a deadline is set.
+type deadlines struct {
+	body *requestBody // immutable after newRequest
+
+	mu           sync.Mutex
+	rc           *RequestCtx // nil once the handler returned
+	read, write  *time.Timer
+	writeExpires bool // the write deadline passed: the response is aborted
+	writeSet     bool // a write deadline was set (owned by the handler's goroutine)
+}
+
+// set arms *timer to call fired at t (stops it for the zero time).
+func (d *deadlines) set(timer **time.Timer, t time.Time, fired func()) {
+	d.mu.Lock()
+	if *timer != nil {
+		(*timer).Stop()
+	}
+	switch {
+	case t.IsZero():
+		d.mu.Unlock()
+		return
+	case !t.After(time.Now()):
+		d.mu.Unlock()
+		fired() // passed already: at once, before the handler's next call
+		return
+	case *timer == nil:
+		*timer = time.AfterFunc(time.Until(t), fired)
+	default:
+		(*timer).Reset(time.Until(t))
+	}
+	d.mu.Unlock()
+}
+
+// readFired ends the request body with errReadDeadline, waking a read
+// that waits for bytes.
+func (d *deadlines) readFired() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rc == nil {
+		return
+	}
+	b := d.body
+	b.mu.Lock()
+	if !b.closed && b.err == nil {
+		b.err = errReadDeadline
+		b.rc.CloseBody()
+	}
+	b.mu.Unlock()
+}
+
+// writeFired aborts the response.
+func (d *deadlines) writeFired() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rc == nil {
+		return
+	}
+	d.writeExpires = true
+	if a, ok := d.rc.t.(interface{ Abort(r *engine.Request) }); ok {
+		a.Abort(&d.rc.req)
+	}
+}
+
+func (d *deadlines) writeExpired() bool {
+	if !d.writeSet {
+		return false // never set: no lock on the common path
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.writeExpires
+}
+
+// end stops the timers when the handler returns.
+func (d *deadlines) end() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rc = nil
+	if d.read != nil {
+		d.read.Stop()
+	}
+	if d.write != nil {
+		d.write.Stop()
+	}
+}
+
 // requestBody is the request's Body.
 type requestBody struct {
 	// immutable after newRequest
 	rc  *RequestCtx
 	req *http.Request // the request handed to the handler: its Trailer is filled at io.EOF
+	dl  *deadlines
 
 	mu     sync.Mutex
 	cond   sync.Cond // signalled when a read returns
@@ -326,6 +516,8 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		b.cond.Broadcast()
 	}
 	switch {
+	case err == loop.ErrBodyClosed && b.err == errReadDeadline:
+		err = errReadDeadline
 	case err == loop.ErrBodyClosed:
 		err = http.ErrBodyReadAfterClose
 	case err != nil && b.err == nil:
@@ -390,6 +582,7 @@ func (b *requestBody) end() {
 type responseWriter struct {
 	rc     *RequestCtx   // nil once the handler returned
 	req    *http.Request // the request it answers
+	dl     *deadlines
 	header http.Header
 	isHead bool // HEAD: the body is counted, not sent
 	h2     bool
@@ -404,6 +597,8 @@ type responseWriter struct {
 	hasDate     bool     // Date present in the snapshot
 	hasCE       bool     // Content-Encoding set: no sniffing
 	trailers    []string // canonical names declared with "Trailer"
+	head101     []byte   // HTTP/1.1: the 101 response WriteHeader(101) holds for Hijack
+	hijacked    bool     // Hijack took the connection
 }
 
 // Header returns the response header map: changes after WriteHeader (or
@@ -411,16 +606,30 @@ type responseWriter struct {
 func (w *responseWriter) Header() http.Header { return w.header }
 
 // WriteHeader sets the status code and takes the snapshot of the header.
-// 1xx codes are ignored (h2loop sends no informational responses).
+// 1xx codes are ignored (h2loop sends no informational responses),
+// except 101 over HTTP/1.1, which Hijack sends.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.rc == nil {
 		panic("h2loop: WriteHeader called after the handler returned")
 	}
-	if w.wroteHeader {
+	if w.wroteHeader || w.hijacked {
 		return
 	}
 	if code < 100 || code > 999 {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if code == http.StatusSwitchingProtocols && !w.h2 {
+		// As in net/http, 101 is the final status of an HTTP/1.1
+		// response: Hijack sends it (with the header as it is now) before
+		// handing the connection over.
+		w.wroteHeader = true
+		w.status = code
+		var b bytes.Buffer
+		b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+		w.header.Write(&b)
+		b.WriteString("\r\n")
+		w.head101 = b.Bytes()
+		return
 	}
 	if code < 200 {
 		return
@@ -546,6 +755,9 @@ func (w *responseWriter) beginWrite(n int) (send bool, err error) {
 	if w.rc == nil {
 		panic("h2loop: Write called after the handler returned")
 	}
+	if w.hijacked {
+		return false, http.ErrHijacked
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -556,6 +768,9 @@ func (w *responseWriter) beginWrite(n int) (send bool, err error) {
 		return false, http.ErrContentLength
 	}
 	if w.rc.Canceled() {
+		if w.dl.writeExpired() {
+			return false, errWriteDeadline
+		}
 		return false, loop.ErrCanceled
 	}
 	w.written += int64(n)
@@ -577,10 +792,62 @@ func (w *responseWriter) FlushError() error {
 	if w.rc == nil {
 		panic("h2loop: Flush called after the handler returned")
 	}
+	if w.hijacked {
+		return http.ErrHijacked
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.flush()
+}
+
+// Hijack takes over an HTTP/1.1 connection (http.Hijacker), as net/http's
+// does: a status written with WriteHeader(101) is sent first, with its
+// header; then the server forgets the connection (no timeouts, no close
+// by Shutdown, Close or the handler's return). The bufio.Reader holds the
+// bytes the server had read beyond the request; r.Body must not be read
+// after Hijack. Over HTTP/2 it returns http.ErrNotSupported.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.rc == nil {
+		panic("h2loop: Hijack called after the handler returned")
+	}
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	hj, ok := w.rc.t.(interface {
+		Hijack(r *engine.Request) (net.Conn, []byte, error)
+	})
+	if w.h2 || !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	if w.sentHeader {
+		return nil, nil, errors.New("h2loop: Hijack after the response was flushed")
+	}
+	nc, pre, err := hj.Hijack(&w.rc.req)
+	switch {
+	case errors.Is(err, loop.ErrHijacked):
+		return nil, nil, http.ErrHijacked
+	case errors.Is(err, loop.ErrNotSupported):
+		return nil, nil, http.ErrNotSupported
+	case err != nil:
+		return nil, nil, err
+	}
+	w.hijacked = true
+	if len(w.head101) > 0 {
+		if _, err := nc.Write(w.head101); err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+	}
+	var br *bufio.Reader
+	if len(pre) > 0 {
+		// The bytes already read are buffered in br, as net/http's are.
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), nc), max(4096, len(pre)))
+		br.Peek(len(pre))
+	} else {
+		br = bufio.NewReader(nc)
+	}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriter(nc)), nil
 }
 
 // EnableFullDuplex lets the handler write while it still reads the body
@@ -590,7 +857,40 @@ func (w *responseWriter) EnableFullDuplex() error { return nil }
 func (w *responseWriter) flush() error {
 	w.sendHeader()
 	w.pending = 0
-	return w.rc.Flush()
+	err := w.rc.Flush()
+	if err != nil && w.dl.writeExpired() {
+		err = errWriteDeadline
+	}
+	return err
+}
+
+// SetReadDeadline sets the deadline for reading the request body
+// (http.ResponseController): a read after it, or one waiting for bytes
+// when it passes, fails with an error wrapping os.ErrDeadlineExceeded,
+// and the rest of the body is discarded (as in net/http's HTTP/2 server,
+// a deadline that passed is final). The zero time clears it. Over HTTP/2
+// it concerns this stream only.
+func (w *responseWriter) SetReadDeadline(t time.Time) error {
+	if w.rc == nil {
+		panic("h2loop: SetReadDeadline called after the handler returned")
+	}
+	w.dl.set(&w.dl.read, t, w.dl.readFired)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for writing the response
+// (http.ResponseController): when it passes, the response is aborted
+// (RST_STREAM(CANCEL) over HTTP/2, this stream only; over HTTP/1.1 the
+// connection is closed, as net/http's write deadline breaks it), and
+// writes and flushes, including one blocked by flow control, fail with
+// an error wrapping os.ErrDeadlineExceeded. The zero time clears it.
+func (w *responseWriter) SetWriteDeadline(t time.Time) error {
+	if w.rc == nil {
+		panic("h2loop: SetWriteDeadline called after the handler returned")
+	}
+	w.dl.writeSet = true
+	w.dl.set(&w.dl.write, t, w.dl.writeFired)
+	return nil
 }
 
 // sendHeader adds the fields decided at the first send: Date and a sniffed
@@ -610,6 +910,15 @@ func (w *responseWriter) sendHeader() {
 // finish completes the response after ServeHTTP returned: trailers, the
 // content-length checks, and what HTTP/2 needs for HEAD, 204 and 304.
 func (w *responseWriter) finish() {
+	if w.hijacked {
+		return // the connection is the handler's
+	}
+	if w.status == http.StatusSwitchingProtocols {
+		// A 101 without Hijack: the protocol switch never happened, and
+		// the connection cannot go on as HTTP/1.1.
+		w.rc.Reset()
+		return
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}

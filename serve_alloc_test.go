@@ -2,7 +2,10 @@ package h2loop
 
 import (
 	"bytes"
+	"net"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/h2loop/h2loop/codec"
 	"golang.org/x/net/http2/hpack"
@@ -17,7 +20,10 @@ type memClient struct {
 }
 
 func newMemServer(tb testing.TB, h Handler) (*memClient, func([]byte) bool) {
-	srv := &Server{Handler: h, InlineHandlers: true}
+	return newMemServerWith(tb, &Server{Handler: h, InlineHandlers: true})
+}
+
+func newMemServerWith(tb testing.TB, srv *Server) (*memClient, func([]byte) bool) {
 	core, err := srv.init()
 	if err != nil {
 		tb.Fatal(err)
@@ -82,6 +88,68 @@ func TestServePathAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per request, want 0", allocs)
+	}
+}
+
+// TestServePathAllocsConnState: with ConnState set, the state changes
+// of a request (active, idle) allocate nothing either.
+func TestServePathAllocsConnState(t *testing.T) {
+	if raceEnabled {
+		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
+	}
+	var changes [5]int
+	srv := &Server{Handler: HandlerFunc(helloNative), InlineHandlers: true,
+		ConnState: func(_ net.Conn, s http.ConnState) { changes[s]++ }}
+	mc, feed := newMemServerWith(t, srv)
+	id := uint32(3)
+	for i := 0; i < 100; i++ {
+		mc.request(t, feed, id)
+		id += 2
+	}
+	allocs := testing.AllocsPerRun(2000, func() {
+		mc.request(t, feed, id)
+		id += 2
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per request, want 0", allocs)
+	}
+	if changes[http.StateNew] != 1 || changes[http.StateActive] < 2000 || changes[http.StateIdle] != changes[http.StateActive] {
+		t.Fatalf("state changes %v", changes)
+	}
+}
+
+// TestServePathAllocsAccessLog: with AccessLog set (to a hook that
+// allocates nothing), serving still allocates nothing; unset, it is
+// TestServePathAllocs.
+func TestServePathAllocsAccessLog(t *testing.T) {
+	if raceEnabled {
+		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
+	}
+	var n, ok int
+	var total time.Duration
+	srv := &Server{Handler: HandlerFunc(helloNative), InlineHandlers: true,
+		AccessLog: func(ctx *RequestCtx, status int, elapsed time.Duration) {
+			n++
+			if status == 200 && ctx.Method() == "GET" {
+				ok++
+			}
+			total += elapsed
+		}}
+	mc, feed := newMemServerWith(t, srv)
+	id := uint32(3)
+	for i := 0; i < 100; i++ {
+		mc.request(t, feed, id)
+		id += 2
+	}
+	allocs := testing.AllocsPerRun(2000, func() {
+		mc.request(t, feed, id)
+		id += 2
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per request, want 0", allocs)
+	}
+	if n < 2100 || ok != n {
+		t.Fatalf("AccessLog called %d times, %d with 200 GET", n, ok)
 	}
 }
 

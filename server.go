@@ -13,6 +13,13 @@
 //   - WriteTimeout bounds one blocked socket write, not the whole response.
 //   - IdleTimeout also closes HTTP/2 connections without streams.
 //   - BaseContext takes no listener.
+//   - ConnState counts running handlers on HTTP/2 connections, not open
+//     streams; see ConnState.
+//   - Logger (log/slog) takes precedence over ErrorLog.
+//   - EnableConnectProtocol turns on extended CONNECT (RFC 8441), which
+//     net/http enables with GODEBUG=http2xconnect=1.
+//   - WrapHandler: see its documentation for http.ServerContextKey,
+//     deadlines, Hijack and 1xx responses.
 //   - At most MaxWorkers handlers run; more requests wait in a bounded
 //     queue and are then refused with REFUSED_STREAM (see MaxWorkers).
 //   - A RequestCtx is pooled: valid until the handler returns.
@@ -24,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -204,7 +212,53 @@ type Server struct {
 	// ErrorLog receives protocol error lines; nil discards them. Panics
 	// (a handler's, or the server's own) are always logged with their
 	// stack: to ErrorLog, or to the standard logger when it is nil.
+	// Logger, when set, takes precedence: ErrorLog is then unused.
 	ErrorLog *log.Logger
+
+	// Logger, when set, receives every line the server logs as a
+	// structured record (attributes remote, stream, code, counter, method,
+	// path; see the package's logging notes in log.go), and ErrorLog is
+	// not used. Panics are logged at slog.LevelError, the rest at
+	// slog.LevelWarn. With Logger set, each HTTP/2 connection holds its
+	// own copy of the protocol configuration (about 200 bytes), so that
+	// the protocol engine's lines carry the client's address.
+	Logger *slog.Logger
+	// AccessLog, when set, is called after each handler returns (native
+	// and WrapHandler's), before the response is completed, with the
+	// response status (0 when a panic reset the stream) and the time the
+	// handler took. ctx is valid during the call only. It runs on the
+	// handler's goroutine: a slow AccessLog slows the request. Unset, it
+	// costs nothing.
+	AccessLog func(ctx *RequestCtx, status int, elapsed time.Duration)
+
+	// ConnState, when set, is called when a connection changes state, with
+	// net/http's states: StateNew when accepted (before any byte is read;
+	// over TLS before the handshake, with the *tls.Conn); StateActive
+	// when an HTTP/1.1 connection reads the first byte of a request, or
+	// when a handler starts on an HTTP/2 connection without running
+	// handlers; StateIdle when the HTTP/1.1 response is done, or the last
+	// running HTTP/2 handler returns; then StateHijacked (Hijack under
+	// WrapHandler) or StateClosed, once. Unlike net/http, HTTP/2 counts
+	// running handlers, not open streams (a response still being sent
+	// after its handler returned does not keep the connection active),
+	// an h2c upgrade reports StateIdle between the HTTP/1.1 request and
+	// its HTTP/2 stream, and a connection refused at accept (MaxConns) is
+	// not reported. Calls for one connection never overlap; they run on
+	// the server's goroutines and must not block. A connection served on
+	// the netpoll reactor is reported as its netpoll.Connection (Hijack
+	// returns another net.Conn for it). Unset, it costs nothing.
+	ConnState func(net.Conn, http.ConnState)
+	// ConnContext, when set, returns the context of a new connection's
+	// requests (ctx.Context(), and r.Context() under WrapHandler) from
+	// the server's base context (BaseContext) and the connection, as
+	// net/http's does; a nil result means the base context. It runs
+	// when the connection is accepted, before StateNew, on the
+	// accepting goroutine: it must not block.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+
+	// net/http parity: hooks and logging (see nethttp.go, log.go)
+	httpSrvOnce sync.Once
+	httpSrv     *http.Server // made by httpServer
 
 	mu         sync.Mutex
 	onShutdown []func()
@@ -254,21 +308,38 @@ func (s *Server) baseContext() context.Context {
 	return context.Background()
 }
 
+// connContextFunc is the transports' ConnContext hook: nil unless
+// ConnContext is set.
+func (s *Server) connContextFunc() func(net.Conn) context.Context {
+	if s.ConnContext == nil {
+		return nil
+	}
+	return func(c net.Conn) context.Context {
+		base := s.baseContext()
+		if ctx := s.ConnContext(base, c); ctx != nil {
+			return ctx
+		}
+		return base
+	}
+}
+
+// requestBase is the context the contexts of t's requests derive from:
+// the connection's (ConnContext), or the server's base context.
+func (s *Server) requestBase(t loop.Transport) context.Context {
+	if t != nil {
+		if c := t.ConnContext(); c != nil {
+			return c
+		}
+	}
+	return s.baseContext()
+}
+
 // bodyLimit is the normalised MaxRequestBodySize (negative: none).
 func (s *Server) bodyLimit() int64 {
 	if s == nil || s.core == nil {
 		return -1
 	}
 	return s.core.EngineConfig().MaxRequestBodySize
-}
-
-// logPanic logs to ErrorLog, or to the standard logger when it is nil.
-func (s *Server) logPanic(format string, args ...any) {
-	if s.ErrorLog != nil {
-		s.ErrorLog.Printf(format, args...)
-	} else {
-		log.Printf(format, args...)
-	}
 }
 
 func (s *Server) init() (*loop.Core, error) {
@@ -290,7 +361,7 @@ func (s *Server) init() (*loop.Core, error) {
 		return ctx
 	}
 	var logf func(string, ...any)
-	if s.ErrorLog != nil {
+	if s.ErrorLog != nil && s.Logger == nil {
 		logf = s.logf
 	}
 	s.core = loop.NewCore(loop.Options{
@@ -337,6 +408,9 @@ func (s *Server) init() (*loop.Core, error) {
 		DisableHTTP1:      s.DisableHTTP1,
 		Logf:              logf,
 		Proxy:             s.proxyOptions(),
+		ConnState:         s.ConnState,
+		ConnContext:       s.connContextFunc(),
+		Log:               s.slogFunc(),
 	})
 	return s.core, nil
 }
@@ -358,14 +432,25 @@ func (s *Server) serve(r *engine.Request, t loop.Transport) {
 	ctx := r.Owner.(*RequestCtx)
 	ctx.t = t
 	ctx.srv = s
+	var start time.Time
+	if s.AccessLog != nil {
+		start = time.Now()
+	}
 	defer func() {
+		status := r.Status
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				// As net/http: logged with its stack, whatever ErrorLog is.
 				s.core.Metrics.HandlerPanics.Add(1)
-				s.logPanic("h2loop: panic serving %v: %s %s: %v\n%s", t.RemoteAddr(), r.Header.Method, r.Header.Path, p, debug.Stack())
+				s.logRequest(slog.LevelError, ctx, "HandlerPanics", "h2loop: panic serving %v: %s %s: %v\n%s", t.RemoteAddr(), r.Header.Method, r.Header.Path, p, debug.Stack())
 			}
 			t.Reset(r)
+			status = 0
+		} else if status == 0 {
+			status = http.StatusOK
+		}
+		if s.AccessLog != nil {
+			s.AccessLog(ctx, status, time.Since(start))
 		}
 		ctx.endContext()
 		t.Finish(r)

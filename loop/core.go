@@ -3,9 +3,11 @@
 package loop
 
 import (
+	"context"
 	"crypto/tls"
-	"log"
+	"log/slog"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -39,6 +41,12 @@ type Transport interface {
 	RemoteAddr() net.Addr
 	// RemoteAddrString is RemoteAddr().String(), made once per connection.
 	RemoteAddrString() string
+	// LocalAddr is the address the connection was accepted on (nil for a
+	// connection served from memory).
+	LocalAddr() net.Addr
+	// ConnContext is the connection's context from Options.ConnContext,
+	// or nil.
+	ConnContext() context.Context
 	// Proto is "HTTP/2.0" or "HTTP/1.1".
 	Proto() string
 	// TLS reports whether the connection is encrypted.
@@ -106,6 +114,22 @@ type Options struct {
 
 	// Proxy, when set, reads a PROXY protocol header on every connection.
 	Proxy *ProxyOptions
+
+	// Log, when set, receives every log line instead of Logf, as a
+	// message (the line) with attributes: "remote" (the peer's address),
+	// "stream" (the HTTP/2 stream id), "code" (the HTTP/2 error code),
+	// "counter" (the Metrics counter the event was counted in).
+	Log func(level slog.Level, msg string, attrs ...slog.Attr)
+
+	// ConnState, when set, is told each connection's state changes, with
+	// net/http's states: StateNew when accepted, StateActive while an
+	// HTTP/1.1 request is read and served or HTTP/2 handlers run,
+	// StateIdle between, and StateHijacked or StateClosed at its end.
+	// Calls for one connection never overlap.
+	ConnState func(c net.Conn, state http.ConnState)
+	// ConnContext, when set, makes the context of a newly accepted
+	// connection, which its requests' contexts derive from.
+	ConnContext func(c net.Conn) context.Context
 }
 
 type task struct {
@@ -187,7 +211,7 @@ func NewCore(opts Options) *Core {
 		QueueSize:    opts.QueueSize,
 		QueueTimeout: opts.QueueTimeout,
 		IdleTimeout:  opts.WorkerIdleTimeout,
-		Run:          func(t task) { opts.Hooks.Serve(t.r, t.t) },
+		Run:          func(t task) { c.serve(t.r, t.t) },
 		Expire: func(t task) {
 			if h, ok := t.t.(*h2conn); ok {
 				h.refuse(t.r, "no worker became free within QueueTimeout")
@@ -200,24 +224,13 @@ func NewCore(opts Options) *Core {
 	return c
 }
 
-func (c *Core) logf(format string, args ...any) {
-	if c.opts.Logf != nil {
-		c.opts.Logf(format, args...)
-	}
-}
-
 // recovered handles a panic recovered at a boundary of the transport (a
 // reactor callback, a transport call, a timer): it is counted and logged
 // with its stack, always (to the standard logger when no Logf is set):
 // a panic here is a bug, and the connection it hit is closed by the caller.
 func (c *Core) recovered(where string, remote net.Addr, p any) {
 	c.Metrics.Panics.Add(1)
-	format, args := "h2loop: panic in %s (%v): %v\n%s", []any{where, remote, p, debug.Stack()}
-	if c.opts.Logf != nil {
-		c.opts.Logf(format, args...)
-	} else {
-		log.Printf(format, args...)
-	}
+	c.logPanic(logAttrs{remote: remote, counter: "Panics"}, "h2loop: panic in %s (%v): %v\n%s", where, remote, p, debug.Stack())
 }
 
 // admit counts a newly accepted connection in, or reports false (and
@@ -232,7 +245,7 @@ func (c *Core) admit(remote net.Addr) bool {
 	c.Metrics.ConnsRejected.Add(1)
 	now := time.Now().Unix()
 	if last := c.rejectLog.Load(); last != now && c.rejectLog.CompareAndSwap(last, now) {
-		c.logf("h2loop: %v: %d connections open (MaxConns): closing new connections (%d so far)", remote, c.opts.MaxConns, c.Metrics.ConnsRejected.Load())
+		c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "ConnsRejected"}, "h2loop: %v: %d connections open (MaxConns): closing new connections (%d so far)", remote, c.opts.MaxConns, c.Metrics.ConnsRejected.Load())
 	}
 	return false
 }
@@ -245,7 +258,7 @@ func (c *Core) overloaded(remote net.Addr, why string) {
 	n := c.Metrics.Overloaded.Add(1)
 	now := time.Now().Unix()
 	if last := c.overloadLog.Load(); last != now && c.overloadLog.CompareAndSwap(last, now) {
-		c.logf("h2loop: %v: request refused: %d handlers running (MaxWorkers) and %s (%d refused so far)", remote, c.opts.MaxWorkers, why, n)
+		c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "Overloaded"}, "h2loop: %v: request refused: %d handlers running (MaxWorkers) and %s (%d refused so far)", remote, c.opts.MaxWorkers, why, n)
 	}
 }
 
@@ -265,11 +278,19 @@ func (a *addrString) get(addr net.Addr) string {
 	return s
 }
 
+// localAddr is the local address of the socket behind s, or nil.
+func localAddr(s sink) net.Addr {
+	if nc := s.netConn(); nc != nil {
+		return nc.LocalAddr()
+	}
+	return nil
+}
+
 // writeTimedOut records a write that waited WriteTimeout for a peer that
 // does not read; the connection is then closed by the caller.
 func (c *Core) writeTimedOut(remote net.Addr) {
 	c.Metrics.Timeouts.Add(1)
-	c.logf("h2loop: %v: write timed out after %v (the peer is not reading): closing", remote, c.opts.WriteTimeout)
+	c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "Timeouts"}, "h2loop: %v: write timed out after %v (the peer is not reading): closing", remote, c.opts.WriteTimeout)
 }
 
 // EngineConfig is the normalised engine configuration.

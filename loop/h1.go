@@ -1,10 +1,13 @@
 package loop
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +72,7 @@ type h1conn struct {
 	// immutable after newH1Conn
 	core   *Core
 	sink   sink
+	hk     *connHooks
 	remote net.Addr
 	rstr   addrString
 	// tlsState is set by the TLS transport before the first request.
@@ -106,6 +110,14 @@ type h1conn struct {
 
 	closed   atomic.Bool // the socket is closed or closing: write nothing more
 	shutting atomic.Bool // Shutdown: finish the current request, then close
+	hijacked atomic.Bool // the handler took the connection (Hijack)
+
+	// owned by the reading goroutine while a handler runs: where the
+	// request being served ends in the input buffer, for Hijack
+	consumed  int    // bytes of the input buffer up to the request's end
+	unread    []byte // the input after it (pipelined bytes)
+	stopWatch func() // stops watch, if it runs
+	hkActive  bool   // StateActive was reported: bytes of a request came
 
 	mu      sync.Mutex
 	busy    bool // input is running
@@ -117,7 +129,7 @@ type h1conn struct {
 }
 
 func newH1Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h1conn {
-	h := &h1conn{core: core, sink: s, remote: remote, tls: isTLS, scheme: "http"}
+	h := &h1conn{core: core, sink: s, remote: remote, tls: isTLS, scheme: "http", hk: s.hooks()}
 	if isTLS {
 		h.scheme = "https"
 	}
@@ -143,6 +155,12 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 		h.enter(h1Head)
 	}
 	h.mu.Unlock()
+	if len(buf) > 0 && !h.hkActive && h.hk != nil {
+		// "StateActive represents a connection that has read 1 or more
+		// bytes of a request" (net/http's ConnState).
+		h.hkActive = true
+		h.hk.busy()
+	}
 
 	for !done && h.up == nil {
 		if h.drain {
@@ -171,7 +189,9 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 			break
 		}
 		if h.req != nil && h.bodyIn == h1NoBody {
+			h.consumed, h.unread = used, buf[used:]
 			done = h.complete(len(buf) == used)
+			h.unread = nil
 		}
 	}
 	h.flush()
@@ -193,11 +213,16 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 			done = true
 		}
 	}
+	idle := h.phase == h1Idle && !done
 	var orphan *engine.Request
 	if done && h.req != nil {
 		orphan, h.req = h.req, nil
 	}
 	h.mu.Unlock()
+	if idle && h.hkActive {
+		h.hkActive = false
+		h.hk.idle()
+	}
 	if orphan != nil {
 		h.core.opts.Hooks.Release(orphan)
 	}
@@ -436,13 +461,13 @@ func (h *h1conn) complete(last bool) bool {
 	h.serving = r
 	h.enter(h1Serving)
 	h.mu.Unlock()
-	var stop func()
 	if h.watch != nil {
-		stop = h.watch()
+		h.stopWatch = h.watch()
 	}
-	h.core.opts.Hooks.Serve(r, h)
-	if stop != nil {
-		stop()
+	h.core.serve(r, h)
+	if h.stopWatch != nil {
+		h.stopWatch()
+		h.stopWatch = nil
 	}
 	h.mu.Lock()
 	h.serving = nil
@@ -473,15 +498,18 @@ func (h *h1conn) refuse(err error) bool {
 		e = &http1.Error{Status: 400, Reason: err.Error()}
 	}
 	m := &h.core.Metrics
+	counter := "Malformed"
 	switch e.Status {
 	case 413:
 		m.BodyTooLarge.Add(1)
+		counter = "BodyTooLarge"
 	case 414, 431:
 		m.HeaderTooLarge.Add(1)
+		counter = "HeaderTooLarge"
 	default:
 		m.Malformed.Add(1)
 	}
-	h.core.logf("h2loop: http/1.1 from %v: %v", h.remote, err)
+	h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: counter}, "h2loop: http/1.1 from %v: %v", h.remote, err)
 	if r := h.req; r != nil {
 		h.req = nil
 		h.core.opts.Hooks.Release(r)
@@ -550,11 +578,75 @@ func (h *h1conn) disconnected() {
 	}
 }
 
+// ErrHijacked is returned by Hijack when the connection was taken already.
+var ErrHijacked = errors.New("h2loop: connection already hijacked")
+
+// ErrNotSupported is returned by Hijack on a connection that cannot be
+// handed over (HTTP/2, or a connection served from memory).
+var ErrNotSupported = errors.New("h2loop: hijacking not supported")
+
+// hijacker is a sink that can hand its socket to a handler.
+type hijacker interface {
+	// hijack takes the socket away from the server. consumed is how many
+	// bytes of the input the server has used (up to the end of the
+	// request being served) and unread what it has read beyond them.
+	// It returns the connection and the bytes the handler must read
+	// before reading from it.
+	hijack(consumed int, unread []byte) (net.Conn, []byte, error)
+}
+
+// Hijack hands the connection to the handler serving r (http.Hijacker):
+// the responses before r are written, the server stops reading, timing
+// and closing it, and no response to r is sent. It returns the
+// connection and the bytes already read after r's request (a pipelined
+// request, or a protocol's first bytes), which come before anything read
+// from the connection. Called by the handler, on the reading goroutine.
+func (h *h1conn) Hijack(r *engine.Request) (net.Conn, []byte, error) {
+	if h.hijacked.Load() {
+		return nil, nil, ErrHijacked
+	}
+	hj, ok := h.sink.(hijacker)
+	h.mu.Lock()
+	serving := h.serving == r
+	h.mu.Unlock()
+	if !ok || !serving {
+		return nil, nil, ErrNotSupported
+	}
+	if h.closed.Load() {
+		return nil, nil, ErrCanceled
+	}
+	if err := h.flush(); err != nil {
+		return nil, nil, err
+	}
+	if h.stopWatch != nil {
+		h.stopWatch()
+		h.stopWatch = nil
+	}
+	nc, pre, err := hj.hijack(h.consumed, h.unread)
+	if err != nil {
+		return nil, nil, err
+	}
+	h.unread = nil
+	h.hk.end(http.StateHijacked)
+	h.hijacked.Store(true)
+	h.closed.Store(true) // nothing more is read or written by the server
+	h.core.remove(h)
+	return nc, pre, nil
+}
+
+// Hijacked reports whether a handler took the connection.
+func (h *h1conn) Hijacked() bool { return h.hijacked.Load() }
+
 // takeUpgrade returns, once, the request that input accepted for an h2c
 // upgrade; the 101 response has been written.
 func (h *h1conn) takeUpgrade() *h2Upgrade {
 	up := h.up
 	h.up = nil
+	if up != nil && h.hkActive {
+		// The HTTP/2 connection counts its streams from here.
+		h.hkActive = false
+		h.hk.idle()
+	}
 	return up
 }
 
@@ -794,6 +886,10 @@ func (h *h1conn) Finish(r *engine.Request) {
 	}
 }
 
+// Abort closes the connection from any goroutine (a handler's deadline
+// timer): the handler's writes fail from then on.
+func (h *h1conn) Abort(r *engine.Request) { h.abort() }
+
 // Reset closes the connection: HTTP/1.1 has no way to abort one response.
 func (h *h1conn) Reset(r *engine.Request) {
 	h.out = h.out[:0]
@@ -802,8 +898,14 @@ func (h *h1conn) Reset(r *engine.Request) {
 
 func (h *h1conn) RemoteAddr() net.Addr { return h.remote }
 
-func (h *h1conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
-func (h *h1conn) Proto() string                  { return "HTTP/1.1" }
+func (h *h1conn) RemoteAddrString() string     { return h.rstr.get(h.remote) }
+func (h *h1conn) LocalAddr() net.Addr          { return localAddr(h.sink) }
+func (h *h1conn) Proto() string                { return "HTTP/1.1" }
+func (h *h1conn) ConnContext() context.Context { return h.hk.context() }
+
+// connHooks is nil: an HTTP/1.1 connection reports its states as bytes
+// of a request arrive and its response is done, not around handlers.
+func (h *h1conn) connHooks() *connHooks          { return nil }
 func (h *h1conn) TLSState() *tls.ConnectionState { return h.tlsState }
 
 func (h *h1conn) TLS() bool { return h.tls }
@@ -835,7 +937,7 @@ func (h *h1conn) tick(now time.Time) {
 	h.mu.Unlock()
 	if expired && !h.closed.Load() {
 		h.core.Metrics.Timeouts.Add(1)
-		h.core.logf("h2loop: http/1.1 from %v: timeout", h.remote)
+		h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: "Timeouts"}, "h2loop: http/1.1 from %v: timeout", h.remote)
 		h.close()
 	}
 }
@@ -852,8 +954,11 @@ func (h *h1conn) shutdown() {
 	}
 }
 
-// close closes the socket at once.
+// close closes the socket at once, unless a handler took it.
 func (h *h1conn) close() {
+	if h.hijacked.Load() {
+		return
+	}
 	h.closed.Store(true)
 	h.mu.Lock()
 	if r := h.serving; r != nil {

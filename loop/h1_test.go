@@ -29,8 +29,10 @@ func (s *fakeSink) write(b []byte) error {
 	return nil
 }
 
-func (s *fakeSink) closeSocket()  { s.closed = true }
-func (s *fakeSink) buffered() int { return 0 }
+func (s *fakeSink) closeSocket()      { s.closed = true }
+func (s *fakeSink) buffered() int     { return 0 }
+func (s *fakeSink) netConn() net.Conn { return nil }
+func (s *fakeSink) hooks() *connHooks { return nil }
 
 // h1kit drives one h1conn as the transports do: bytes not consumed are
 // offered again with the next ones.

@@ -1,9 +1,11 @@
 package loop
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"sync"
@@ -32,6 +34,10 @@ type sink interface {
 	// buffered is how many received bytes wait to be processed; it may be
 	// called from any goroutine.
 	buffered() int
+	// netConn is the connection's socket as a net.Conn (nil in memory).
+	netConn() net.Conn
+	// hooks are the socket's ConnState and ConnContext hooks, or nil.
+	hooks() *connHooks
 }
 
 // h2conn glues one engine.Conn to a socket. Every engine call happens under mu.
@@ -42,6 +48,7 @@ type h2conn struct {
 	remote net.Addr
 	rstr   addrString
 	tls    bool
+	hk     *connHooks
 	// tlsState is set by the TLS transport before the first request.
 	tlsState *tls.ConnectionState
 
@@ -67,9 +74,9 @@ type h2conn struct {
 }
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
-	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS}
+	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS, hk: s.hooks()}
 	h.cond.L = &h.mu
-	h.eng = engine.NewConn(&core.opts.Engine, h, &core.Metrics, time.Now())
+	h.eng = engine.NewConn(core.engineConfig(remote), h, &core.Metrics, time.Now())
 	return h
 }
 
@@ -206,7 +213,7 @@ func (h *h2conn) runInline() {
 		}
 		for i := range tasks {
 			h.setInline(tasks[i].r)
-			h.core.opts.Hooks.Serve(tasks[i].r, tasks[i].t)
+			h.core.serve(tasks[i].r, tasks[i].t)
 			h.setInline(nil)
 			tasks[i] = task{}
 		}
@@ -397,6 +404,9 @@ func (h *h2conn) Finish(r *engine.Request) {
 	h.flushSoon()
 }
 
+// Abort is Reset, which may be called from any goroutine.
+func (h *h2conn) Abort(r *engine.Request) { h.Reset(r) }
+
 func (h *h2conn) Reset(r *engine.Request) {
 	h.mu.Lock()
 	defer h.unlock("Reset")
@@ -407,7 +417,10 @@ func (h *h2conn) Reset(r *engine.Request) {
 func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
 
 func (h *h2conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
+func (h *h2conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
 func (h *h2conn) Proto() string                  { return "HTTP/2.0" }
+func (h *h2conn) ConnContext() context.Context   { return h.hk.context() }
+func (h *h2conn) connHooks() *connHooks          { return h.hk }
 func (h *h2conn) TLSState() *tls.ConnectionState { return h.tlsState }
 
 func (h *h2conn) TLS() bool { return h.tls }
@@ -444,7 +457,8 @@ func (h *h2conn) tooMuchInput(n int) bool {
 		return false
 	}
 	h.core.Metrics.FloodErrors.Add(1)
-	h.core.logf("h2loop: %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", h.remote, n, h.core.opts.MaxBufferedInput)
+	h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, code: codec.ErrCodeEnhanceYourCalm.String(), counter: "FloodErrors"},
+		"h2loop: %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", h.remote, n, h.core.opts.MaxBufferedInput)
 	// Tell the client why, if its socket takes it at once (it may not
 	// be reading: never wait for it), then close.
 	if tw, ok := h.sink.(interface{ tryWrite([]byte) }); ok && h.mu.TryLock() {

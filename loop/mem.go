@@ -13,16 +13,22 @@ type MemConn struct {
 	h *h2conn
 }
 
-type memSink struct{ w func([]byte) }
+type memSink struct {
+	w  func([]byte)
+	hk *connHooks
+}
 
 func (m memSink) write(b []byte) error { m.w(b); return nil }
 func (m memSink) closeSocket()         {}
 func (m memSink) buffered() int        { return 0 }
+func (m memSink) netConn() net.Conn    { return nil }
+func (m memSink) hooks() *connHooks    { return m.hk }
 
 // NewMemConn starts a connection whose output is passed to w (the slice is
 // only valid during the call).
 func (core *Core) NewMemConn(w func(b []byte)) *MemConn {
-	h := newH2Conn(core, memSink{w}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, false)
+	// Its hooks (Options.ConnState, ConnContext) see a nil net.Conn.
+	h := newH2Conn(core, memSink{w: w, hk: core.newConnHooks(nil)}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, false)
 	core.add(h) // as any connection: its timers (and the date) tick
 	return &MemConn{h: h}
 }

@@ -5,7 +5,11 @@ package loop
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -51,7 +55,94 @@ type npConn struct {
 	// kernel has already given to another connection.
 	wmu      sync.Mutex
 	fdClosed bool
+
+	// hj is the connection a handler took (Hijack), set on the reading
+	// goroutine.
+	hj *hijackedConn
+	hk *connHooks // immutable after onPrepare
 }
+
+func (c *npConn) hooks() *connHooks { return c.hk }
+
+// hijack implements hijacker. The bytes the server used are skipped; the
+// rest stays in netpoll's input buffer, where the handler's reads find it.
+func (c *npConn) hijack(consumed int, unread []byte) (net.Conn, []byte, error) {
+	if err := c.nc.Reader().Skip(consumed); err != nil {
+		return nil, nil, err
+	}
+	c.nc.SetReadTimeout(0) // no ReadTimeout: the handler sets its own deadlines
+	c.hj = &hijackedConn{c: c, done: make(chan struct{})}
+	return c.hj, nil, nil
+}
+
+// hijackedConn is a netpoll connection handed to a handler (Hijack). Its
+// reads take netpoll's input buffer, its writes go to the socket as the
+// server's do. netpoll processes the connection on one goroutine at a
+// time: that goroutine waits in serveH1 until the handler closes the
+// connection, so that netpoll neither calls the server again for input
+// the handler has not read yet nor frees the connection's buffers while
+// the handler may use them.
+type hijackedConn struct {
+	c    *npConn
+	done chan struct{} // closed by Close
+
+	wmu    sync.Mutex // serialises writes, and Close with them
+	closed atomic.Bool
+}
+
+func (h *hijackedConn) Read(p []byte) (int, error) {
+	if h.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	n, err := h.c.nc.Read(p)
+	switch {
+	case err == nil:
+	case errors.Is(err, netpoll.ErrEOF):
+		err = io.EOF
+	case errors.Is(err, netpoll.ErrReadTimeout):
+		err = os.ErrDeadlineExceeded
+	case errors.Is(err, netpoll.ErrConnClosed):
+		if h.closed.Load() {
+			err = net.ErrClosed
+		} else {
+			err = io.EOF
+		}
+	}
+	return n, err
+}
+
+func (h *hijackedConn) Write(b []byte) (int, error) {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	if h.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	if err := h.c.write(b); err != nil {
+		if errors.Is(err, netpoll.ErrWriteTimeout) {
+			err = os.ErrDeadlineExceeded
+		}
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Close closes the connection once; a write in progress returns first.
+func (h *hijackedConn) Close() error {
+	if h.closed.Swap(true) {
+		return net.ErrClosed
+	}
+	err := h.c.nc.Close() // wakes a read or a blocked write
+	h.wmu.Lock()
+	h.wmu.Unlock()
+	close(h.done)
+	return err
+}
+
+func (h *hijackedConn) LocalAddr() net.Addr                { return h.c.nc.LocalAddr() }
+func (h *hijackedConn) RemoteAddr() net.Addr               { return h.c.nc.RemoteAddr() }
+func (h *hijackedConn) SetDeadline(t time.Time) error      { return h.c.nc.SetDeadline(t) }
+func (h *hijackedConn) SetReadDeadline(t time.Time) error  { return h.c.nc.SetReadDeadline(t) }
+func (h *hijackedConn) SetWriteDeadline(t time.Time) error { return h.c.nc.SetWriteDeadline(t) }
 
 // write implements sink. It writes to the socket directly, without a
 // system call wrapper that enters the scheduler and without copying into
@@ -118,6 +209,8 @@ func (c *npConn) closeSocket() {
 	c.nc.Close()
 }
 
+func (c *npConn) netConn() net.Conn { return c.nc }
+
 func (c *npConn) h1Conn() *h1conn { return c.h1p.Load() }
 
 func (c *npConn) buffered() int { return c.nc.Reader().Len() }
@@ -152,6 +245,7 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 	if !core.add(c) {
 		c.bad = true // shutting down: closed on its first bytes, or by netpoll's own shutdown
 	}
+	c.hk = core.newConnHooks(nc)
 	nc.AddCloseCallback(func(netpoll.Connection) error {
 		// Runs before netpoll's own close callback closes the descriptor,
 		// on a goroutine nothing else recovers.
@@ -173,6 +267,7 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 		if c.h1 != nil {
 			c.h1.onClosed()
 		}
+		c.hk.end(http.StateClosed) // nothing after StateHijacked
 		return nil
 	})
 	return context.WithValue(context.Background(), connKey{}, c)
@@ -293,7 +388,7 @@ func (c *npConn) tick(now time.Time) {
 	}
 	if limit := c.core.opts.Engine.SettingsTimeout; !c.started.Load() && now.Sub(c.accepted) > limit {
 		c.core.Metrics.Timeouts.Add(1)
-		c.core.logf("h2loop: %v: nothing received within %v: closing", c.nc.RemoteAddr(), limit)
+		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.nc.RemoteAddr(), counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", c.nc.RemoteAddr(), limit)
 		c.nc.Close()
 	}
 }
@@ -399,6 +494,13 @@ func (c *npConn) serveH1(r netpoll.Reader) bool {
 			break
 		}
 		used, need, done := h.input(buf)
+		if h.Hijacked() {
+			// The handler took the connection (its bytes are skipped
+			// already); this goroutine holds netpoll's processing of it
+			// until the handler closes it.
+			<-c.hj.done
+			return false
+		}
 		if used > 0 {
 			r.Skip(used)
 		}

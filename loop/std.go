@@ -3,9 +3,12 @@ package loop
 import (
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +19,26 @@ type stdConn struct {
 	nc   net.Conn
 	wto  time.Duration
 	mu   sync.Mutex // serialises close
+
+	// owned by the reading goroutine
+	early    *[]byte     // bytes watchPeer read while a handler ran
+	hijacked atomic.Bool // a handler took nc: it is not closed here
+	hk       *connHooks  // immutable after the start of serveStd
+}
+
+func (s *stdConn) hooks() *connHooks { return s.hk }
+
+// hijack implements hijacker: the bytes read beyond the request (in the
+// input buffer, and those watchPeer read meanwhile) go to the handler.
+func (s *stdConn) hijack(consumed int, unread []byte) (net.Conn, []byte, error) {
+	pre := append([]byte(nil), unread...)
+	if s.early != nil {
+		pre = append(pre, (*s.early)...)
+		*s.early = (*s.early)[:0]
+	}
+	s.nc.SetDeadline(time.Time{})
+	s.hijacked.Store(true)
+	return s.nc, pre, nil
 }
 
 func (s *stdConn) write(b []byte) error {
@@ -30,6 +53,8 @@ func (s *stdConn) write(b []byte) error {
 }
 
 func (s *stdConn) closeSocket() { s.nc.Close() }
+
+func (s *stdConn) netConn() net.Conn { return s.nc }
 
 // buffered is 0: this path reads only when it can process.
 func (s *stdConn) buffered() int { return 0 }
@@ -82,8 +107,16 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	isTLS := tlsConf != nil
 	proto := ""
 	var state *tls.ConnectionState
+	var tc *tls.Conn
 	if isTLS {
-		tc := tls.Server(nc, tlsConf)
+		// ConnState and ConnContext see the *tls.Conn from the start, as
+		// in net/http.
+		tc = tls.Server(nc, tlsConf)
+		nc = tc
+	}
+	hk := core.newConnHooks(nc)
+	defer hk.end(http.StateClosed) // nothing after StateHijacked
+	if isTLS {
 		tc.SetDeadline(time.Now().Add(core.opts.Engine.SettingsTimeout))
 		if err := tc.Handshake(); err != nil {
 			core.logf("h2loop: TLS handshake from %v: %v", nc.RemoteAddr(), err)
@@ -94,9 +127,8 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		cs := tc.ConnectionState()
 		state = &cs
 		proto = cs.NegotiatedProtocol
-		nc = tc
 	}
-	s := &stdConn{core: core, nc: nc, wto: core.opts.WriteTimeout}
+	s := &stdConn{core: core, nc: nc, wto: core.opts.WriteTimeout, hk: hk}
 	buf := make([]byte, 0, 32<<10)
 	var h2 *h2conn
 	var h1 *h1conn
@@ -112,6 +144,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	// Bytes read while an HTTP/1.1 handler ran (the next pipelined
 	// request), appended to buf once input returns.
 	var early []byte
+	s.early = &early
 	watchH1 := func(h *h1conn) { h.watch = func() func() { return s.watchPeer(h, &early) } }
 	if h1 != nil {
 		watchH1(h1)
@@ -123,7 +156,9 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		if h1 != nil {
 			h1.onClosed()
 		}
-		nc.Close()
+		if !s.hijacked.Load() {
+			nc.Close()
+		}
 	}()
 	if h2 != nil && !core.add(h2) || h1 != nil && !core.add(h1) {
 		return
@@ -148,7 +183,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		if n == 0 && err != nil {
 			if h2 == nil && h1 == nil && errors.Is(err, os.ErrDeadlineExceeded) {
 				core.Metrics.Timeouts.Add(1)
-				core.logf("h2loop: %v: nothing received within %v: closing", nc.RemoteAddr(), core.opts.Engine.SettingsTimeout)
+				core.logEvent(slog.LevelWarn, logAttrs{remote: nc.RemoteAddr(), counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", nc.RemoteAddr(), core.opts.Engine.SettingsTimeout)
 			}
 			return
 		}
