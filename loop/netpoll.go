@@ -200,8 +200,15 @@ func (c *npConn) closeSocket() {
 	if c.lingering.Load() {
 		return // closing already: the linger timer closes it
 	}
-	if fdc, ok := c.nc.(interface{ Fd() int }); ok && c.nc.IsActive() && c.lingering.CompareAndSwap(false, true) {
-		if syscall.Shutdown(fdc.Fd(), syscall.SHUT_WR) == nil {
+	if c.fd >= 0 && c.nc.IsActive() && c.lingering.CompareAndSwap(false, true) {
+		// The descriptor is ours only until the close callback sets
+		// fdClosed (under wmu): after that its number may already belong
+		// to a connection accepted since, whose write side a shutdown by
+		// number would cut (the client would see EOF before our preface).
+		c.wmu.Lock()
+		shut := !c.fdClosed && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
+		c.wmu.Unlock()
+		if shut {
 			time.AfterFunc(lingerTime, func() { c.nc.Close() })
 			return
 		}
