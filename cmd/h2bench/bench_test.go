@@ -152,9 +152,10 @@ func TestLatencyStall(t *testing.T) {
 	}
 	// The 50 requests due during the stall cannot start on time, nor can
 	// those due while the backlog drains (about 500/(10-s) in all; the
-	// drain may run slower than the median service time).
+	// drain may run slower than the median service time, and on a loaded
+	// machine much slower: at most 150, so the last 50 started on time).
 	late := r.Requests.Late
-	lo, hi := int64(48), int64(510/(10-3*s))+5
+	lo, hi := int64(48), max(int64(510/(10-3*s))+5, 150)
 	if late < lo || late > hi {
 		t.Fatalf("late starts %d, want %d..%d\n%s", late, lo, hi, report)
 	}
