@@ -98,7 +98,7 @@ func TestLatencyStall(t *testing.T) {
 		}
 		w.Write([]byte("ok"))
 	}))
-	r, report := runBench(t, "-n", "200", "-c", "1", "-m", "1", "--rate", "100", url+"/")
+	r, report := runBench(t, "-n", "200", "-c", "1", "-m", "1", "-R", "100", url+"/")
 	wantCounts(t, r, 200, 200, 0, 0, 0)
 	raw, cor := r.hist["request"], r.hist["corrected"]
 	ms := func(v int64) float64 { return float64(v) / 1e6 }
@@ -214,16 +214,21 @@ func TestMaxRequestsPerConn(t *testing.T) {
 
 func TestTLSALPN(t *testing.T) {
 	url := tlsServer(t, hello, true, nil)
-	r, report := runBench(t, "-n", "200", "-c", "2", "-m", "8", "-k", url+"/")
+	// as h2load, the self-signed certificate is not verified by default
+	r, report := runBench(t, "-n", "200", "-c", "2", "-m", "8", url+"/")
 	wantCounts(t, r, 200, 200, 0, 0, 0)
 	if r.Protocol != "h2" || r.Connections.HTTP2 != 2 || !strings.Contains(report, "note: TLS: TLS 1.3, TLS_") {
 		t.Fatalf("protocol %q %+v\n%s", r.Protocol, r.Connections, report)
 	}
-	// without -k the self-signed certificate is refused
-	r, report = runBench(t, "-n", "2", "-c", "1", url+"/")
-	wantCounts(t, r, 2, 0, 2, 2, 0)
-	if r.Errors["tls handshake"] != 1 {
+	// with --verify it is refused, and the report says why once, with the
+	// flag that changes it
+	r, report = runBench(t, "-n", "6", "-c", "3", "--verify", url+"/")
+	wantCounts(t, r, 6, 0, 6, 6, 0)
+	if r.Errors["tls handshake"] != 3 {
 		t.Fatalf("errors %v\n%s", r.Errors, report)
+	}
+	if strings.Count(report, "x509: certificate signed by unknown authority") != 1 || !strings.Contains(report, "--verify") {
+		t.Fatalf("the report does not say why once:\n%s", report)
 	}
 }
 
@@ -435,6 +440,50 @@ func TestReportFormat(t *testing.T) {
 	row := rowOf([]float64{1, 2, 3, 4})
 	if row.mean != 2.5 || math.Abs(row.sd-math.Sqrt(1.25)) > 1e-12 || row.within != 50 {
 		t.Fatalf("row %+v", row)
+	}
+}
+
+// TestFlagMeanings checks that h2load's flag names keep h2load's meanings
+// and units, and that h2bench's own flags do not take h2load's names.
+func TestFlagMeanings(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		check func(*config) bool
+	}{
+		{[]string{"-r", "2", "-c", "4", "-n", "4"}, func(c *config) bool { return c.connRate == 2 && c.reqRate == 0 }},
+		{[]string{"--rate=3", "-c", "4", "-n", "4"}, func(c *config) bool { return c.connRate == 3 && c.reqRate == 0 }},
+		{[]string{"--rate", "3", "--rate-period", "250ms", "-c", "4", "-n", "4"}, func(c *config) bool { return c.ratePeriod == 250*time.Millisecond }},
+		{[]string{"--rate-period", "2", "-r", "1"}, func(c *config) bool { return c.ratePeriod == 2*time.Second }},
+		{[]string{"-R", "500", "-n", "10"}, func(c *config) bool { return c.reqRate == 500 && c.connRate == 0 }},
+		{[]string{"--request-rate=7.5", "-D", "1"}, func(c *config) bool { return c.reqRate == 7.5 }},
+		{[]string{"--rps", "5"}, func(c *config) bool { return c.rps == 5 && c.reqRate == 0 }},
+		{[]string{"-D", "3", "--warm-up-time", "2"}, func(c *config) bool { return c.duration == 3*time.Second && c.warmup == 2*time.Second }},
+		{[]string{"-D", "1h", "--warm-up-time", "500ms"}, func(c *config) bool { return c.duration == time.Hour && c.warmup == 500*time.Millisecond }},
+		{[]string{"-T", "5", "-N", "2m"}, func(c *config) bool { return c.activeTimeout == 5*time.Second && c.idleTimeout == 2*time.Minute }},
+		{[]string{"--connection-active-timeout=100ms", "--connection-inactivity-timeout", "1s"}, func(c *config) bool {
+			return c.activeTimeout == 100*time.Millisecond && c.idleTimeout == time.Second
+		}},
+		{[]string{}, func(c *config) bool { return !c.verify }},
+		{[]string{"--verify"}, func(c *config) bool { return c.verify }},
+		{[]string{"--verify", "-k"}, func(c *config) bool { return !c.verify }},
+		{[]string{"--no-udp-gso", "--qlog-file-base", "x", "--max-udp-payload-size=1K", "--ktls"}, func(c *config) bool { return len(c.warnings) == 4 }},
+	} {
+		cfg, err := parseArgs(append(c.args, "http://h/"), nil)
+		if err != nil || !c.check(cfg) {
+			t.Errorf("%q: %v %+v", c.args, err, cfg)
+		}
+	}
+	if _, err := parseArgs([]string{"--version"}, nil); err != errVersion {
+		t.Fatalf("--version: %v", err)
+	}
+	var out, errb strings.Builder
+	if rc := run([]string{"--version"}, nil, &out, &errb); rc != 0 || !strings.HasPrefix(out.String(), "h2bench ") || !strings.Contains(out.String(), "1.52") {
+		t.Fatalf("--version: %d %q %q", rc, out.String(), errb.String())
+	}
+	for _, bad := range [][]string{{"-r", "2", "-D", "1"}, {"-r", "0"}, {"-R", "10", "--rps", "1"}, {"--warm-up-time", "1"}} {
+		if _, err := parseArgs(append(bad, "http://h/"), nil); err == nil {
+			t.Errorf("parseArgs(%q) accepted", bad)
+		}
 	}
 }
 

@@ -74,16 +74,16 @@ func (b *bridge) dial() {
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	tconn := tls.Client(raw, client.TLSConfig(cfg.host, cfg.alpn, cfg.insecure))
+	tconn := tls.Client(raw, cfg.tlsConfig())
 	if err := tconn.HandshakeContext(ctx); err != nil {
 		raw.Close()
-		b.handshake(nil, "", false, errTLS, err)
+		b.handshake(nil, "", false, errTLS, handshakeError(cfg, err))
 		return
 	}
 	proto, fb, err := client.SelectProtocol(tconn.ConnectionState().NegotiatedProtocol, cfg.alpn)
 	if err != nil {
 		tconn.Close()
-		b.handshake(nil, "", false, errALPN, err)
+		b.handshake(nil, "", false, errALPN, alpnError(cfg, tconn.ConnectionState().NegotiatedProtocol))
 		return
 	}
 	st := tconn.ConnectionState()

@@ -7,7 +7,7 @@
 // of runs from several machines, and live progress.
 //
 //	h2bench -n 1000000 -c 64 -m 16 -t 1 http://127.0.0.1:8080/
-//	h2bench -D 30s --rate 50000 -c 64 -m 16 --json run.json https://host/
+//	h2bench -D 30s -R 50000 -c 64 -m 16 --json run.json https://host/
 //	h2bench merge a.json b.json
 package main
 
@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -39,9 +40,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usageText)
 		return 0
 	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	for _, w := range cfg.warnings {
+		fmt.Fprintln(stderr, w)
 	}
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
@@ -66,6 +74,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// versionString is what --version prints: the module version h2bench was
+// built from, the Go version, and the h2load version whose options it takes.
+func versionString() string {
+	v, gov := "(devel)", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && v == "(devel)" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return "h2bench " + v + " " + gov + " (options of h2load nghttp2/1.52.0)"
 }
 
 // isTerminal reports whether w is a terminal (a character device).

@@ -31,7 +31,7 @@ type result struct {
 	Measured  float64  `json:"measured_s"` // the denominator of req/s (-D: the main duration)
 	ReqPerSec float64  `json:"requests_per_second"`
 	BytesPerS float64  `json:"bytes_per_second"`
-	OpenLoop  float64  `json:"open_loop_rate,omitempty"` // --rate, requests/s intended
+	OpenLoop  float64  `json:"open_loop_rate,omitempty"` // -R, requests/s intended
 
 	Requests struct {
 		Total     int64 `json:"total"`
@@ -189,7 +189,7 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		r.Measured = cfg.duration.Seconds()
 	}
 	if cfg.openLoop() {
-		r.OpenLoop = cfg.rate
+		r.OpenLoop = cfg.reqRate
 	}
 	r.finish()
 	return r

@@ -56,7 +56,7 @@ type worker struct {
 	phase       int
 	mainStart   int64
 	mainEnd     int64
-	sched       *schedule // --rate: the worker's open-loop schedule
+	sched       *schedule // -R: the worker's open-loop schedule
 	rr          int       // round-robin cursor for the open-loop scheduler
 	retry       []int64   // intended starts of refused requests to re-issue
 	reqCursor   int       // next URI for open-loop requests
@@ -161,7 +161,7 @@ func (w *worker) run() {
 		if !w.cfg.timed() {
 			total = w.nreqs
 		}
-		w.sched = newSchedule(w.mainStart, w.cfg.rate/float64(w.cfg.nthreads), total)
+		w.sched = newSchedule(w.mainStart, w.cfg.reqRate/float64(w.cfg.nthreads), total)
 		w.timers.push(w.sched.t0, -1, tkSched)
 	}
 	if w.progress != nil {

@@ -1,0 +1,86 @@
+//go:build linux
+
+package main
+
+const usageText = `Usage: h2bench [OPTIONS]... [URI]...
+       h2bench merge [--json FILE] RESULT.json...
+benchmarking tool for HTTP/2 servers, with h2load's options and more.
+
+  <URI>       URIs to access, used in turn by each client. The scheme, host
+              and port of the first one are used for all (http:// is h2c
+              with prior knowledge, https:// is TLS with ALPN).
+Options (h2load 1.52's, with h2load's meanings and units):
+  -n, --requests=<N>            Requests across all clients. Default: 1
+  -c, --clients=<N>             Concurrent clients (connections); with -r,
+                                the most connections made. Default: 1
+  -t, --threads=<N>             Worker threads. Default: 1
+  -i, --input-file=<PATH>       File of URIs, one a line ('-' for stdin).
+  -m, --max-concurrent-streams=<N>  Streams per client (HTTP/1.1: pipelined
+                                requests). Default: 1
+  -f, --max-frame-size=<SIZE>   SETTINGS_MAX_FRAME_SIZE. Default: 16K
+  -w, --window-bits=<N>         Stream window 2^N-1. Default: 30
+  -W, --connection-window-bits=<N>  Connection window 2^N-1. Default: 30
+  -H, --header=<HEADER>         Add or override a request header.
+  -p, --no-tls-proto=<PROTO>    h2c or http/1.1 for http:// URIs. Default: h2c
+  -d, --data=<PATH>             POST the file's content.
+  -r, --rate=<N>                Connections made per rate period, up to -c,
+                                shared among the threads. Default: 0 (all
+                                at once). -r and -D are mutually exclusive.
+      --rate-period=<DURATION>  The period of -r. Default: 1s
+  -D, --duration=<DURATION>     Timing-based run: the main duration of the
+                                measurements (-n is ignored).
+      --warm-up-time=<DURATION> Time before -D's measurements start
+                                (needs -D).
+  -T, --connection-active-timeout=<DURATION>
+                                Close a client's connection this long after
+                                its last request was issued (as h2load);
+                                requests in flight count as timed out.
+  -N, --connection-inactivity-timeout=<DURATION>
+                                Close a connection after this long without
+                                any byte read or written; requests in
+                                flight count as timed out. Against a server
+                                that may stall, set -N (or -D): nothing else
+                                ends a request it never answers.
+      --npn-list=<LIST>         ALPN identifiers. Default: h2,http/1.1
+      --alpn-list=<LIST>        Same as --npn-list.
+      --h1                      Force HTTP/1.1 for http and https URIs.
+      --header-table-size=<SIZE>          Decoder table size. Default: 4K
+      --encoder-header-table-size=<SIZE>  Encoder table size. Default: 4K
+      --log-file=<PATH>         Per-request lines: start (us since epoch),
+                                status (-1 failed), duration (us).
+      --connect-to=<HOST>[:<PORT>]  Connect here instead of the URI's host.
+      --rps=<N>                 Requests per second per client.
+  -v, --verbose                 Accepted (no extra output).
+      --version                 Print the version and exit.
+  -h, --help
+  --qlog-file-base, --no-udp-gso, --max-udp-payload-size: HTTP/3 only, not
+  supported (ignored with one line on stderr); --ktls: ignored likewise.
+Options (h2bench's own):
+  -R, --request-rate=<R>        Open-loop mode (wrk2's -R): R requests per
+                                second in total, each with an intended
+                                start; latency is reported raw and
+                                corrected for coordinated omission. Every
+                                scheduled request is counted: sent (done or
+                                in flight at the end) or not sent.
+      --connection-rate=<N>     Same as -r (h2bench's earlier name).
+      --max-requests-per-conn=<N>  Reconnect after N requests.
+      --json=<FILE>             Write every figure and the histograms ('-':
+                                standard output; the text report then goes
+                                to standard error).
+      --upgrade                 http:// via HTTP/1.1 Upgrade to h2c.
+      --verify                  Verify the server's TLS certificate (h2load
+                                does not, nor does h2bench by default).
+  -k, --insecure                Do not verify (the default; undoes --verify).
+  -q, --quiet                   No live progress.
+      --cpuprofile=<FILE>       Write a Go CPU profile of the run.
+
+  A client whose connections fail 3 times in a row before the server
+  completes a request gives up; the errors table of the report gives the
+  first cause of each row. Servers that break HTTP/2 or flood the client
+  (endless CONTINUATION, PING/SETTINGS floods, frames that advance no
+  request) fail the connection with GOAWAY instead of hanging it.
+
+  <SIZE> is an integer with an optional unit K, M or G (powers of 1024).
+  <DURATION> is an integer with an optional unit h, m, s or ms (seconds when
+  omitted), or a Go duration such as 1.5s.
+`
