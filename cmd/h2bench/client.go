@@ -673,7 +673,9 @@ func (c *benchClient) stop() {
 	if c.state == stDone {
 		return
 	}
-	c.w.st.Started -= int64(c.countedInflight())
+	n := int64(c.countedInflight())
+	c.w.st.Started -= n
+	c.w.st.Unfinished += n
 	for i := range c.recs {
 		c.recs[i].counted = false
 	}

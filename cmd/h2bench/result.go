@@ -27,8 +27,9 @@ type result struct {
 	Runs      int      `json:"runs"` // 1, or the number of merged runs
 	Protocol  string   `json:"protocol"`
 	Notes     []string `json:"notes,omitempty"`
-	Duration  float64  `json:"duration_s"` // wall time (merged: the longest run)
-	Measured  float64  `json:"measured_s"` // the denominator of req/s (-D: the main duration)
+	Duration  float64  `json:"duration_s"` // wall time, warm-up included (merged: the longest run)
+	Measured  float64  `json:"measured_s"` // the denominator of every rate: the measured phase
+	Warmup    float64  `json:"warmup_s,omitempty"`
 	ReqPerSec float64  `json:"requests_per_second"`
 	BytesPerS float64  `json:"bytes_per_second"`
 	OpenLoop  float64  `json:"open_loop_rate,omitempty"` // -R, requests/s intended
@@ -44,6 +45,10 @@ type result struct {
 		Timeout   int64 `json:"timeout"`
 		Late      int64 `json:"late_starts"` // open loop: could not start on time
 		Retried   int64 `json:"retried"`     // refused unprocessed by the server, issued again
+		// open loop: Scheduled = Done + Unfinished (sent) + NotSent
+		Scheduled  int64 `json:"scheduled,omitempty"`  // open loop: requests due in the measured phase (-n: all)
+		NotSent    int64 `json:"not_sent,omitempty"`   // open loop: scheduled, never sent (in failed and errored)
+		Unfinished int64 `json:"unfinished,omitempty"` // -D: in flight when the measured phase ended (not counted)
 	} `json:"requests"`
 	StatusClasses [6]int64         `json:"status_classes"` // index: status/100; [0]: none
 	StatusCodes   map[string]int64 `json:"status_codes"`
@@ -103,6 +108,10 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		q.Timeout += s.TimedOut
 		q.Late += s.Late
 		q.Retried += s.Retried
+		q.Scheduled += s.Scheduled
+		q.NotSent += s.NotSent
+		q.Unfinished += s.Unfinished
+		r.Measured = math.Max(r.Measured, float64(s.MeasuredNS)/1e9)
 		r.Traffic.Total += s.BytesTotal
 		r.Traffic.Headers += s.BytesHead
 		r.Traffic.HeadersDec += s.BytesHeadDecomp
@@ -140,8 +149,9 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		r.ClientRPS = append(r.ClientRPS, s.clientRPS...)
 	}
 	if cfg.timed() {
-		// h2load: total is what was done in the measured phase
-		r.Requests.Total = r.Requests.Done
+		// h2load: total is what was done in the measured phase; the open
+		// loop adds what it scheduled and never sent
+		r.Requests.Total = r.Requests.Done + r.Requests.NotSent
 	}
 	// h2load: "Requests which have not been issued due to connection
 	// errors, are counted towards req_failed and req_error."
@@ -184,9 +194,13 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 			}
 		}
 	}
-	r.Measured = elapsed.Seconds()
-	if cfg.timed() {
-		r.Measured = cfg.duration.Seconds()
+	// Every rate divides by the measured time: with -D, the main duration,
+	// or less if every client stopped before its end (h2load divides by
+	// -D's value whatever happened); otherwise the wall time of the run.
+	if !cfg.timed() {
+		r.Measured = elapsed.Seconds()
+	} else {
+		r.Warmup = cfg.warmup.Seconds()
 	}
 	if cfg.openLoop() {
 		r.OpenLoop = cfg.reqRate
@@ -295,6 +309,9 @@ func mergeResults(rs []*result) *result {
 		a.Timeout += b.Timeout
 		a.Late += b.Late
 		a.Retried += b.Retried
+		a.Scheduled += b.Scheduled
+		a.NotSent += b.NotSent
+		a.Unfinished += b.Unfinished
 		for i, v := range r.StatusClasses {
 			m.StatusClasses[i] += v
 		}
@@ -472,7 +489,9 @@ func (r *result) requestRow() sdRow {
 
 func writeReport(w io.Writer, r *result) {
 	q := &r.Requests
-	fmt.Fprintf(w, "\nfinished in %s, %.2f req/s, %sB/s\n", fmtDuration(r.Duration), r.ReqPerSec, utosFunit(int64(r.BytesPerS)))
+	// "finished in" is the time every rate of the report divides by (h2load
+	// prints the wall time there, warm-up included, and divides by -D).
+	fmt.Fprintf(w, "\nfinished in %s, %.2f req/s, %sB/s\n", fmtDuration(r.Measured), r.ReqPerSec, utosFunit(int64(r.BytesPerS)))
 	fmt.Fprintf(w, "requests: %d total, %d started, %d done, %d succeeded, %d failed, %d errored, %d timeout\n",
 		q.Total, q.Started, q.Done, q.Succeeded, q.Failed, q.Errored, q.Timeout)
 	fmt.Fprintf(w, "status codes: %d 2xx, %d 3xx, %d 4xx, %d 5xx\n", r.StatusClasses[2], r.StatusClasses[3], r.StatusClasses[4], r.StatusClasses[5])
@@ -511,7 +530,8 @@ func writeReport(w io.Writer, r *result) {
 	}
 	pct("failed requests:", "failed")
 	if r.OpenLoop > 0 {
-		fmt.Fprintf(w, "open loop: %.2f req/s intended; %d requests could not start on time (all streams busy)\n", r.OpenLoop, q.Late)
+		fmt.Fprintf(w, "open loop: %.2f req/s intended; %d scheduled: %d sent (%d done, %d in flight at the end), %d not sent; %d could not start on time (all streams busy)\n",
+			r.OpenLoop, q.Scheduled, q.Scheduled-q.NotSent, q.Done, q.Unfinished, q.NotSent, q.Late)
 	} else if q.Late > 0 {
 		fmt.Fprintf(w, "rate: %d requests could not start on time (all streams busy)\n", q.Late)
 	}
@@ -526,6 +546,13 @@ func writeReport(w io.Writer, r *result) {
 	fmt.Fprintln(w)
 	if r.Protocol != "" {
 		fmt.Fprintf(w, "application protocol: %s\n", r.Protocol)
+	}
+	if r.Warmup > 0 || math.Abs(r.Duration-r.Measured) > 0.5 {
+		fmt.Fprintf(w, "measured: %s (rates divide by it) of %s wall time", fmtDuration(r.Measured), fmtDuration(r.Duration))
+		if r.Warmup > 0 {
+			fmt.Fprintf(w, ", after %s of warm-up", fmtDuration(r.Warmup))
+		}
+		fmt.Fprintln(w)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/h2loop/h2loop/client"
@@ -54,8 +55,9 @@ type worker struct {
 	connRate    int   // clients per rate period (0: all at once)
 	live        int   // clients not finished
 	phase       int
-	mainStart   int64
-	mainEnd     int64
+	mainStart   int64 // start of the measured phase
+	mainEnd     int64 // -D: its planned end
+	mainStop    int64 // its actual end: -D's end, or when every client stopped
 	sched       *schedule // -R: the worker's open-loop schedule
 	rr          int       // round-robin cursor for the open-loop scheduler
 	retry       []int64   // intended starts of refused requests to re-issue
@@ -201,6 +203,13 @@ func (w *worker) run() {
 		w.runTimers()
 		w.flushDirty()
 	}
+	if w.mainStop == 0 {
+		w.mainStop = w.now // every client stopped before -D's end (or no -D)
+	}
+	w.st.MeasuredNS = max(0, w.mainStop-w.mainStart)
+	if w.sched != nil {
+		w.countNotSent()
+	}
 	if w.progress != nil {
 		w.publish()
 	}
@@ -276,6 +285,7 @@ func (w *worker) runTimers() {
 			}
 		case tkMainEnd:
 			w.phase = phaseOver
+			w.mainStop = w.now
 			w.stopAll()
 		case tkSched:
 			w.dispatchOpenLoop()
@@ -367,6 +377,62 @@ func (w *worker) openLoopDone() bool {
 	}
 	s := w.sched
 	return s.total >= 0 && s.issued >= s.total && len(w.retry) == 0
+}
+
+// countNotSent accounts, at the end of an open-loop run, the scheduled
+// requests that were never sent: those due before the measured phase ended
+// (with -n: all N) that no stream was free for, and refused requests never
+// re-issued. They count as failed and errored, as h2load counts requests
+// it never issued; the corrected latency of each one that was due runs to
+// the end of the measured phase (wrk2's rule: a request that never went
+// out waited at least that long).
+func (w *worker) countNotSent() {
+	s, st, end := w.sched, w.st, w.mainStop
+	scheduled := s.total
+	if scheduled < 0 {
+		scheduled = s.due(end)
+	}
+	st.Scheduled = scheduled
+	n := max(0, scheduled-s.issued)
+	for _, at := range w.retry {
+		record(st.correct, end-at)
+	}
+	n += int64(len(w.retry))
+	w.retry = w.retry[:0]
+	s.recordRamp(st.correct, s.issued, scheduled, end)
+	st.NotSent += n
+	if n > 0 {
+		st.errCount(errNotSent, 0, n)
+		why := "no stream was free for them before the measured phase ended"
+		if w.live == 0 && w.cfg.timed() && end < w.mainEnd {
+			why = "every client had stopped (see the other errors) before -D's end"
+		}
+		st.cause(errNotSent, 0, why)
+	}
+}
+
+// recordRamp records in h the corrected latencies end - intended(k) of the
+// requests k in [from, to) due by end. The values fall by one interval per
+// request, so runs of requests whose values share a histogram bucket
+// (a relative width of about 1/2048) are recorded at once: the cost is
+// bounded by the number of buckets, not by the number of requests.
+func (s *schedule) recordRamp(h *hdrhistogram.Histogram, from, to, end int64) {
+	for k := from; k < to; {
+		v := end - s.intended(k)
+		if v < 0 {
+			return // this one and every later one were not due yet
+		}
+		m := max(1, int64(float64(v)/2048/s.interval))
+		m = min(m, to-k)
+		mid := v - int64(float64(m-1)*s.interval/2)
+		if mid < histLowest {
+			mid = histLowest
+		} else if mid > histHighest {
+			mid = histHighest
+		}
+		_ = h.RecordValues(mid, m)
+		k += m
+	}
 }
 
 // schedule is an open-loop sequence of intended start times: request k is

@@ -1,0 +1,161 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// stoppableServer serves handler with h2c until stop is called; then it
+// closes its listener and every connection, so clients cannot reconnect.
+func stoppableServer(t *testing.T, handler http.Handler) (url string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: handler}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	srv.Protocols.SetHTTP1(true)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String(), func() { srv.Close() }
+}
+
+// finishedLine returns the figures of the report's first line.
+func finishedLine(t *testing.T, report string) (secs, rps float64) {
+	t.Helper()
+	var d string
+	for _, l := range strings.Split(report, "\n") {
+		if strings.HasPrefix(l, "finished in ") {
+			if _, err := fmt.Sscanf(l, "finished in %s %f req/s", &d, &rps); err != nil {
+				t.Fatalf("%q: %v", l, err)
+			}
+			d = strings.TrimSuffix(d, ",")
+			switch {
+			case strings.HasSuffix(d, "ms"):
+				fmt.Sscanf(d, "%fms", &secs)
+				secs /= 1000
+			case strings.HasSuffix(d, "us"):
+				fmt.Sscanf(d, "%fus", &secs)
+				secs /= 1e6
+			default:
+				fmt.Sscanf(d, "%fs", &secs)
+			}
+			return secs, rps
+		}
+	}
+	t.Fatalf("no finished line in:\n%s", report)
+	return 0, 0
+}
+
+// TestEarlyStopRates stops the server 1 s into a -D 5 run: every client
+// gives up, and every rate of the report divides by the time measured
+// (about 1 s), not by -D's 5 s.
+func TestEarlyStopRates(t *testing.T) {
+	url, stop := stoppableServer(t, hello)
+	time.AfterFunc(time.Second, stop)
+	r, report := runBench(t, "-D", "5", "-c", "2", "-m", "4", url+"/")
+	if r.Measured < 0.9 || r.Measured > 4 {
+		t.Fatalf("measured %.2f s, want about 1 s (the server stopped at 1 s)\n%s", r.Measured, report)
+	}
+	if r.Requests.Success == 0 {
+		t.Fatalf("no request succeeded\n%s", report)
+	}
+	if want := float64(r.Requests.Success) / r.Measured; math.Abs(r.ReqPerSec-want) > 0.01*want {
+		t.Fatalf("req/s %.2f, want %d / %.3f s = %.2f", r.ReqPerSec, r.Requests.Success, r.Measured, want)
+	}
+	if want := float64(r.Traffic.Total) / r.Measured; math.Abs(r.BytesPerS-want) > 0.01*want {
+		t.Fatalf("bytes/s %.2f, want %.2f", r.BytesPerS, want)
+	}
+	secs, rps := finishedLine(t, report)
+	if math.Abs(secs-r.Measured) > 0.01 || math.Abs(rps*secs-float64(r.Requests.Success)) > 0.01*float64(r.Requests.Success)+1 {
+		t.Fatalf("the first line says %.3f s and %.2f req/s for %d requests\n%s", secs, rps, r.Requests.Success, report)
+	}
+}
+
+// TestDurationWarmupMeasured checks that with --warm-up-time the report's
+// time is the main duration and the wall time is said apart.
+func TestDurationWarmupMeasured(t *testing.T) {
+	url := h2cServer(t, hello)
+	r, report := runBench(t, "-D", "1", "--warm-up-time", "500ms", "-c", "1", url+"/")
+	if math.Abs(r.Measured-1) > 0.05 || r.Duration < 1.5 {
+		t.Fatalf("measured %.3f, wall %.3f\n%s", r.Measured, r.Duration, report)
+	}
+	if secs, _ := finishedLine(t, report); math.Abs(secs-1) > 0.05 || !strings.Contains(report, "of warm-up") {
+		t.Fatalf("report:\n%s", report)
+	}
+}
+
+// wantOpenLoopIdentity checks that every scheduled request is counted once.
+func wantOpenLoopIdentity(t *testing.T, r *result, report string) {
+	t.Helper()
+	q := r.Requests
+	if q.Scheduled != q.Done+q.Unfinished+q.NotSent {
+		t.Fatalf("scheduled %d != done %d + in flight at the end %d + not sent %d\n%s", q.Scheduled, q.Done, q.Unfinished, q.NotSent, report)
+	}
+	if q.Total != q.Succeeded+q.Failed || q.Total != q.Done+q.NotSent {
+		t.Fatalf("total %d, succeeded %d, failed %d, done %d, not sent %d\n%s", q.Total, q.Succeeded, q.Failed, q.Done, q.NotSent, report)
+	}
+	if c := r.hist["corrected"].TotalCount(); c != q.Success+q.NotSent {
+		t.Fatalf("corrected histogram has %d values, want %d completed + %d not sent\n%s", c, q.Success, q.NotSent, report)
+	}
+}
+
+// TestOpenLoopNotSent drives a server that needs 50 ms per request on one
+// stream at 200 requests/s for 1 s: about 20 are sent and 180 are never
+// sent. Each one is counted, and the corrected latency of those never sent
+// runs to the end of the run: the oldest of them, due about 100 ms in,
+// waited about 900 ms.
+func TestOpenLoopNotSent(t *testing.T) {
+	url := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		w.Write([]byte("ok"))
+	}))
+	r, report := runBench(t, "-R", "200", "-D", "1", "-c", "1", "-m", "1", url+"/")
+	wantOpenLoopIdentity(t, r, report)
+	q := r.Requests
+	if q.Scheduled < 190 || q.Scheduled > 202 || q.Done > 21 || q.NotSent < 150 {
+		t.Fatalf("%+v\n%s", q, report)
+	}
+	if q.Errored < q.NotSent || r.Errors["not sent (open loop)"] != q.NotSent {
+		t.Fatalf("errors %v, requests %+v\n%s", r.Errors, q, report)
+	}
+	cor := r.hist["corrected"]
+	oldest := 1 - float64(q.Done+q.Unfinished)/200 // end - intended start of the first never sent
+	if p := float64(cor.Max()) / 1e9; p < oldest-0.1 || p > 1.2 {
+		t.Fatalf("corrected max %.3f s, want about %.3f s\n%s", p, oldest, report)
+	}
+	if !strings.Contains(report, " not sent;") {
+		t.Fatalf("report:\n%s", report)
+	}
+}
+
+// TestOpenLoopServerGone stops the server 1 s into a -D 5 run at 100
+// requests/s: about 100 requests are scheduled (the run ended at 1 s), and
+// the ones due after the stop are counted as not sent.
+func TestOpenLoopServerGone(t *testing.T) {
+	var n atomic.Int64
+	url, stop := stoppableServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Write([]byte("ok"))
+	}))
+	time.AfterFunc(time.Second, stop)
+	r, report := runBench(t, "-R", "100", "-D", "5", "-c", "2", "-m", "2", url+"/")
+	wantOpenLoopIdentity(t, r, report)
+	q := r.Requests
+	if r.Measured < 0.9 || r.Measured > 4 || q.Scheduled < 80 || float64(q.Scheduled) > r.Measured*100+2 {
+		t.Fatalf("measured %.2f s, %+v\n%s", r.Measured, q, report)
+	}
+	if q.Succeeded > n.Load() || q.Succeeded < 80 {
+		t.Fatalf("succeeded %d, server answered %d\n%s", q.Succeeded, n.Load(), report)
+	}
+}
