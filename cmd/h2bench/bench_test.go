@@ -377,8 +377,8 @@ func TestDuration(t *testing.T) {
 	if q.Total == 0 || q.Total != q.Done || q.Done != q.Started || q.Succeeded != q.Done {
 		t.Fatalf("%+v\n%s", q, report)
 	}
-	if math.Abs(r.ReqPerSec-float64(q.Success)) > 1 {
-		t.Fatalf("req/s %.1f for %d requests in 1 s", r.ReqPerSec, q.Success)
+	if math.Abs(r.Measured-1) > 0.05 || math.Abs(r.ReqPerSec-float64(q.Success)/r.Measured) > 0.01 {
+		t.Fatalf("req/s %.1f for %d requests in %.4f s", r.ReqPerSec, q.Success, r.Measured)
 	}
 }
 
