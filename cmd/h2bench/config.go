@@ -56,8 +56,9 @@ type config struct {
 	verify      bool // --verify: verify the server's certificate (h2load does not)
 	upgrade     bool // --upgrade
 	connectWait time.Duration
-	cpuProfile  string   // --cpuprofile
-	warnings    []string // printed once on standard error before the run
+	cpuProfile  string      // --cpuprofile
+	warnings    []string    // printed once on standard error before the run
+	failOn      []threshold // --fail-on
 
 	// derived
 	uris      []string
@@ -72,7 +73,6 @@ type config struct {
 func (c *config) tls() bool      { return c.scheme == "https" }
 func (c *config) timed() bool    { return c.duration > 0 }
 func (c *config) openLoop() bool { return c.reqRate > 0 }
-
 
 // parseSize parses an integer with an optional K, M or G unit.
 func parseSize(s string) (uint64, error) {
@@ -271,6 +271,11 @@ var options = []option{
 	{"json", 0, true, func(c *config, v string) error { c.jsonFile = v; return nil }},
 	{"upgrade", 0, false, func(c *config, _ string) error { c.upgrade = true; return nil }},
 	{"insecure", 'k', false, func(c *config, _ string) error { c.verify = false; return nil }},
+	{"fail-on", 0, true, func(c *config, v string) error {
+		t, err := parseThreshold(v)
+		c.failOn = append(c.failOn, t)
+		return err
+	}},
 	{"verify", 0, false, func(c *config, _ string) error { c.verify = true; return nil }},
 	{"version", 0, false, func(*config, string) error { return errVersion }},
 	{"ktls", 0, false, func(c *config, _ string) error {

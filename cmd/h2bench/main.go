@@ -60,18 +60,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	res, err := bench(cfg, stdout, isTerminal(stdout) && !cfg.quiet)
+	// With --json -, standard output carries the JSON only; the text
+	// report goes to standard error.
+	text := stdout
+	if cfg.jsonFile == "-" {
+		text = stderr
+	}
+	res, err := bench(cfg, text, isTerminal(text) && !cfg.quiet)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	res.Args = args
-	writeReport(stdout, res)
+	writeReport(text, res)
 	if cfg.jsonFile != "" {
-		if err := writeJSON(cfg.jsonFile, res); err != nil {
+		if err := writeJSON(cfg.jsonFile, stdout, res); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
+	}
+	if lines := checkThresholds(cfg.failOn, res); len(lines) > 0 {
+		for _, l := range lines {
+			fmt.Fprintln(stderr, l)
+		}
+		return exitThreshold
 	}
 	return 0
 }

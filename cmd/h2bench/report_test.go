@@ -3,10 +3,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,5 +159,74 @@ func TestOpenLoopServerGone(t *testing.T) {
 	}
 	if q.Succeeded > n.Load() || q.Succeeded < 80 {
 		t.Fatalf("succeeded %d, server answered %d\n%s", q.Succeeded, n.Load(), report)
+	}
+}
+
+// TestJSONStdout checks that --json - writes the JSON, and only it, to
+// standard output (the text report goes to standard error) and creates no
+// file named "-".
+func TestJSONStdout(t *testing.T) {
+	url := h2cServer(t, hello)
+	t.Chdir(t.TempDir())
+	var out, errb strings.Builder
+	if rc := run([]string{"-n", "30", "-c", "2", "--json", "-", url + "/"}, nil, &out, &errb); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errb.String())
+	}
+	var r result
+	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out.String())
+	}
+	if r.Requests.Succeeded != 30 || !strings.Contains(errb.String(), "requests: 30 total") {
+		t.Fatalf("%+v\nstderr:\n%s", r.Requests, errb.String())
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal(`a file named "-" was written`)
+	}
+}
+
+// TestFailOn checks the exit status: 0 as h2load when the run completes,
+// even if every request failed; 2 with one line naming each --fail-on
+// threshold crossed.
+func TestFailOn(t *testing.T) {
+	url := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if r.URL.Path == "/bad" {
+			w.WriteHeader(503)
+		}
+		w.Write([]byte("x"))
+	}))
+	for _, c := range []struct {
+		args  []string
+		rc    int
+		lines []string
+	}{
+		{[]string{url + "/bad"}, 0, nil},
+		{[]string{"--fail-on", "failed>50%", url + "/bad"}, 2, []string{"--fail-on failed>50% (failed was 100% (20 of 20))"}},
+		{[]string{"--fail-on=failed>0", url + "/ok"}, 0, nil},
+		{[]string{"--fail-on", "failed>0", "--fail-on", "p99>1ms", url + "/slow"}, 2, []string{"--fail-on p99>1ms (p99 was "}},
+		{[]string{"--fail-on", "p99>1h", "--fail-on", "rps<0.5", url + "/slow"}, 0, nil},
+		{[]string{"--fail-on", "rps<100000000", "--fail-on", "failed>=1", url + "/bad"}, 2, []string{"rps<100000000 (rps was ", "failed>=1 (failed was 20)"}},
+	} {
+		var out, errb strings.Builder
+		rc := run(append([]string{"-n", "20", "-c", "2", "-q"}, c.args...), nil, &out, &errb)
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		if errb.Len() == 0 {
+			lines = nil
+		}
+		if rc != c.rc || len(lines) != len(c.lines) {
+			t.Fatalf("%q: exit %d, stderr %q; want exit %d and %d lines", c.args, rc, errb.String(), c.rc, len(c.lines))
+		}
+		for i, want := range c.lines {
+			if !strings.HasPrefix(lines[i], "h2bench: threshold crossed: ") || !strings.Contains(lines[i], want) {
+				t.Errorf("%q: line %q, want %q", c.args, lines[i], want)
+			}
+		}
+	}
+	for _, bad := range []string{"p99", "p98>1ms", "failed>x", "p99>1", "rps<"} {
+		if _, err := parseArgs([]string{"--fail-on", bad, "http://h/"}, nil); err == nil {
+			t.Errorf("--fail-on %q accepted", bad)
+		}
 	}
 }

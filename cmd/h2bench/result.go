@@ -234,12 +234,18 @@ func (r *result) finish() {
 	}
 }
 
-func writeJSON(path string, r *result) error {
+// writeJSON writes r to the file path, or to stdout if path is "-".
+func writeJSON(path string, stdout io.Writer, r *result) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // readJSON loads a result written by --json and decodes its histograms.
@@ -383,10 +389,14 @@ func mergeMain(args []string, stdout, stderr io.Writer) int {
 		rs = append(rs, r)
 	}
 	m := mergeResults(rs)
-	fmt.Fprintf(stdout, "merged %d runs (%s)\n", m.Runs, strings.Join(files, ", "))
-	writeReport(stdout, m)
+	text := stdout
+	if out == "-" {
+		text = stderr
+	}
+	fmt.Fprintf(text, "merged %d runs (%s)\n", m.Runs, strings.Join(files, ", "))
+	writeReport(text, m)
 	if out != "" {
-		if err := writeJSON(out, m); err != nil {
+		if err := writeJSON(out, stdout, m); err != nil {
 			fmt.Fprintln(stderr, "merge:", err)
 			return 1
 		}

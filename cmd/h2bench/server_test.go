@@ -196,7 +196,7 @@ func runBench(t *testing.T, args ...string) (*result, string) {
 	}
 	writeReport(&out, res)
 	if cfg.jsonFile != "" {
-		if err := writeJSON(cfg.jsonFile, res); err != nil {
+		if err := writeJSON(cfg.jsonFile, io.Discard, res); err != nil {
 			t.Fatal(err)
 		}
 	}

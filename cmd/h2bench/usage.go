@@ -67,6 +67,15 @@ Options (h2bench's own):
       --json=<FILE>             Write every figure and the histograms ('-':
                                 standard output; the text report then goes
                                 to standard error).
+      --fail-on=<COND>          Exit 2 with one line naming COND when it
+                                holds after the run (repeatable), e.g.
+                                failed>1% (share of total), failed>0,
+                                errored>0, timeout>0, not-sent>0, p99>50ms,
+                                p50/p90/p95/p99.9/p99.99/max/mean (raw
+                                latency of successful requests),
+                                corrected.p99>1s (open loop), rps<1000.
+                                Without it a completed run exits 0, as
+                                h2load, however many requests failed.
       --upgrade                 http:// via HTTP/1.1 Upgrade to h2c.
       --verify                  Verify the server's TLS certificate (h2load
                                 does not, nor does h2bench by default).

@@ -55,9 +55,9 @@ type worker struct {
 	connRate    int   // clients per rate period (0: all at once)
 	live        int   // clients not finished
 	phase       int
-	mainStart   int64 // start of the measured phase
-	mainEnd     int64 // -D: its planned end
-	mainStop    int64 // its actual end: -D's end, or when every client stopped
+	mainStart   int64     // start of the measured phase
+	mainEnd     int64     // -D: its planned end
+	mainStop    int64     // its actual end: -D's end, or when every client stopped
 	sched       *schedule // -R: the worker's open-loop schedule
 	rr          int       // round-robin cursor for the open-loop scheduler
 	retry       []int64   // intended starts of refused requests to re-issue
