@@ -89,6 +89,9 @@ func (b *bridge) dial() {
 	st := tconn.ConnectionState()
 	b.mu.Lock()
 	b.tlsInfo = tls.VersionName(st.Version) + ", " + tls.CipherSuiteName(st.CipherSuite)
+	if st.CurveID != 0 {
+		b.tlsInfo += ", " + st.CurveID.String()
+	}
 	b.mu.Unlock()
 	if !b.handshake(tconn, proto, fb, 0, nil) {
 		tconn.Close()

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,10 @@ type config struct {
 	cpuProfile  string      // --cpuprofile
 	warnings    []string    // printed once on standard error before the run
 	failOn      []threshold // --fail-on
+
+	// TLS: --ciphers, --groups (nil: Go's defaults)
+	cipherSuites []uint16
+	curves       []tls.CurveID
 
 	// derived
 	uris      []string
@@ -271,6 +276,9 @@ var options = []option{
 	{"json", 0, true, func(c *config, v string) error { c.jsonFile = v; return nil }},
 	{"upgrade", 0, false, func(c *config, _ string) error { c.upgrade = true; return nil }},
 	{"insecure", 'k', false, func(c *config, _ string) error { c.verify = false; return nil }},
+	{"ciphers", 0, true, (*config).parseCiphers},
+	{"tls13-ciphers", 0, true, (*config).parseTLS13Ciphers},
+	{"groups", 0, true, (*config).parseGroups},
 	{"fail-on", 0, true, func(c *config, v string) error {
 		t, err := parseThreshold(v)
 		c.failOn = append(c.failOn, t)
