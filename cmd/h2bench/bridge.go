@@ -66,7 +66,11 @@ func (b *bridge) dial() {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.connectWait)
 	defer cancel()
 	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", cfg.dialAddr)
+	network, addr := "tcp", cfg.dialAddr
+	if cfg.unixPath != "" {
+		network, addr = "unix", cfg.unixPath
+	}
+	raw, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		b.handshake(nil, "", false, errConnect, err)
 		return

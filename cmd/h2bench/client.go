@@ -53,7 +53,7 @@ type benchClient struct {
 	inflight   int
 	nextReq    int // next URI of this client
 	success    int64
-	rps        *schedule // --rps
+	rps        *schedule // --rps or --timing-script-file
 	rpsStarted bool
 	retiring   bool // no new request on the current connection
 
@@ -99,6 +99,13 @@ func newBenchClient(w *worker, i int, todo int64) *benchClient {
 	c.nextReq = 0
 	if w.cfg.rps > 0 {
 		c.rps = newSchedule(0, w.cfg.rps, todo)
+	} else if w.cfg.timings != nil {
+		// --timing-script-file: request k at the client's start + offset k
+		n := int64(len(w.cfg.timings))
+		if todo >= 0 {
+			n = min(n, todo)
+		}
+		c.rps = &schedule{offsets: w.cfg.timings, total: n}
 	}
 	return c
 }
@@ -741,6 +748,9 @@ func (c *benchClient) armRPS() {
 	}
 	next := s.intended(s.issued)
 	if next <= c.w.now {
+		if s.offsets != nil {
+			return // due, waiting for a stream: the stream's end issues it
+		}
 		next = c.w.now + int64(s.interval)
 	}
 	c.armTimer(tkRPS, next)

@@ -65,6 +65,11 @@ type config struct {
 	cipherSuites []uint16
 	curves       []tls.CurveID
 
+	baseURI    string  // -B: URI or unix:PATH
+	unixPath   string  // -B unix:PATH: connect to this socket
+	scriptFile string  // --timing-script-file
+	timings    []int64 // its offsets (ns from a client's start)
+
 	// derived
 	uris      []string
 	scheme    string
@@ -276,6 +281,8 @@ var options = []option{
 	{"json", 0, true, func(c *config, v string) error { c.jsonFile = v; return nil }},
 	{"upgrade", 0, false, func(c *config, _ string) error { c.upgrade = true; return nil }},
 	{"insecure", 'k', false, func(c *config, _ string) error { c.verify = false; return nil }},
+	{"base-uri", 'B', true, func(c *config, v string) error { c.baseURI = v; return nil }},
+	{"timing-script-file", 0, true, func(c *config, v string) error { c.scriptFile = v; return nil }},
 	{"ciphers", 0, true, (*config).parseCiphers},
 	{"tls13-ciphers", 0, true, (*config).parseTLS13Ciphers},
 	{"groups", 0, true, (*config).parseGroups},
@@ -442,6 +449,23 @@ func (c *config) finish(uris []string, stdin io.Reader) error {
 			}
 		}
 	}
+	if c.scriptFile != "" {
+		if c.rps > 0 {
+			return errors.New("--timing-script-file, --rps: they are mutually exclusive")
+		}
+		var err error
+		if c.timings, uris, err = readTimingScript(c.scriptFile, stdin); err != nil {
+			return err
+		}
+		// -n is per client here, at most the script's lines, which it
+		// defaults to
+		n := int64(len(c.timings))
+		if c.nreqsSet && c.nreqs < n {
+			n = c.nreqs
+		}
+		c.timings = c.timings[:n]
+		c.nreqs = n * int64(c.nclients)
+	}
 	if len(uris) == 0 {
 		return errors.New("no URI or input file given")
 	}
@@ -488,9 +512,15 @@ func (c *config) finish(uris []string, stdin io.Reader) error {
 		}
 		c.body = b
 	}
-	u, err := url.Parse(uris[0])
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("invalid URI: %s", uris[0])
+	u, err := c.originURI(uris[0])
+	if err != nil {
+		return err
+	}
+	if p, ok := strings.CutPrefix(c.baseURI, "unix:"); ok {
+		if p == "" {
+			return errors.New("-B: unix: needs a path")
+		}
+		c.unixPath = p
 	}
 	c.uris = uris
 	c.scheme = u.Scheme

@@ -118,7 +118,7 @@ func isTerminal(w io.Writer) bool {
 // bench runs the benchmark described by cfg and returns its result.
 func bench(cfg *config, stdout io.Writer, live bool) (*result, error) {
 	set := client.NewRequestSet(cfg.reqs)
-	addr, fam, err := resolve(cfg.dialAddr)
+	addr, fam, err := resolve(cfg)
 	if err != nil && !cfg.tls() {
 		return nil, fmt.Errorf("getaddrinfo() failed: %v", err)
 	}

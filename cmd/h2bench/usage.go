@@ -41,6 +41,21 @@ Options (h2load 1.52's, with h2load's meanings and units):
                                 flight count as timed out. Against a server
                                 that may stall, set -N (or -D): nothing else
                                 ends a request it never answers.
+      --timing-script-file=<PATH>  Lines of <ms offset>TAB<URI> ('-' for
+                                stdin): each client issues line k at its
+                                start + the offset, on that URI. -n is then
+                                per client, at most (and by default) the
+                                number of lines. Exclusive with --rps.
+  -B, --base-uri=(<URI>|unix:<PATH>)  Scheme, host and port for every
+                                request (the URIs may be paths); unix:PATH
+                                connects to that Unix socket instead.
+      --ciphers=<SUITE>         TLS 1.2 suites, OpenSSL names separated by
+                                ':' (IANA names too); those Go's crypto/tls
+                                lacks (DHE, CCM) are skipped with a warning.
+      --tls13-ciphers=<SUITE>   Checked, but Go's crypto/tls chooses its TLS
+                                1.3 suites itself (one line says so).
+      --groups=<GROUPS>         Key exchange groups: X25519, P-256, P-384,
+                                P-521, X25519MLKEM768. Default: Go's.
       --npn-list=<LIST>         ALPN identifiers. Default: h2,http/1.1
       --alpn-list=<LIST>        Same as --npn-list.
       --h1                      Force HTTP/1.1 for http and https URIs.

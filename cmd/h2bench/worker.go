@@ -436,10 +436,12 @@ func (s *schedule) recordRamp(h *hdrhistogram.Histogram, from, to, end int64) {
 }
 
 // schedule is an open-loop sequence of intended start times: request k is
-// due at t0 + k*interval. Nothing is stored per request.
+// due at t0 + k*interval (nothing is stored per request), or at
+// t0 + offsets[k] for a timing script.
 type schedule struct {
 	t0       int64
 	interval float64 // ns
+	offsets  []int64 // --timing-script-file (shared, read-only); nil: interval
 	total    int64   // -1: unlimited
 	issued   int64
 	lateUpTo int64 // requests already judged for lateness
@@ -449,10 +451,22 @@ func newSchedule(t0 int64, perSecond float64, total int64) *schedule {
 	return &schedule{t0: t0, interval: 1e9 / perSecond, total: total}
 }
 
-func (s *schedule) intended(k int64) int64 { return s.t0 + int64(math.Round(float64(k)*s.interval)) }
+func (s *schedule) intended(k int64) int64 {
+	if s.offsets != nil {
+		return s.t0 + s.offsets[k]
+	}
+	return s.t0 + int64(math.Round(float64(k)*s.interval))
+}
 
-// due returns how many requests are due at now.
+// due returns how many requests are due at now; for a timing script, only
+// whether the next one is (issued+1 if so).
 func (s *schedule) due(now int64) int64 {
+	if s.offsets != nil {
+		if s.issued < s.total && s.t0+s.offsets[s.issued] <= now {
+			return s.issued + 1
+		}
+		return s.issued
+	}
 	if now < s.t0 {
 		return 0
 	}
@@ -587,12 +601,19 @@ func cloneSockaddr(sa unix.Sockaddr) unix.Sockaddr {
 		return &unix.SockaddrInet4{Port: a.Port, Addr: a.Addr}
 	case *unix.SockaddrInet6:
 		return &unix.SockaddrInet6{Port: a.Port, ZoneId: a.ZoneId, Addr: a.Addr}
+	case *unix.SockaddrUnix:
+		return &unix.SockaddrUnix{Name: a.Name}
 	}
 	return sa
 }
 
-// resolve returns the socket address to connect to.
-func resolve(addr string) (unix.Sockaddr, int, error) {
+// resolve returns the socket address to connect to (-B unix:PATH: that
+// socket).
+func resolve(cfg *config) (unix.Sockaddr, int, error) {
+	if cfg.unixPath != "" {
+		return &unix.SockaddrUnix{Name: cfg.unixPath}, unix.AF_UNIX, nil
+	}
+	addr := cfg.dialAddr
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, 0, err
