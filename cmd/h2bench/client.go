@@ -542,7 +542,11 @@ func (c *benchClient) Closed(token int32, res client.Result, code codec.ErrCode)
 		}
 		return
 	}
-	st.Done++
+	// h2load counts requests a -T/-N timeout ends as failed, errored and
+	// timed out, but not as done
+	if res != client.ResultConnError || c.failKind != errTimeout {
+		st.Done++
+	}
 	if r.status > 0 && r.status < 600 {
 		st.Status[r.status]++
 	} else {

@@ -101,10 +101,10 @@ func TestDurationWarmupMeasured(t *testing.T) {
 func wantOpenLoopIdentity(t *testing.T, r *result, report string) {
 	t.Helper()
 	q := r.Requests
-	if q.Scheduled != q.Done+q.Unfinished+q.NotSent {
-		t.Fatalf("scheduled %d != done %d + in flight at the end %d + not sent %d\n%s", q.Scheduled, q.Done, q.Unfinished, q.NotSent, report)
+	if q.Scheduled != q.Done+q.Timeout+q.Unfinished+q.NotSent {
+		t.Fatalf("scheduled %d != done %d + timed out %d + in flight at the end %d + not sent %d\n%s", q.Scheduled, q.Done, q.Timeout, q.Unfinished, q.NotSent, report)
 	}
-	if q.Total != q.Succeeded+q.Failed || q.Total != q.Done+q.NotSent {
+	if q.Total != q.Succeeded+q.Failed || q.Total != q.Done+q.Timeout+q.NotSent {
 		t.Fatalf("total %d, succeeded %d, failed %d, done %d, not sent %d\n%s", q.Total, q.Succeeded, q.Failed, q.Done, q.NotSent, report)
 	}
 	if c := r.hist["corrected"].TotalCount(); c != q.Success+q.NotSent {

@@ -45,7 +45,7 @@ type result struct {
 		Timeout   int64 `json:"timeout"`
 		Late      int64 `json:"late_starts"` // open loop: could not start on time
 		Retried   int64 `json:"retried"`     // refused unprocessed by the server, issued again
-		// open loop: Scheduled = Done + Unfinished (sent) + NotSent
+		// open loop: Scheduled = Done + Timeout + Unfinished (sent) + NotSent
 		Scheduled  int64 `json:"scheduled,omitempty"`  // open loop: requests due in the measured phase (-n: all)
 		NotSent    int64 `json:"not_sent,omitempty"`   // open loop: scheduled, never sent (in failed and errored)
 		Unfinished int64 `json:"unfinished,omitempty"` // -D: in flight when the measured phase ended (not counted)
@@ -151,7 +151,10 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 	if cfg.timed() {
 		// h2load: total is what was done in the measured phase; the open
 		// loop adds what it scheduled and never sent
-		r.Requests.Total = r.Requests.Done + r.Requests.NotSent
+		r.Requests.Total = r.Requests.Done
+		if cfg.openLoop() {
+			r.Requests.Total += r.Requests.Timeout + r.Requests.NotSent
+		}
 	}
 	// h2load: "Requests which have not been issued due to connection
 	// errors, are counted towards req_failed and req_error."
@@ -540,8 +543,8 @@ func writeReport(w io.Writer, r *result) {
 	}
 	pct("failed requests:", "failed")
 	if r.OpenLoop > 0 {
-		fmt.Fprintf(w, "open loop: %.2f req/s intended; %d scheduled: %d sent (%d done, %d in flight at the end), %d not sent; %d could not start on time (all streams busy)\n",
-			r.OpenLoop, q.Scheduled, q.Scheduled-q.NotSent, q.Done, q.Unfinished, q.NotSent, q.Late)
+		fmt.Fprintf(w, "open loop: %.2f req/s intended; %d scheduled: %d sent (%d done, %d timed out, %d in flight at the end), %d not sent; %d could not start on time (all streams busy)\n",
+			r.OpenLoop, q.Scheduled, q.Scheduled-q.NotSent, q.Done, q.Timeout, q.Unfinished, q.NotSent, q.Late)
 	} else if q.Late > 0 {
 		fmt.Fprintf(w, "rate: %d requests could not start on time (all streams busy)\n", q.Late)
 	}
