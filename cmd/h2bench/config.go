@@ -60,6 +60,7 @@ type config struct {
 	cpuProfile  string      // --cpuprofile
 	warnings    []string    // printed once on standard error before the run
 	failOn      []threshold // --fail-on
+	startAt     time.Time   // --start-at (zero: at once)
 
 	// TLS: --ciphers, --groups (nil: Go's defaults)
 	cipherSuites []uint16
@@ -286,6 +287,11 @@ var options = []option{
 	{"ciphers", 0, true, (*config).parseCiphers},
 	{"tls13-ciphers", 0, true, (*config).parseTLS13Ciphers},
 	{"groups", 0, true, (*config).parseGroups},
+	{"start-at", 0, true, func(c *config, v string) error {
+		t, err := parseStartAt(v, time.Now())
+		c.startAt = t
+		return err
+	}},
 	{"fail-on", 0, true, func(c *config, v string) error {
 		t, err := parseThreshold(v)
 		c.failOn = append(c.failOn, t)

@@ -130,6 +130,10 @@ func bench(cfg *config, stdout io.Writer, live bool) (*result, error) {
 		}
 		defer logf.Close()
 	}
+	if !cfg.startAt.IsZero() {
+		fmt.Fprintf(stdout, "waiting for --start-at %s\n", cfg.startAt.UTC().Format(time.RFC3339Nano))
+		waitStart(cfg.startAt, func(s string) { fmt.Fprintln(stdout, s) })
+	}
 	fmt.Fprintln(stdout, "starting benchmark...")
 	var pr *progress
 	if live {

@@ -360,7 +360,28 @@ func mergeResults(rs []*result) *result {
 	}
 	m.finish()
 	m.ReqPerSec, m.BytesPerS = rps, bps
+	if n := startSpread(rs); n > time.Second {
+		m.Notes = append(m.Notes, fmt.Sprintf("the runs started up to %v apart: they did not all overlap (--start-at starts them together)", n.Round(100*time.Millisecond)))
+	}
 	return m
+}
+
+// startSpread returns how far apart the runs started.
+func startSpread(rs []*result) time.Duration {
+	var lo, hi time.Time
+	for _, r := range rs {
+		t, err := time.Parse(time.RFC3339Nano, r.Start)
+		if err != nil {
+			continue
+		}
+		if lo.IsZero() || t.Before(lo) {
+			lo = t
+		}
+		if t.After(hi) {
+			hi = t
+		}
+	}
+	return hi.Sub(lo)
 }
 
 func mergeMain(args []string, stdout, stderr io.Writer) int {

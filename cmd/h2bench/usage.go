@@ -91,6 +91,11 @@ Options (h2bench's own):
                                 corrected.p99>1s (open loop), rps<1000.
                                 Without it a completed run exits 0, as
                                 h2load, however many requests failed.
+      --start-at=<TIME>         Start the run at this wall-clock time: RFC
+                                3339 (2026-12-02T10:00:00Z), Unix seconds,
+                                or +DURATION. Instances on several machines
+                                given the same TIME run together; combine
+                                their --json results with h2bench merge.
       --upgrade                 http:// via HTTP/1.1 Upgrade to h2c.
       --verify                  Verify the server's TLS certificate (h2load
                                 does not, nor does h2bench by default).
