@@ -553,6 +553,7 @@ func (c *benchClient) Closed(token int32, res client.Result, code codec.ErrCode)
 		st.Status[0]++
 	}
 	lat := now - r.start
+	st.tick((now-w.mainStart)/1e9, res == client.ResultOK)
 	if res == client.ResultOK {
 		st.Success++
 		c.success++

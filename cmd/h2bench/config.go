@@ -53,6 +53,7 @@ type config struct {
 	reqRate     float64 // -R, --request-rate: total requests per second (open loop)
 	maxPerConn  int64   // --max-requests-per-conn
 	jsonFile    string  // --json ("-": standard output)
+	htmlFile    string  // --html
 	quiet       bool
 	verify      bool // --verify: verify the server's certificate (h2load does not)
 	upgrade     bool // --upgrade
@@ -280,6 +281,7 @@ var options = []option{
 		return nil
 	}},
 	{"json", 0, true, func(c *config, v string) error { c.jsonFile = v; return nil }},
+	{"html", 0, true, func(c *config, v string) error { c.htmlFile = v; return nil }},
 	{"upgrade", 0, false, func(c *config, _ string) error { c.upgrade = true; return nil }},
 	{"insecure", 'k', false, func(c *config, _ string) error { c.verify = false; return nil }},
 	{"base-uri", 'B', true, func(c *config, v string) error { c.baseURI = v; return nil }},

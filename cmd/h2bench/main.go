@@ -79,6 +79,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if cfg.htmlFile != "" {
+		if err := writeHTML(cfg.htmlFile, res); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
 	if lines := checkThresholds(cfg.failOn, res); len(lines) > 0 {
 		for _, l := range lines {
 			fmt.Fprintln(stderr, l)

@@ -78,11 +78,17 @@ type result struct {
 	// Histograms (nanoseconds), hdrhistogram V2 compressed, base64.
 	Histograms map[string]string `json:"histograms"`
 	// Percentiles (nanoseconds) read from the histograms, for convenience.
-	Percentiles map[string]map[string]int64        `json:"percentiles"`
-	Connect     []float64                          `json:"connect_s"`  // per connection
-	FirstByte   []float64                          `json:"ttfb_s"`     // per connection: connect start -> first byte
-	ClientRPS   []float64                          `json:"client_rps"` // per client
-	hist        map[string]*hdrhistogram.Histogram // decoded Histograms
+	Percentiles map[string]map[string]int64 `json:"percentiles"`
+	Connect     []float64                   `json:"connect_s"`  // per connection
+	FirstByte   []float64                   `json:"ttfb_s"`     // per connection: connect start -> first byte
+	ClientRPS   []float64                   `json:"client_rps"` // per client
+	// PerSecond counts the requests that ended in each second of the
+	// measured phase (merged: second by second).
+	PerSecond struct {
+		OK     []int64 `json:"completed"`
+		Failed []int64 `json:"failed"`
+	} `json:"per_second"`
+	hist map[string]*hdrhistogram.Histogram // decoded Histograms
 }
 
 var histNames = []string{"request", "ttfb", "queue", "corrected", "failed"}
@@ -147,6 +153,8 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		r.Connect = append(r.Connect, s.connect...)
 		r.FirstByte = append(r.FirstByte, s.connTTFB...)
 		r.ClientRPS = append(r.ClientRPS, s.clientRPS...)
+		r.PerSecond.OK = addSeries(r.PerSecond.OK, s.perSecOK)
+		r.PerSecond.Failed = addSeries(r.PerSecond.Failed, s.perSecBad)
 	}
 	if cfg.timed() {
 		// h2load: total is what was done in the measured phase; the open
@@ -357,6 +365,8 @@ func mergeResults(rs []*result) *result {
 		m.Connect = append(m.Connect, r.Connect...)
 		m.FirstByte = append(m.FirstByte, r.FirstByte...)
 		m.ClientRPS = append(m.ClientRPS, r.ClientRPS...)
+		m.PerSecond.OK = addSeries(m.PerSecond.OK, r.PerSecond.OK)
+		m.PerSecond.Failed = addSeries(m.PerSecond.Failed, r.PerSecond.Failed)
 	}
 	m.finish()
 	m.ReqPerSec, m.BytesPerS = rps, bps
@@ -364,6 +374,17 @@ func mergeResults(rs []*result) *result {
 		m.Notes = append(m.Notes, fmt.Sprintf("the runs started up to %v apart: they did not all overlap (--start-at starts them together)", n.Round(100*time.Millisecond)))
 	}
 	return m
+}
+
+// addSeries adds b to a element by element, extending a as needed.
+func addSeries(a, b []int64) []int64 {
+	for i, v := range b {
+		if i == len(a) {
+			a = append(a, 0)
+		}
+		a[i] += v
+	}
+	return a
 }
 
 // startSpread returns how far apart the runs started.

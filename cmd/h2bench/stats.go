@@ -170,10 +170,31 @@ type threadStats struct {
 	connect   []float64               // per connection, seconds
 	connTTFB  []float64               // per connection: connect start -> first byte
 	clientRPS []float64               // per client: successes / active time
+	perSecOK  []int64                 // requests completed in each second of the measured phase
+	perSecBad []int64                 // requests failed in each second
+}
+
+// tick counts a request that ended in second sec of the measured phase.
+// The slices start with an hour's capacity: no allocation on the request
+// path before then.
+func (s *threadStats) tick(sec int64, ok bool) {
+	if sec < 0 {
+		return
+	}
+	for int64(len(s.perSecOK)) <= sec {
+		s.perSecOK = append(s.perSecOK, 0)
+		s.perSecBad = append(s.perSecBad, 0)
+	}
+	if ok {
+		s.perSecOK[sec]++
+	} else {
+		s.perSecBad[sec]++
+	}
 }
 
 func newThreadStats() *threadStats {
-	return &threadStats{request: newHist(), ttfb: newHist(), queue: newHist(), correct: newHist(), failed: newHist()}
+	return &threadStats{request: newHist(), ttfb: newHist(), queue: newHist(), correct: newHist(), failed: newHist(),
+		perSecOK: make([]int64, 0, 3600), perSecBad: make([]int64, 0, 3600)}
 }
 
 // errCount adds one error of kind k with HTTP/2 code col.

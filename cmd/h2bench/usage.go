@@ -96,6 +96,10 @@ Options (h2bench's own):
                                 or +DURATION. Instances on several machines
                                 given the same TIME run together; combine
                                 their --json results with h2bench merge.
+      --html=<FILE>             Write a self-contained report page: latency
+                                by percentile (HdrHistogram's log axis),
+                                requests per second, status codes, and the
+                                text report (charts by uPlot, inlined).
       --upgrade                 http:// via HTTP/1.1 Upgrade to h2c.
       --verify                  Verify the server's TLS certificate (h2load
                                 does not, nor does h2bench by default).

@@ -284,6 +284,9 @@ func (w *worker) runTimers() {
 				c.success = 0
 			}
 		case tkMainEnd:
+			if w.sched != nil {
+				w.dispatchOpenLoop() // what is due by the end goes out (and is in flight at the end)
+			}
 			w.phase = phaseOver
 			w.mainStop = w.now
 			w.stopAll()
