@@ -206,5 +206,13 @@ func TestSameFlagsAsH2load(t *testing.T) {
 		}
 		theirs, ours = both(t, "-n", "4", "-c", "2", "-m", "2", "--connection-active-timeout", "300ms", s.url+"/stall")
 		same(t, "--connection-active-timeout", theirs, ours, all...)
+		// h2load's -T starts when a client's last request is issued (its
+		// code, whatever its help says): a 600 ms run of 30 requests one
+		// after another is not cut at 300 ms
+		theirs, ours = both(t, "-n", "30", "-c", "1", "-m", "1", "-T", "300ms", s.url+"/slow")
+		same(t, "-T (busy connection)", theirs, ours, all...)
+		if theirs.counts["succeeded"] != 30 {
+			t.Fatalf("h2load: %v", theirs.counts)
+		}
 	})
 }
