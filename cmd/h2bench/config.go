@@ -461,6 +461,9 @@ func (c *config) finish(uris []string, stdin io.Reader) error {
 		if c.rps > 0 {
 			return errors.New("--timing-script-file, --rps: they are mutually exclusive")
 		}
+		if c.openLoop() {
+			return errors.New("--timing-script-file, -R: they are mutually exclusive")
+		}
 		var err error
 		if c.timings, uris, err = readTimingScript(c.scriptFile, stdin); err != nil {
 			return err

@@ -121,7 +121,7 @@ func TestTimingScript(t *testing.T) {
 	if err != nil || cfg.nreqs != 8 || len(cfg.timings) != 4 || cfg.timings[1] != 200500000 || cfg.timings[2] != 200500000 {
 		t.Fatalf("%v %+v", err, cfg)
 	}
-	for _, bad := range [][]string{{"--timing-script-file", script, "--rps", "1"}, {"--timing-script-file", filepath.Join(t.TempDir(), "none")}} {
+	for _, bad := range [][]string{{"--timing-script-file", script, "--rps", "1"}, {"--timing-script-file", script, "-R", "10"}, {"--timing-script-file", filepath.Join(t.TempDir(), "none")}} {
 		if _, err := parseArgs(bad, nil); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
