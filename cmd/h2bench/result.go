@@ -406,7 +406,7 @@ func startSpread(rs []*result) time.Duration {
 }
 
 func mergeMain(args []string, stdout, stderr io.Writer) int {
-	var out string
+	var out, page string
 	var files []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -416,6 +416,11 @@ func mergeMain(args []string, stdout, stderr io.Writer) int {
 			i++
 		case strings.HasPrefix(a, "--json="):
 			out = strings.TrimPrefix(a, "--json=")
+		case a == "--html" && i+1 < len(args):
+			page = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--html="):
+			page = strings.TrimPrefix(a, "--html=")
 		default:
 			files = append(files, a)
 		}
@@ -434,6 +439,7 @@ func mergeMain(args []string, stdout, stderr io.Writer) int {
 		rs = append(rs, r)
 	}
 	m := mergeResults(rs)
+	m.Args = append([]string{"merge"}, files...)
 	text := stdout
 	if out == "-" {
 		text = stderr
@@ -442,6 +448,12 @@ func mergeMain(args []string, stdout, stderr io.Writer) int {
 	writeReport(text, m)
 	if out != "" {
 		if err := writeJSON(out, stdout, m); err != nil {
+			fmt.Fprintln(stderr, "merge:", err)
+			return 1
+		}
+	}
+	if page != "" {
+		if err := writeHTML(page, m); err != nil {
 			fmt.Fprintln(stderr, "merge:", err)
 			return 1
 		}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,9 +39,13 @@ func TestStartAt(t *testing.T) {
 		}
 	}
 	var out, errb strings.Builder
-	if rc := mergeMain(files, &out, &errb); rc != 0 || strings.Contains(out.String(), "did not all overlap") ||
+	page := filepath.Join(dir, "m.html")
+	if rc := mergeMain(append([]string{"--html", page}, files...), &out, &errb); rc != 0 || strings.Contains(out.String(), "did not all overlap") ||
 		!strings.Contains(out.String(), "requests: 100 total") {
 		t.Fatalf("merge: %d %s %s", rc, out.String(), errb.String())
+	}
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "requests: 100 total") || !strings.Contains(string(b), "<title>h2bench merge ") {
+		t.Fatalf("merge --html: %v", err)
 	}
 	// runs that started apart are said to be so
 	r, _ := readJSON(files[1])
