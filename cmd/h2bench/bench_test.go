@@ -98,19 +98,45 @@ func TestLatencyStall(t *testing.T) {
 		}
 		w.Write([]byte("ok"))
 	}))
+	// A loaded machine can make the server or the generator slower than
+	// the schedule for a while (a late send, a slow drain, a growing
+	// backlog): the upper bounds below assume neither is. A run that misses
+	// an upper bound is run again, up to 3 times in all, since a generator
+	// that counted the stall twice misses it every time; a lower bound
+	// missed fails at once, as it means a generator that forgot intended
+	// starts, which no load can cause.
+	for try := 1; ; try++ {
+		n.Store(0)
+		msg, retry := latencyStallRun(t, url)
+		if msg == "" {
+			return
+		}
+		if !retry || try == 3 {
+			t.Fatal(msg)
+		}
+		t.Logf("try %d: %s; again", try, strings.SplitN(msg, "\n", 2)[0])
+	}
+}
+
+// latencyStallRun is one run of TestLatencyStall: it returns what failed
+// (empty if nothing) and whether it was an upper bound, which load can
+// break.
+func latencyStallRun(t *testing.T, url string) (msg string, retry bool) {
 	r, report := runBench(t, "-n", "200", "-c", "1", "-m", "1", "-R", "100", url+"/")
 	wantCounts(t, r, 200, 200, 0, 0, 0)
 	raw, cor := r.hist["request"], r.hist["corrected"]
 	ms := func(v int64) float64 { return float64(v) / 1e6 }
 	s := ms(raw.ValueAtPercentile(50)) // the service time, as measured
+	late := r.Requests.Late
+	lateHi := int64(510/(10-3*min(s, 3))) + 5
 	if s < 1 || s > 6 {
-		t.Fatalf("raw p50 %.2f ms, want ~1 ms\n%s", s, report)
+		return fmt.Sprintf("raw p50 %.2f ms, want ~1 ms\n%s", s, report), s > 6
 	}
 	if p := ms(raw.ValueAtPercentile(99)); p > 60 { // far below the stall; loose for -race tails
-		t.Fatalf("raw p99 %.2f ms: only one request of 200 is slow\n%s", p, report)
+		return fmt.Sprintf("raw p99 %.2f ms: only one request of 200 is slow\n%s", p, report), true
 	}
 	if mx := ms(raw.Max()); mx < 500 || mx > 560 {
-		t.Fatalf("raw max %.2f ms, want ~501\n%s", mx, report)
+		return fmt.Sprintf("raw max %.2f ms, want ~501\n%s", mx, report), mx > 560
 	}
 	// Bounds that hold however fast the backlog drains. Request 50 is sent
 	// no earlier than it is due and answered no earlier than 500 ms later;
@@ -141,24 +167,31 @@ func TestLatencyStall(t *testing.T) {
 	lower, upper := model(500, 9), model(510+s, 3)
 	for _, p := range []float64{50, 90, 99} {
 		got, lo, hi := ms(cor.ValueAtPercentile(p)), lower(p), upper(p)
-		if got < 0.99*lo-1 || got > 1.01*hi+1 {
-			t.Fatalf("corrected p%v = %.1f ms, want %.1f..%.1f ms\n%s", p, got, lo, hi, report)
+		if got < 0.99*lo-1 {
+			return fmt.Sprintf("corrected p%v = %.1f ms, want at least %.1f ms\n%s", p, got, lo, report), false
+		}
+		if got > 1.01*hi+1 {
+			return fmt.Sprintf("corrected p%v = %.1f ms, want at most %.1f ms\n%s", p, got, hi, report), true
 		}
 	}
-	if mx := ms(cor.Max()); mx < 500 || mx > 560 {
-		t.Fatalf("corrected max %.1f ms\n%s", mx, report)
+	if mx := ms(cor.Max()); mx < 500 {
+		return fmt.Sprintf("corrected max %.1f ms\n%s", mx, report), false
+	} else if mx > 560 {
+		return fmt.Sprintf("corrected max %.1f ms\n%s", mx, report), true
 	}
 	// The 50 requests due during the stall cannot start on time, nor can
 	// those due while the backlog drains (about 500/(10-s) in all; the
 	// drain may run slower than the median service time).
-	late := r.Requests.Late
-	lo, hi := int64(48), int64(510/(10-3*s))+5
-	if late < lo || late > hi {
-		t.Fatalf("late starts %d, want %d..%d\n%s", late, lo, hi, report)
+	if late < 48 {
+		return fmt.Sprintf("late starts %d, want at least 48\n%s", late, report), false
+	}
+	if late > lateHi {
+		return fmt.Sprintf("late starts %d, want at most %d\n%s", late, lateHi, report), true
 	}
 	if !strings.Contains(report, "corrected (intended start -> last):") || !strings.Contains(report, "could not start on time") {
-		t.Fatalf("report lacks the open-loop lines:\n%s", report)
+		return fmt.Sprintf("report lacks the open-loop lines:\n%s", report), false
 	}
+	return "", false
 }
 
 // TestClosedLoopDelay checks the closed-loop figures against a fixed delay.
