@@ -98,19 +98,45 @@ func TestLatencyStall(t *testing.T) {
 		}
 		w.Write([]byte("ok"))
 	}))
-	r, report := runBench(t, "-n", "200", "-c", "1", "-m", "1", "--rate", "100", url+"/")
+	// A loaded machine can make the server or the generator slower than
+	// the schedule for a while (a late send, a slow drain, a growing
+	// backlog): the upper bounds below assume neither is. A run that misses
+	// an upper bound is run again, up to 3 times in all, since a generator
+	// that counted the stall twice misses it every time; a lower bound
+	// missed fails at once, as it means a generator that forgot intended
+	// starts, which no load can cause.
+	for try := 1; ; try++ {
+		n.Store(0)
+		msg, retry := latencyStallRun(t, url)
+		if msg == "" {
+			return
+		}
+		if !retry || try == 3 {
+			t.Fatal(msg)
+		}
+		t.Logf("try %d: %s; again", try, strings.SplitN(msg, "\n", 2)[0])
+	}
+}
+
+// latencyStallRun is one run of TestLatencyStall: it returns what failed
+// (empty if nothing) and whether it was an upper bound, which load can
+// break.
+func latencyStallRun(t *testing.T, url string) (msg string, retry bool) {
+	r, report := runBench(t, "-n", "200", "-c", "1", "-m", "1", "-R", "100", url+"/")
 	wantCounts(t, r, 200, 200, 0, 0, 0)
 	raw, cor := r.hist["request"], r.hist["corrected"]
 	ms := func(v int64) float64 { return float64(v) / 1e6 }
 	s := ms(raw.ValueAtPercentile(50)) // the service time, as measured
+	late := r.Requests.Late
+	lateHi := max(int64(510/(10-3*min(s, 3)))+5, 150) // at most 150: the last 50 started on time
 	if s < 1 || s > 6 {
-		t.Fatalf("raw p50 %.2f ms, want ~1 ms\n%s", s, report)
+		return fmt.Sprintf("raw p50 %.2f ms, want ~1 ms\n%s", s, report), s > 6
 	}
 	if p := ms(raw.ValueAtPercentile(99)); p > 250 { // far below the stall; loose for -race and loaded machines
-		t.Fatalf("raw p99 %.2f ms: only one request of 200 is slow\n%s", p, report)
+		return fmt.Sprintf("raw p99 %.2f ms: only one request of 200 is slow\n%s", p, report), true
 	}
 	if mx := ms(raw.Max()); mx < 500 || mx > 700 {
-		t.Fatalf("raw max %.2f ms, want ~501\n%s", mx, report)
+		return fmt.Sprintf("raw max %.2f ms, want ~501\n%s", mx, report), mx > 700
 	}
 	// Bounds that hold however fast the backlog drains. Request 50 is sent
 	// no earlier than it is due and answered no earlier than 500 ms later;
@@ -143,25 +169,31 @@ func TestLatencyStall(t *testing.T) {
 	lower, upper := model(500, 9), model(ms(cor.Max()), 3)
 	for _, p := range []float64{50, 90, 99} {
 		got, lo, hi := ms(cor.ValueAtPercentile(p)), lower(p), upper(p)
-		if got < 0.99*lo-1 || got > 1.01*hi+1 {
-			t.Fatalf("corrected p%v = %.1f ms, want %.1f..%.1f ms\n%s", p, got, lo, hi, report)
+		if got < 0.99*lo-1 {
+			return fmt.Sprintf("corrected p%v = %.1f ms, want at least %.1f ms\n%s", p, got, lo, report), false
+		}
+		if got > 1.01*hi+1 {
+			return fmt.Sprintf("corrected p%v = %.1f ms, want at most %.1f ms\n%s", p, got, hi, report), true
 		}
 	}
-	if mx := ms(cor.Max()); mx < 500 || mx > 700 {
-		t.Fatalf("corrected max %.1f ms\n%s", mx, report)
+	if mx := ms(cor.Max()); mx < 500 {
+		return fmt.Sprintf("corrected max %.1f ms\n%s", mx, report), false
+	} else if mx > 700 {
+		return fmt.Sprintf("corrected max %.1f ms\n%s", mx, report), true
 	}
 	// The 50 requests due during the stall cannot start on time, nor can
 	// those due while the backlog drains (about 500/(10-s) in all; the
-	// drain may run slower than the median service time, and on a loaded
-	// machine much slower: at most 150, so the last 50 started on time).
-	late := r.Requests.Late
-	lo, hi := int64(48), max(int64(510/(10-3*s))+5, 150)
-	if late < lo || late > hi {
-		t.Fatalf("late starts %d, want %d..%d\n%s", late, lo, hi, report)
+	// drain may run slower than the median service time).
+	if late < 48 {
+		return fmt.Sprintf("late starts %d, want at least 48\n%s", late, report), false
+	}
+	if late > lateHi {
+		return fmt.Sprintf("late starts %d, want at most %d\n%s", late, lateHi, report), true
 	}
 	if !strings.Contains(report, "corrected (intended start -> last):") || !strings.Contains(report, "could not start on time") {
-		t.Fatalf("report lacks the open-loop lines:\n%s", report)
+		return fmt.Sprintf("report lacks the open-loop lines:\n%s", report), false
 	}
+	return "", false
 }
 
 // TestClosedLoopDelay checks the closed-loop figures against a fixed delay.
@@ -217,16 +249,21 @@ func TestMaxRequestsPerConn(t *testing.T) {
 
 func TestTLSALPN(t *testing.T) {
 	url := tlsServer(t, hello, true, nil)
-	r, report := runBench(t, "-n", "200", "-c", "2", "-m", "8", "-k", url+"/")
+	// as h2load, the self-signed certificate is not verified by default
+	r, report := runBench(t, "-n", "200", "-c", "2", "-m", "8", url+"/")
 	wantCounts(t, r, 200, 200, 0, 0, 0)
 	if r.Protocol != "h2" || r.Connections.HTTP2 != 2 || !strings.Contains(report, "note: TLS: TLS 1.3, TLS_") {
 		t.Fatalf("protocol %q %+v\n%s", r.Protocol, r.Connections, report)
 	}
-	// without -k the self-signed certificate is refused
-	r, report = runBench(t, "-n", "2", "-c", "1", url+"/")
-	wantCounts(t, r, 2, 0, 2, 2, 0)
-	if r.Errors["tls handshake"] != 1 {
+	// with --verify it is refused, and the report says why once, with the
+	// flag that changes it
+	r, report = runBench(t, "-n", "6", "-c", "3", "--verify", url+"/")
+	wantCounts(t, r, 6, 0, 6, 6, 0)
+	if r.Errors["tls handshake"] != 3 {
 		t.Fatalf("errors %v\n%s", r.Errors, report)
+	}
+	if strings.Count(report, "x509: certificate signed by unknown authority") != 1 || !strings.Contains(report, "--verify") {
+		t.Fatalf("the report does not say why once:\n%s", report)
 	}
 }
 
@@ -375,8 +412,8 @@ func TestDuration(t *testing.T) {
 	if q.Total == 0 || q.Total != q.Done || q.Done != q.Started || q.Succeeded != q.Done {
 		t.Fatalf("%+v\n%s", q, report)
 	}
-	if math.Abs(r.ReqPerSec-float64(q.Success)) > 1 {
-		t.Fatalf("req/s %.1f for %d requests in 1 s", r.ReqPerSec, q.Success)
+	if math.Abs(r.Measured-1) > 0.05 || math.Abs(r.ReqPerSec-float64(q.Success)/r.Measured) > 0.01 {
+		t.Fatalf("req/s %.1f for %d requests in %.4f s", r.ReqPerSec, q.Success, r.Measured)
 	}
 }
 
@@ -438,6 +475,50 @@ func TestReportFormat(t *testing.T) {
 	row := rowOf([]float64{1, 2, 3, 4})
 	if row.mean != 2.5 || math.Abs(row.sd-math.Sqrt(1.25)) > 1e-12 || row.within != 50 {
 		t.Fatalf("row %+v", row)
+	}
+}
+
+// TestFlagMeanings checks that h2load's flag names keep h2load's meanings
+// and units, and that h2bench's own flags do not take h2load's names.
+func TestFlagMeanings(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		check func(*config) bool
+	}{
+		{[]string{"-r", "2", "-c", "4", "-n", "4"}, func(c *config) bool { return c.connRate == 2 && c.reqRate == 0 }},
+		{[]string{"--rate=3", "-c", "4", "-n", "4"}, func(c *config) bool { return c.connRate == 3 && c.reqRate == 0 }},
+		{[]string{"--rate", "3", "--rate-period", "250ms", "-c", "4", "-n", "4"}, func(c *config) bool { return c.ratePeriod == 250*time.Millisecond }},
+		{[]string{"--rate-period", "2", "-r", "1"}, func(c *config) bool { return c.ratePeriod == 2*time.Second }},
+		{[]string{"-R", "500", "-n", "10"}, func(c *config) bool { return c.reqRate == 500 && c.connRate == 0 }},
+		{[]string{"--request-rate=7.5", "-D", "1"}, func(c *config) bool { return c.reqRate == 7.5 }},
+		{[]string{"--rps", "5"}, func(c *config) bool { return c.rps == 5 && c.reqRate == 0 }},
+		{[]string{"-D", "3", "--warm-up-time", "2"}, func(c *config) bool { return c.duration == 3*time.Second && c.warmup == 2*time.Second }},
+		{[]string{"-D", "1h", "--warm-up-time", "500ms"}, func(c *config) bool { return c.duration == time.Hour && c.warmup == 500*time.Millisecond }},
+		{[]string{"-T", "5", "-N", "2m"}, func(c *config) bool { return c.activeTimeout == 5*time.Second && c.idleTimeout == 2*time.Minute }},
+		{[]string{"--connection-active-timeout=100ms", "--connection-inactivity-timeout", "1s"}, func(c *config) bool {
+			return c.activeTimeout == 100*time.Millisecond && c.idleTimeout == time.Second
+		}},
+		{[]string{}, func(c *config) bool { return !c.verify }},
+		{[]string{"--verify"}, func(c *config) bool { return c.verify }},
+		{[]string{"--verify", "-k"}, func(c *config) bool { return !c.verify }},
+		{[]string{"--no-udp-gso", "--qlog-file-base", "x", "--max-udp-payload-size=1K", "--ktls"}, func(c *config) bool { return len(c.warnings) == 4 }},
+	} {
+		cfg, err := parseArgs(append(c.args, "http://h/"), nil)
+		if err != nil || !c.check(cfg) {
+			t.Errorf("%q: %v %+v", c.args, err, cfg)
+		}
+	}
+	if _, err := parseArgs([]string{"--version"}, nil); err != errVersion {
+		t.Fatalf("--version: %v", err)
+	}
+	var out, errb strings.Builder
+	if rc := run([]string{"--version"}, nil, &out, &errb); rc != 0 || !strings.HasPrefix(out.String(), "h2bench ") || !strings.Contains(out.String(), "1.52") {
+		t.Fatalf("--version: %d %q %q", rc, out.String(), errb.String())
+	}
+	for _, bad := range [][]string{{"-r", "2", "-D", "1"}, {"-r", "0"}, {"-R", "10", "--rps", "1"}, {"--warm-up-time", "1"}} {
+		if _, err := parseArgs(append(bad, "http://h/"), nil); err == nil {
+			t.Errorf("parseArgs(%q) accepted", bad)
+		}
 	}
 }
 

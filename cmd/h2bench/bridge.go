@@ -66,7 +66,11 @@ func (b *bridge) dial() {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.connectWait)
 	defer cancel()
 	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", cfg.dialAddr)
+	network, addr := "tcp", cfg.dialAddr
+	if cfg.unixPath != "" {
+		network, addr = "unix", cfg.unixPath
+	}
+	raw, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		b.handshake(nil, "", false, errConnect, err)
 		return
@@ -74,21 +78,24 @@ func (b *bridge) dial() {
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	tconn := tls.Client(raw, client.TLSConfig(cfg.host, cfg.alpn, cfg.insecure))
+	tconn := tls.Client(raw, cfg.tlsConfig())
 	if err := tconn.HandshakeContext(ctx); err != nil {
 		raw.Close()
-		b.handshake(nil, "", false, errTLS, err)
+		b.handshake(nil, "", false, errTLS, handshakeError(cfg, err))
 		return
 	}
 	proto, fb, err := client.SelectProtocol(tconn.ConnectionState().NegotiatedProtocol, cfg.alpn)
 	if err != nil {
 		tconn.Close()
-		b.handshake(nil, "", false, errALPN, err)
+		b.handshake(nil, "", false, errALPN, alpnError(cfg, tconn.ConnectionState().NegotiatedProtocol))
 		return
 	}
 	st := tconn.ConnectionState()
 	b.mu.Lock()
 	b.tlsInfo = tls.VersionName(st.Version) + ", " + tls.CipherSuiteName(st.CipherSuite)
+	if st.CurveID != 0 {
+		b.tlsInfo += ", " + st.CurveID.String()
+	}
 	b.mu.Unlock()
 	if !b.handshake(tconn, proto, fb, 0, nil) {
 		tconn.Close()

@@ -53,7 +53,7 @@ type benchClient struct {
 	inflight   int
 	nextReq    int // next URI of this client
 	success    int64
-	rps        *schedule // --rps
+	rps        *schedule // --rps or --timing-script-file
 	rpsStarted bool
 	retiring   bool // no new request on the current connection
 
@@ -99,6 +99,13 @@ func newBenchClient(w *worker, i int, todo int64) *benchClient {
 	c.nextReq = 0
 	if w.cfg.rps > 0 {
 		c.rps = newSchedule(0, w.cfg.rps, todo)
+	} else if w.cfg.timings != nil {
+		// --timing-script-file: request k at the client's start + offset k
+		n := int64(len(w.cfg.timings))
+		if todo >= 0 {
+			n = min(n, todo)
+		}
+		c.rps = &schedule{offsets: w.cfg.timings, total: n}
 	}
 	return c
 }
@@ -535,13 +542,18 @@ func (c *benchClient) Closed(token int32, res client.Result, code codec.ErrCode)
 		}
 		return
 	}
-	st.Done++
+	// h2load counts requests a -T/-N timeout ends as failed, errored and
+	// timed out, but not as done
+	if res != client.ResultConnError || c.failKind != errTimeout {
+		st.Done++
+	}
 	if r.status > 0 && r.status < 600 {
 		st.Status[r.status]++
 	} else {
 		st.Status[0]++
 	}
 	lat := now - r.start
+	st.tick((now-w.mainStart)/1e9, res == client.ResultOK)
 	if res == client.ResultOK {
 		st.Success++
 		c.success++
@@ -673,7 +685,9 @@ func (c *benchClient) stop() {
 	if c.state == stDone {
 		return
 	}
-	c.w.st.Started -= int64(c.countedInflight())
+	n := int64(c.countedInflight())
+	c.w.st.Started -= n
+	c.w.st.Unfinished += n
 	for i := range c.recs {
 		c.recs[i].counted = false
 	}
@@ -739,6 +753,9 @@ func (c *benchClient) armRPS() {
 	}
 	next := s.intended(s.issued)
 	if next <= c.w.now {
+		if s.offsets != nil {
+			return // due, waiting for a stream: the stream's end issues it
+		}
 		next = c.w.now + int64(s.interval)
 	}
 	c.armTimer(tkRPS, next)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -49,14 +50,27 @@ type config struct {
 	verbose       bool
 
 	// beyond h2load
-	rate        float64 // --rate, total requests per second (open loop)
+	reqRate     float64 // -R, --request-rate: total requests per second (open loop)
 	maxPerConn  int64   // --max-requests-per-conn
-	jsonFile    string
+	jsonFile    string  // --json ("-": standard output)
+	htmlFile    string  // --html
 	quiet       bool
-	insecure    bool // -k
+	verify      bool // --verify: verify the server's certificate (h2load does not)
 	upgrade     bool // --upgrade
 	connectWait time.Duration
-	cpuProfile  string // --cpuprofile
+	cpuProfile  string      // --cpuprofile
+	warnings    []string    // printed once on standard error before the run
+	failOn      []threshold // --fail-on
+	startAt     time.Time   // --start-at (zero: at once)
+
+	// TLS: --ciphers, --groups (nil: Go's defaults)
+	cipherSuites []uint16
+	curves       []tls.CurveID
+
+	baseURI    string  // -B: URI or unix:PATH
+	unixPath   string  // -B unix:PATH: connect to this socket
+	scriptFile string  // --timing-script-file
+	timings    []int64 // its offsets (ns from a client's start)
 
 	// derived
 	uris      []string
@@ -70,79 +84,7 @@ type config struct {
 
 func (c *config) tls() bool      { return c.scheme == "https" }
 func (c *config) timed() bool    { return c.duration > 0 }
-func (c *config) openLoop() bool { return c.rate > 0 }
-
-const usageText = `Usage: h2bench [OPTIONS]... [URI]...
-       h2bench merge [--json FILE] RESULT.json...
-benchmarking tool for HTTP/2 servers, with h2load's options and more.
-
-  <URI>       URIs to access, used in turn by each client. The scheme, host
-              and port of the first one are used for all (http:// is h2c
-              with prior knowledge, https:// is TLS with ALPN).
-Options (h2load's):
-  -n, --requests=<N>            Requests across all clients. Default: 1
-  -c, --clients=<N>             Concurrent clients (connections). Default: 1
-  -t, --threads=<N>             Worker threads. Default: 1
-  -i, --input-file=<PATH>       File of URIs, one a line ('-' for stdin).
-  -m, --max-concurrent-streams=<N>  Streams per client (HTTP/1.1: pipelined
-                                requests). Default: 1
-  -f, --max-frame-size=<SIZE>   SETTINGS_MAX_FRAME_SIZE. Default: 16K
-  -w, --window-bits=<N>         Stream window 2^N-1. Default: 30
-  -W, --connection-window-bits=<N>  Connection window 2^N-1. Default: 30
-  -H, --header=<HEADER>         Add or override a request header.
-  -p, --no-tls-proto=<PROTO>    h2c or http/1.1 for http:// URIs. Default: h2c
-  -d, --data=<PATH>             POST the file's content.
-  -r, --connection-rate=<N>     Connections made per rate period (up to -c).
-                                (h2load spells it --rate; here --rate is the
-                                open-loop request rate below.)
-      --rate-period=<DURATION>  Default: 1s
-  -D, --duration=<DURATION>     Timing-based run of this length.
-      --warm-up-time=<DURATION> Warm-up before -D's measurement.
-  -T, --connection-active-timeout=<DURATION>
-                                Close a client's connection this long after
-                                its last request was issued (as h2load);
-                                requests in flight count as timed out.
-  -N, --connection-inactivity-timeout=<DURATION>
-                                Close a connection after this long without
-                                any byte read or written; requests in
-                                flight count as timed out. Against a server
-                                that may stall, set -N (or -D): nothing else
-                                ends a request it never answers.
-      --alpn-list=<LIST>        ALPN identifiers. Default: h2,http/1.1
-      --npn-list=<LIST>         Same as --alpn-list (deprecated).
-      --h1                      Force HTTP/1.1 for http and https URIs.
-      --header-table-size=<SIZE>          Decoder table size. Default: 4K
-      --encoder-header-table-size=<SIZE>  Encoder table size. Default: 4K
-      --log-file=<PATH>         Per-request lines: start (us since epoch),
-                                status (-1 failed), duration (us).
-      --connect-to=<HOST>[:<PORT>]  Connect here instead of the URI's host.
-      --rps=<N>                 Requests per second per client.
-  -v, --verbose                 Accepted for compatibility (no extra output).
-  -h, --help
-Options (h2bench's own):
-      --rate=<R>                Open-loop mode: R requests per second in
-                                total, each with an intended start; latency
-                                is reported raw and corrected for
-                                coordinated omission. Requests that cannot
-                                start on time (all -c x -m streams busy)
-                                are counted.
-      --max-requests-per-conn=<N>  Reconnect after N requests.
-      --json=<FILE>             Write every figure and the histograms.
-      --upgrade                 http:// via HTTP/1.1 Upgrade to h2c.
-  -k, --insecure                Skip TLS certificate verification.
-  -q, --quiet                   No live progress.
-      --cpuprofile=<FILE>       Write a Go CPU profile of the run.
-
-  A client whose connections fail 3 times in a row before the server
-  completes a request gives up; the errors table of the report gives the
-  first cause of each row. Servers that break HTTP/2 or flood the client
-  (endless CONTINUATION, PING/SETTINGS floods, frames that advance no
-  request) fail the connection with GOAWAY instead of hanging it.
-
-  <SIZE> is an integer with an optional unit K, M or G (powers of 1024).
-  <DURATION> is an integer with an optional unit h, m, s or ms (seconds when
-  omitted), or a Go duration such as 1.5s.
-`
+func (c *config) openLoop() bool { return c.reqRate > 0 }
 
 // parseSize parses an integer with an optional K, M or G unit.
 func parseSize(s string) (uint64, error) {
@@ -310,14 +252,8 @@ var options = []option{
 		return nil
 	}},
 	{"data", 'd', true, func(c *config, v string) error { c.dataFile = v; return nil }},
-	{"connection-rate", 'r', true, func(c *config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return errors.New("-r: the rate at which connections are made must be positive")
-		}
-		c.connRate = n
-		return nil
-	}},
+	{"rate", 'r', true, connRateOpt},
+	{"connection-rate", 0, true, connRateOpt}, // h2bench's earlier name for -r
 	{"rate-period", 0, true, durOpt(func(c *config) *time.Duration { return &c.ratePeriod }, "rate-period")},
 	{"duration", 'D', true, durOpt(func(c *config) *time.Duration { return &c.duration }, "duration")},
 	{"warm-up-time", 0, true, durOpt(func(c *config) *time.Duration { return &c.warmup }, "warm-up-time")},
@@ -335,7 +271,7 @@ var options = []option{
 	{"connect-to", 0, true, func(c *config, v string) error { c.connectTo = v; return nil }},
 	{"rps", 0, true, floatOpt(func(c *config) *float64 { return &c.rps }, "rps")},
 	{"verbose", 'v', false, func(c *config, _ string) error { c.verbose = true; return nil }},
-	{"rate", 0, true, floatOpt(func(c *config) *float64 { return &c.rate }, "rate")},
+	{"request-rate", 'R', true, floatOpt(func(c *config) *float64 { return &c.reqRate }, "request-rate")},
 	{"max-requests-per-conn", 0, true, func(c *config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -345,14 +281,63 @@ var options = []option{
 		return nil
 	}},
 	{"json", 0, true, func(c *config, v string) error { c.jsonFile = v; return nil }},
+	{"html", 0, true, func(c *config, v string) error { c.htmlFile = v; return nil }},
 	{"upgrade", 0, false, func(c *config, _ string) error { c.upgrade = true; return nil }},
-	{"insecure", 'k', false, func(c *config, _ string) error { c.insecure = true; return nil }},
+	{"insecure", 'k', false, func(c *config, _ string) error { c.verify = false; return nil }},
+	{"base-uri", 'B', true, func(c *config, v string) error { c.baseURI = v; return nil }},
+	{"timing-script-file", 0, true, func(c *config, v string) error { c.scriptFile = v; return nil }},
+	{"ciphers", 0, true, (*config).parseCiphers},
+	{"tls13-ciphers", 0, true, (*config).parseTLS13Ciphers},
+	{"groups", 0, true, (*config).parseGroups},
+	{"start-at", 0, true, func(c *config, v string) error {
+		t, err := parseStartAt(v, time.Now())
+		c.startAt = t
+		return err
+	}},
+	{"fail-on", 0, true, func(c *config, v string) error {
+		t, err := parseThreshold(v)
+		c.failOn = append(c.failOn, t)
+		return err
+	}},
+	{"verify", 0, false, func(c *config, _ string) error { c.verify = true; return nil }},
+	{"version", 0, false, func(*config, string) error { return errVersion }},
+	{"ktls", 0, false, func(c *config, _ string) error {
+		c.warnings = append(c.warnings, "--ktls: not supported (Go's crypto/tls does not hand TLS to the kernel): ignored")
+		return nil
+	}},
+	{"qlog-file-base", 0, true, http3Only("qlog-file-base")},
+	{"no-udp-gso", 0, false, http3Only("no-udp-gso")},
+	{"max-udp-payload-size", 0, true, http3Only("max-udp-payload-size")},
 	{"quiet", 'q', false, func(c *config, _ string) error { c.quiet = true; return nil }},
 	{"cpuprofile", 0, true, func(c *config, v string) error { c.cpuProfile = v; return nil }},
 }
 
-// errHelp asks the caller to print the usage and exit 0.
-var errHelp = errors.New("help requested")
+// errHelp asks the caller to print the usage and exit 0; errVersion, the
+// version.
+var (
+	errHelp    = errors.New("help requested")
+	errVersion = errors.New("version requested")
+)
+
+// connRateOpt parses -r/--rate, h2load's connection rate: connections made
+// per --rate-period.
+func connRateOpt(c *config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return errors.New("-r: the rate at which connections are made must be positive")
+	}
+	c.connRate = n
+	return nil
+}
+
+// http3Only answers h2load's options that only apply to HTTP/3 (QUIC) runs:
+// h2load ignores them on TCP too, so the run goes on, with one line saying so.
+func http3Only(name string) func(*config, string) error {
+	return func(c *config, _ string) error {
+		c.warnings = append(c.warnings, "--"+name+": not supported (HTTP/3 only; h2bench speaks HTTP/2 and HTTP/1.1): ignored")
+		return nil
+	}
+}
 
 func defaultConfig() *config {
 	return &config{
@@ -365,9 +350,9 @@ func defaultConfig() *config {
 }
 
 // parseArgs parses the command line the way getopt_long does for h2load:
-// options and URIs may be mixed; "--" ends the options. -r is h2load's
-// connection rate; the long option --rate is h2bench's open-loop request
-// rate.
+// options and URIs may be mixed; "--" ends the options. Every option h2load
+// has keeps h2load's meaning and units (-r/--rate is the connection rate);
+// h2bench's own options have names h2load does not use.
 func parseArgs(args []string, stdin io.Reader) (*config, error) {
 	c := defaultConfig()
 	var rest []string
@@ -379,6 +364,9 @@ func parseArgs(args []string, stdin io.Reader) (*config, error) {
 		}
 		if a == "-h" || a == "--help" {
 			return nil, errHelp
+		}
+		if a == "--version" {
+			return nil, errVersion
 		}
 		if strings.HasPrefix(a, "--") {
 			name, val, hasVal := strings.Cut(a[2:], "=")
@@ -469,6 +457,26 @@ func (c *config) finish(uris []string, stdin io.Reader) error {
 			}
 		}
 	}
+	if c.scriptFile != "" {
+		if c.rps > 0 {
+			return errors.New("--timing-script-file, --rps: they are mutually exclusive")
+		}
+		if c.openLoop() {
+			return errors.New("--timing-script-file, -R: they are mutually exclusive")
+		}
+		var err error
+		if c.timings, uris, err = readTimingScript(c.scriptFile, stdin); err != nil {
+			return err
+		}
+		// -n is per client here, at most the script's lines, which it
+		// defaults to
+		n := int64(len(c.timings))
+		if c.nreqsSet && c.nreqs < n {
+			n = c.nreqs
+		}
+		c.timings = c.timings[:n]
+		c.nreqs = n * int64(c.nclients)
+	}
 	if len(uris) == 0 {
 		return errors.New("no URI or input file given")
 	}
@@ -492,12 +500,12 @@ func (c *config) finish(uris []string, stdin io.Reader) error {
 	case c.connRate > c.nclients:
 		return errors.New("-r, -c: the connection rate must be smaller than or equal to the number of clients")
 	case c.openLoop() && c.rps > 0:
-		return errors.New("--rate, --rps: they are mutually exclusive")
+		return errors.New("-R, --rps: they are mutually exclusive")
 	case c.warmup > 0 && !c.timed():
 		return errors.New("--warm-up-time: needs -D")
 	}
 	if c.nthreads > runtime.NumCPU() {
-		fmt.Fprintln(os.Stderr, "-t: warning: the number of threads is greater than hardware cores.")
+		c.warnings = append(c.warnings, "-t: warning: the number of threads is greater than hardware cores.")
 	}
 	if c.timed() {
 		c.nreqs = 0
@@ -515,9 +523,15 @@ func (c *config) finish(uris []string, stdin io.Reader) error {
 		}
 		c.body = b
 	}
-	u, err := url.Parse(uris[0])
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("invalid URI: %s", uris[0])
+	u, err := c.originURI(uris[0])
+	if err != nil {
+		return err
+	}
+	if p, ok := strings.CutPrefix(c.baseURI, "unix:"); ok {
+		if p == "" {
+			return errors.New("-B: unix: needs a path")
+		}
+		c.unixPath = p
 	}
 	c.uris = uris
 	c.scheme = u.Scheme

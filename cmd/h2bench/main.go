@@ -7,7 +7,7 @@
 // of runs from several machines, and live progress.
 //
 //	h2bench -n 1000000 -c 64 -m 16 -t 1 http://127.0.0.1:8080/
-//	h2bench -D 30s --rate 50000 -c 64 -m 16 --json run.json https://host/
+//	h2bench -D 30s -R 50000 -c 64 -m 16 --json run.json https://host/
 //	h2bench merge a.json b.json
 package main
 
@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -39,9 +40,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usageText)
 		return 0
 	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	for _, w := range cfg.warnings {
+		fmt.Fprintln(stderr, w)
 	}
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
@@ -52,20 +60,55 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	res, err := bench(cfg, stdout, isTerminal(stdout) && !cfg.quiet)
+	// With --json -, standard output carries the JSON only; the text
+	// report goes to standard error.
+	text := stdout
+	if cfg.jsonFile == "-" {
+		text = stderr
+	}
+	res, err := bench(cfg, text, isTerminal(text) && !cfg.quiet)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	res.Args = args
-	writeReport(stdout, res)
+	writeReport(text, res)
 	if cfg.jsonFile != "" {
-		if err := writeJSON(cfg.jsonFile, res); err != nil {
+		if err := writeJSON(cfg.jsonFile, stdout, res); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
 	}
+	if cfg.htmlFile != "" {
+		if err := writeHTML(cfg.htmlFile, res); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	if lines := checkThresholds(cfg.failOn, res); len(lines) > 0 {
+		for _, l := range lines {
+			fmt.Fprintln(stderr, l)
+		}
+		return exitThreshold
+	}
 	return 0
+}
+
+// versionString is what --version prints: the module version h2bench was
+// built from, the Go version, and the h2load version whose options it takes.
+func versionString() string {
+	v, gov := "(devel)", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && v == "(devel)" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return "h2bench " + v + " " + gov + " (options of h2load nghttp2/1.52.0)"
 }
 
 // isTerminal reports whether w is a terminal (a character device).
@@ -81,7 +124,7 @@ func isTerminal(w io.Writer) bool {
 // bench runs the benchmark described by cfg and returns its result.
 func bench(cfg *config, stdout io.Writer, live bool) (*result, error) {
 	set := client.NewRequestSet(cfg.reqs)
-	addr, fam, err := resolve(cfg.dialAddr)
+	addr, fam, err := resolve(cfg)
 	if err != nil && !cfg.tls() {
 		return nil, fmt.Errorf("getaddrinfo() failed: %v", err)
 	}
@@ -92,6 +135,10 @@ func bench(cfg *config, stdout io.Writer, live bool) (*result, error) {
 			return nil, fmt.Errorf("--log-file: Could not open file %s", cfg.logFile)
 		}
 		defer logf.Close()
+	}
+	if !cfg.startAt.IsZero() {
+		fmt.Fprintf(stdout, "waiting for --start-at %s\n", cfg.startAt.UTC().Format(time.RFC3339Nano))
+		waitStart(cfg.startAt, func(s string) { fmt.Fprintln(stdout, s) })
 	}
 	fmt.Fprintln(stdout, "starting benchmark...")
 	var pr *progress

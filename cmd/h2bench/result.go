@@ -27,11 +27,12 @@ type result struct {
 	Runs      int      `json:"runs"` // 1, or the number of merged runs
 	Protocol  string   `json:"protocol"`
 	Notes     []string `json:"notes,omitempty"`
-	Duration  float64  `json:"duration_s"` // wall time (merged: the longest run)
-	Measured  float64  `json:"measured_s"` // the denominator of req/s (-D: the main duration)
+	Duration  float64  `json:"duration_s"` // wall time, warm-up included (merged: the longest run)
+	Measured  float64  `json:"measured_s"` // the denominator of every rate: the measured phase
+	Warmup    float64  `json:"warmup_s,omitempty"`
 	ReqPerSec float64  `json:"requests_per_second"`
 	BytesPerS float64  `json:"bytes_per_second"`
-	OpenLoop  float64  `json:"open_loop_rate,omitempty"` // --rate, requests/s intended
+	OpenLoop  float64  `json:"open_loop_rate,omitempty"` // -R, requests/s intended
 
 	Requests struct {
 		Total     int64 `json:"total"`
@@ -44,6 +45,10 @@ type result struct {
 		Timeout   int64 `json:"timeout"`
 		Late      int64 `json:"late_starts"` // open loop: could not start on time
 		Retried   int64 `json:"retried"`     // refused unprocessed by the server, issued again
+		// open loop: Scheduled = Done + Timeout + Unfinished (sent) + NotSent
+		Scheduled  int64 `json:"scheduled,omitempty"`  // open loop: requests due in the measured phase (-n: all)
+		NotSent    int64 `json:"not_sent,omitempty"`   // open loop: scheduled, never sent (in failed and errored)
+		Unfinished int64 `json:"unfinished,omitempty"` // -D: in flight when the measured phase ended (not counted)
 	} `json:"requests"`
 	StatusClasses [6]int64         `json:"status_classes"` // index: status/100; [0]: none
 	StatusCodes   map[string]int64 `json:"status_codes"`
@@ -73,11 +78,17 @@ type result struct {
 	// Histograms (nanoseconds), hdrhistogram V2 compressed, base64.
 	Histograms map[string]string `json:"histograms"`
 	// Percentiles (nanoseconds) read from the histograms, for convenience.
-	Percentiles map[string]map[string]int64        `json:"percentiles"`
-	Connect     []float64                          `json:"connect_s"`  // per connection
-	FirstByte   []float64                          `json:"ttfb_s"`     // per connection: connect start -> first byte
-	ClientRPS   []float64                          `json:"client_rps"` // per client
-	hist        map[string]*hdrhistogram.Histogram // decoded Histograms
+	Percentiles map[string]map[string]int64 `json:"percentiles"`
+	Connect     []float64                   `json:"connect_s"`  // per connection
+	FirstByte   []float64                   `json:"ttfb_s"`     // per connection: connect start -> first byte
+	ClientRPS   []float64                   `json:"client_rps"` // per client
+	// PerSecond counts the requests that ended in each second of the
+	// measured phase (merged: second by second).
+	PerSecond struct {
+		OK     []int64 `json:"completed"`
+		Failed []int64 `json:"failed"`
+	} `json:"per_second"`
+	hist map[string]*hdrhistogram.Histogram // decoded Histograms
 }
 
 var histNames = []string{"request", "ttfb", "queue", "corrected", "failed"}
@@ -103,6 +114,10 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		q.Timeout += s.TimedOut
 		q.Late += s.Late
 		q.Retried += s.Retried
+		q.Scheduled += s.Scheduled
+		q.NotSent += s.NotSent
+		q.Unfinished += s.Unfinished
+		r.Measured = math.Max(r.Measured, float64(s.MeasuredNS)/1e9)
 		r.Traffic.Total += s.BytesTotal
 		r.Traffic.Headers += s.BytesHead
 		r.Traffic.HeadersDec += s.BytesHeadDecomp
@@ -138,10 +153,16 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		r.Connect = append(r.Connect, s.connect...)
 		r.FirstByte = append(r.FirstByte, s.connTTFB...)
 		r.ClientRPS = append(r.ClientRPS, s.clientRPS...)
+		r.PerSecond.OK = addSeries(r.PerSecond.OK, s.perSecOK)
+		r.PerSecond.Failed = addSeries(r.PerSecond.Failed, s.perSecBad)
 	}
 	if cfg.timed() {
-		// h2load: total is what was done in the measured phase
+		// h2load: total is what was done in the measured phase; the open
+		// loop adds what it scheduled and never sent
 		r.Requests.Total = r.Requests.Done
+		if cfg.openLoop() {
+			r.Requests.Total += r.Requests.Timeout + r.Requests.NotSent
+		}
 	}
 	// h2load: "Requests which have not been issued due to connection
 	// errors, are counted towards req_failed and req_error."
@@ -184,12 +205,16 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 			}
 		}
 	}
-	r.Measured = elapsed.Seconds()
-	if cfg.timed() {
-		r.Measured = cfg.duration.Seconds()
+	// Every rate divides by the measured time: with -D, the main duration,
+	// or less if every client stopped before its end (h2load divides by
+	// -D's value whatever happened); otherwise the wall time of the run.
+	if !cfg.timed() {
+		r.Measured = elapsed.Seconds()
+	} else {
+		r.Warmup = cfg.warmup.Seconds()
 	}
 	if cfg.openLoop() {
-		r.OpenLoop = cfg.rate
+		r.OpenLoop = cfg.reqRate
 	}
 	r.finish()
 	return r
@@ -220,12 +245,18 @@ func (r *result) finish() {
 	}
 }
 
-func writeJSON(path string, r *result) error {
+// writeJSON writes r to the file path, or to stdout if path is "-".
+func writeJSON(path string, stdout io.Writer, r *result) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // readJSON loads a result written by --json and decodes its histograms.
@@ -295,6 +326,9 @@ func mergeResults(rs []*result) *result {
 		a.Timeout += b.Timeout
 		a.Late += b.Late
 		a.Retried += b.Retried
+		a.Scheduled += b.Scheduled
+		a.NotSent += b.NotSent
+		a.Unfinished += b.Unfinished
 		for i, v := range r.StatusClasses {
 			m.StatusClasses[i] += v
 		}
@@ -331,14 +365,48 @@ func mergeResults(rs []*result) *result {
 		m.Connect = append(m.Connect, r.Connect...)
 		m.FirstByte = append(m.FirstByte, r.FirstByte...)
 		m.ClientRPS = append(m.ClientRPS, r.ClientRPS...)
+		m.PerSecond.OK = addSeries(m.PerSecond.OK, r.PerSecond.OK)
+		m.PerSecond.Failed = addSeries(m.PerSecond.Failed, r.PerSecond.Failed)
 	}
 	m.finish()
 	m.ReqPerSec, m.BytesPerS = rps, bps
+	if n := startSpread(rs); n > time.Second {
+		m.Notes = append(m.Notes, fmt.Sprintf("the runs started up to %v apart: they did not all overlap (--start-at starts them together)", n.Round(100*time.Millisecond)))
+	}
 	return m
 }
 
+// addSeries adds b to a element by element, extending a as needed.
+func addSeries(a, b []int64) []int64 {
+	for i, v := range b {
+		if i == len(a) {
+			a = append(a, 0)
+		}
+		a[i] += v
+	}
+	return a
+}
+
+// startSpread returns how far apart the runs started.
+func startSpread(rs []*result) time.Duration {
+	var lo, hi time.Time
+	for _, r := range rs {
+		t, err := time.Parse(time.RFC3339Nano, r.Start)
+		if err != nil {
+			continue
+		}
+		if lo.IsZero() || t.Before(lo) {
+			lo = t
+		}
+		if t.After(hi) {
+			hi = t
+		}
+	}
+	return hi.Sub(lo)
+}
+
 func mergeMain(args []string, stdout, stderr io.Writer) int {
-	var out string
+	var out, page string
 	var files []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -348,6 +416,11 @@ func mergeMain(args []string, stdout, stderr io.Writer) int {
 			i++
 		case strings.HasPrefix(a, "--json="):
 			out = strings.TrimPrefix(a, "--json=")
+		case a == "--html" && i+1 < len(args):
+			page = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--html="):
+			page = strings.TrimPrefix(a, "--html=")
 		default:
 			files = append(files, a)
 		}
@@ -366,10 +439,21 @@ func mergeMain(args []string, stdout, stderr io.Writer) int {
 		rs = append(rs, r)
 	}
 	m := mergeResults(rs)
-	fmt.Fprintf(stdout, "merged %d runs (%s)\n", m.Runs, strings.Join(files, ", "))
-	writeReport(stdout, m)
+	m.Args = append([]string{"merge"}, files...)
+	text := stdout
+	if out == "-" {
+		text = stderr
+	}
+	fmt.Fprintf(text, "merged %d runs (%s)\n", m.Runs, strings.Join(files, ", "))
+	writeReport(text, m)
 	if out != "" {
-		if err := writeJSON(out, m); err != nil {
+		if err := writeJSON(out, stdout, m); err != nil {
+			fmt.Fprintln(stderr, "merge:", err)
+			return 1
+		}
+	}
+	if page != "" {
+		if err := writeHTML(page, m); err != nil {
 			fmt.Fprintln(stderr, "merge:", err)
 			return 1
 		}
@@ -472,7 +556,9 @@ func (r *result) requestRow() sdRow {
 
 func writeReport(w io.Writer, r *result) {
 	q := &r.Requests
-	fmt.Fprintf(w, "\nfinished in %s, %.2f req/s, %sB/s\n", fmtDuration(r.Duration), r.ReqPerSec, utosFunit(int64(r.BytesPerS)))
+	// "finished in" is the time every rate of the report divides by (h2load
+	// prints the wall time there, warm-up included, and divides by -D).
+	fmt.Fprintf(w, "\nfinished in %s, %.2f req/s, %sB/s\n", fmtDuration(r.Measured), r.ReqPerSec, utosFunit(int64(r.BytesPerS)))
 	fmt.Fprintf(w, "requests: %d total, %d started, %d done, %d succeeded, %d failed, %d errored, %d timeout\n",
 		q.Total, q.Started, q.Done, q.Succeeded, q.Failed, q.Errored, q.Timeout)
 	fmt.Fprintf(w, "status codes: %d 2xx, %d 3xx, %d 4xx, %d 5xx\n", r.StatusClasses[2], r.StatusClasses[3], r.StatusClasses[4], r.StatusClasses[5])
@@ -511,7 +597,8 @@ func writeReport(w io.Writer, r *result) {
 	}
 	pct("failed requests:", "failed")
 	if r.OpenLoop > 0 {
-		fmt.Fprintf(w, "open loop: %.2f req/s intended; %d requests could not start on time (all streams busy)\n", r.OpenLoop, q.Late)
+		fmt.Fprintf(w, "open loop: %.2f req/s intended; %d scheduled: %d sent (%d done, %d timed out, %d in flight at the end), %d not sent; %d could not start on time (all streams busy)\n",
+			r.OpenLoop, q.Scheduled, q.Scheduled-q.NotSent, q.Done, q.Timeout, q.Unfinished, q.NotSent, q.Late)
 	} else if q.Late > 0 {
 		fmt.Fprintf(w, "rate: %d requests could not start on time (all streams busy)\n", q.Late)
 	}
@@ -526,6 +613,13 @@ func writeReport(w io.Writer, r *result) {
 	fmt.Fprintln(w)
 	if r.Protocol != "" {
 		fmt.Fprintf(w, "application protocol: %s\n", r.Protocol)
+	}
+	if r.Warmup > 0 || math.Abs(r.Duration-r.Measured) > 0.5 {
+		fmt.Fprintf(w, "measured: %s (rates divide by it) of %s wall time", fmtDuration(r.Measured), fmtDuration(r.Duration))
+		if r.Warmup > 0 {
+			fmt.Fprintf(w, ", after %s of warm-up", fmtDuration(r.Warmup))
+		}
+		fmt.Fprintln(w)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

@@ -195,8 +195,14 @@ func runBench(t *testing.T, args ...string) (*result, string) {
 		t.Fatalf("bench: %v", err)
 	}
 	writeReport(&out, res)
+	res.Args = args
 	if cfg.jsonFile != "" {
-		if err := writeJSON(cfg.jsonFile, res); err != nil {
+		if err := writeJSON(cfg.jsonFile, io.Discard, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cfg.htmlFile != "" {
+		if err := writeHTML(cfg.htmlFile, res); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -46,12 +46,13 @@ const (
 	errTimeout           // -T / -N timeouts
 	errHTTP1             // HTTP/1.1 response parse error
 	errAbandoned         // requests never issued because the client gave up
+	errNotSent           // open loop: scheduled requests never sent
 	nErrKinds
 )
 
 var errKindNames = [nErrKinds]string{"connect", "tls handshake", "alpn", "connection closed", "i/o",
 	"protocol error (sent GOAWAY)", "GOAWAY received", "RST_STREAM received", "malformed response",
-	"timeout", "http/1.1 parse", "abandoned"}
+	"timeout", "http/1.1 parse", "abandoned", "not sent (open loop)"}
 
 // errCodes is the number of columns kept per error kind: the HTTP/2 error
 // codes 0..13 and one for the rest.
@@ -134,6 +135,10 @@ type threadStats struct {
 	TimedOut      int64
 	Late          int64 // open loop: requests that could not start on time
 	Retried       int64 // refused by the server (not processed) and re-issued
+	Scheduled     int64 // open loop: requests scheduled in the measured phase
+	NotSent       int64 // open loop: scheduled requests never sent
+	Unfinished    int64 // -D: requests in flight when the measured phase ended (not counted)
+	MeasuredNS    int64 // length of the measured phase
 
 	BytesTotal      int64
 	BytesHead       int64
@@ -165,10 +170,31 @@ type threadStats struct {
 	connect   []float64               // per connection, seconds
 	connTTFB  []float64               // per connection: connect start -> first byte
 	clientRPS []float64               // per client: successes / active time
+	perSecOK  []int64                 // requests completed in each second of the measured phase
+	perSecBad []int64                 // requests failed in each second
+}
+
+// tick counts a request that ended in second sec of the measured phase.
+// The slices start with an hour's capacity: no allocation on the request
+// path before then.
+func (s *threadStats) tick(sec int64, ok bool) {
+	if sec < 0 {
+		return
+	}
+	for int64(len(s.perSecOK)) <= sec {
+		s.perSecOK = append(s.perSecOK, 0)
+		s.perSecBad = append(s.perSecBad, 0)
+	}
+	if ok {
+		s.perSecOK[sec]++
+	} else {
+		s.perSecBad[sec]++
+	}
 }
 
 func newThreadStats() *threadStats {
-	return &threadStats{request: newHist(), ttfb: newHist(), queue: newHist(), correct: newHist(), failed: newHist()}
+	return &threadStats{request: newHist(), ttfb: newHist(), queue: newHist(), correct: newHist(), failed: newHist(),
+		perSecOK: make([]int64, 0, 3600), perSecBad: make([]int64, 0, 3600)}
 }
 
 // errCount adds one error of kind k with HTTP/2 code col.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/h2loop/h2loop/client"
@@ -54,9 +55,10 @@ type worker struct {
 	connRate    int   // clients per rate period (0: all at once)
 	live        int   // clients not finished
 	phase       int
-	mainStart   int64
-	mainEnd     int64
-	sched       *schedule // --rate: the worker's open-loop schedule
+	mainStart   int64     // start of the measured phase
+	mainEnd     int64     // -D: its planned end
+	mainStop    int64     // its actual end: -D's end, or when every client stopped
+	sched       *schedule // -R: the worker's open-loop schedule
 	rr          int       // round-robin cursor for the open-loop scheduler
 	retry       []int64   // intended starts of refused requests to re-issue
 	reqCursor   int       // next URI for open-loop requests
@@ -161,7 +163,7 @@ func (w *worker) run() {
 		if !w.cfg.timed() {
 			total = w.nreqs
 		}
-		w.sched = newSchedule(w.mainStart, w.cfg.rate/float64(w.cfg.nthreads), total)
+		w.sched = newSchedule(w.mainStart, w.cfg.reqRate/float64(w.cfg.nthreads), total)
 		w.timers.push(w.sched.t0, -1, tkSched)
 	}
 	if w.progress != nil {
@@ -200,6 +202,13 @@ func (w *worker) run() {
 		}
 		w.runTimers()
 		w.flushDirty()
+	}
+	if w.mainStop == 0 {
+		w.mainStop = w.now // every client stopped before -D's end (or no -D)
+	}
+	w.st.MeasuredNS = max(0, w.mainStop-w.mainStart)
+	if w.sched != nil {
+		w.countNotSent()
 	}
 	if w.progress != nil {
 		w.publish()
@@ -275,7 +284,11 @@ func (w *worker) runTimers() {
 				c.success = 0
 			}
 		case tkMainEnd:
+			if w.sched != nil {
+				w.dispatchOpenLoop() // what is due by the end goes out (and is in flight at the end)
+			}
 			w.phase = phaseOver
+			w.mainStop = w.now
 			w.stopAll()
 		case tkSched:
 			w.dispatchOpenLoop()
@@ -369,11 +382,69 @@ func (w *worker) openLoopDone() bool {
 	return s.total >= 0 && s.issued >= s.total && len(w.retry) == 0
 }
 
+// countNotSent accounts, at the end of an open-loop run, the scheduled
+// requests that were never sent: those due before the measured phase ended
+// (with -n: all N) that no stream was free for, and refused requests never
+// re-issued. They count as failed and errored, as h2load counts requests
+// it never issued; the corrected latency of each one that was due runs to
+// the end of the measured phase (wrk2's rule: a request that never went
+// out waited at least that long).
+func (w *worker) countNotSent() {
+	s, st, end := w.sched, w.st, w.mainStop
+	scheduled := s.total
+	if scheduled < 0 {
+		scheduled = s.due(end)
+	}
+	st.Scheduled = scheduled
+	n := max(0, scheduled-s.issued)
+	for _, at := range w.retry {
+		record(st.correct, end-at)
+	}
+	n += int64(len(w.retry))
+	w.retry = w.retry[:0]
+	s.recordRamp(st.correct, s.issued, scheduled, end)
+	st.NotSent += n
+	if n > 0 {
+		st.errCount(errNotSent, 0, n)
+		why := "no stream was free for them before the measured phase ended"
+		if w.live == 0 && w.cfg.timed() && end < w.mainEnd {
+			why = "every client had stopped (see the other errors) before -D's end"
+		}
+		st.cause(errNotSent, 0, why)
+	}
+}
+
+// recordRamp records in h the corrected latencies end - intended(k) of the
+// requests k in [from, to) due by end. The values fall by one interval per
+// request, so runs of requests whose values share a histogram bucket
+// (a relative width of about 1/2048) are recorded at once: the cost is
+// bounded by the number of buckets, not by the number of requests.
+func (s *schedule) recordRamp(h *hdrhistogram.Histogram, from, to, end int64) {
+	for k := from; k < to; {
+		v := end - s.intended(k)
+		if v < 0 {
+			return // this one and every later one were not due yet
+		}
+		m := max(1, int64(float64(v)/2048/s.interval))
+		m = min(m, to-k)
+		mid := v - int64(float64(m-1)*s.interval/2)
+		if mid < histLowest {
+			mid = histLowest
+		} else if mid > histHighest {
+			mid = histHighest
+		}
+		_ = h.RecordValues(mid, m)
+		k += m
+	}
+}
+
 // schedule is an open-loop sequence of intended start times: request k is
-// due at t0 + k*interval. Nothing is stored per request.
+// due at t0 + k*interval (nothing is stored per request), or at
+// t0 + offsets[k] for a timing script.
 type schedule struct {
 	t0       int64
 	interval float64 // ns
+	offsets  []int64 // --timing-script-file (shared, read-only); nil: interval
 	total    int64   // -1: unlimited
 	issued   int64
 	lateUpTo int64 // requests already judged for lateness
@@ -383,10 +454,22 @@ func newSchedule(t0 int64, perSecond float64, total int64) *schedule {
 	return &schedule{t0: t0, interval: 1e9 / perSecond, total: total}
 }
 
-func (s *schedule) intended(k int64) int64 { return s.t0 + int64(math.Round(float64(k)*s.interval)) }
+func (s *schedule) intended(k int64) int64 {
+	if s.offsets != nil {
+		return s.t0 + s.offsets[k]
+	}
+	return s.t0 + int64(math.Round(float64(k)*s.interval))
+}
 
-// due returns how many requests are due at now.
+// due returns how many requests are due at now; for a timing script, only
+// whether the next one is (issued+1 if so).
 func (s *schedule) due(now int64) int64 {
+	if s.offsets != nil {
+		if s.issued < s.total && s.t0+s.offsets[s.issued] <= now {
+			return s.issued + 1
+		}
+		return s.issued
+	}
 	if now < s.t0 {
 		return 0
 	}
@@ -521,12 +604,19 @@ func cloneSockaddr(sa unix.Sockaddr) unix.Sockaddr {
 		return &unix.SockaddrInet4{Port: a.Port, Addr: a.Addr}
 	case *unix.SockaddrInet6:
 		return &unix.SockaddrInet6{Port: a.Port, ZoneId: a.ZoneId, Addr: a.Addr}
+	case *unix.SockaddrUnix:
+		return &unix.SockaddrUnix{Name: a.Name}
 	}
 	return sa
 }
 
-// resolve returns the socket address to connect to.
-func resolve(addr string) (unix.Sockaddr, int, error) {
+// resolve returns the socket address to connect to (-B unix:PATH: that
+// socket).
+func resolve(cfg *config) (unix.Sockaddr, int, error) {
+	if cfg.unixPath != "" {
+		return &unix.SockaddrUnix{Name: cfg.unixPath}, unix.AF_UNIX, nil
+	}
+	addr := cfg.dialAddr
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, 0, err
