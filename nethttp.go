@@ -32,7 +32,8 @@ import (
 //   - The ResponseWriter sends its Header at the first Write, Flush or
 //     handler return; adds Date and a sniffed Content-Type unless set (a nil
 //     value suppresses them, as in net/http); drops connection-specific
-//     fields (RFC 9113 §8.2.2); ignores 1xx WriteHeader calls; answers HEAD
+//     fields (RFC 9113 §8.2.2); sends a 1xx WriteHeader (103 Early Hints)
+//     as an interim response with the header as it is then; answers HEAD
 //     without a body; implements http.Flusher and FlushError (for
 //     http.ResponseController). Trailers are declared with the "Trailer"
 //     header or set with http.TrailerPrefix, and are sent after the body.
@@ -411,7 +412,9 @@ type responseWriter struct {
 func (w *responseWriter) Header() http.Header { return w.header }
 
 // WriteHeader sets the status code and takes the snapshot of the header.
-// 1xx codes are ignored (h2loop sends no informational responses).
+// A 1xx code other than 101 sends an interim response (103 Early Hints,
+// say) with the header as it is now, which stays for the final response,
+// as net/http does.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.rc == nil {
 		panic("h2loop: WriteHeader called after the handler returned")
@@ -423,6 +426,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
 	}
 	if code < 200 {
+		w.interim(code)
 		return
 	}
 	w.wroteHeader = true
@@ -481,6 +485,30 @@ func (w *responseWriter) WriteHeader(code int) {
 			w.rc.AddHeader(name, v)
 		}
 	}
+}
+
+// interim sends an informational response with the fields of the header
+// map; the map is left as it is for the final response.
+func (w *responseWriter) interim(code int) {
+	r := &w.rc.req
+	n := len(r.RespHeader)
+	for k, vs := range w.header {
+		switch k {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te",
+			"Content-Length", "Trailer", "Date":
+			continue
+		}
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			continue
+		}
+		name := lowerHeader(k)
+		for _, v := range vs {
+			r.AddHeader(name, v)
+		}
+	}
+	w.rc.t.Interim(r, code, n)
+	clear(r.RespHeader[n:])
+	r.RespHeader = r.RespHeader[:n]
 }
 
 func (w *responseWriter) declareTrailer(k string) {

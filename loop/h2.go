@@ -19,6 +19,10 @@ import (
 // connection died.
 var ErrCanceled = errors.New("h2loop: stream canceled")
 
+// ErrInterim is returned by Interim when the final response has started
+// or the status is not an informational one the protocol can carry.
+var ErrInterim = errors.New("h2loop: no interim response possible")
+
 // ErrBodyClosed is returned by ReadBody after CloseBody.
 var ErrBodyClosed = errors.New("h2loop: request body closed")
 
@@ -395,6 +399,19 @@ func (h *h2conn) Finish(r *engine.Request) {
 	defer h.unlock("Finish")
 	h.eng.Respond(r)
 	h.flushSoon()
+}
+
+func (h *h2conn) Interim(r *engine.Request, status, from int) (err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("Interim", &err)
+	if h.closed.Load() || r.Canceled || r.StreamDone() {
+		return ErrCanceled
+	}
+	if !h.eng.Interim(r, status, from) {
+		return ErrInterim
+	}
+	h.flushLocked()
+	return nil
 }
 
 func (h *h2conn) Reset(r *engine.Request) {

@@ -7,6 +7,8 @@
 //	GET  /bytes/N     200 with exactly N bytes, byte i = 'a' + i%26, with content-length
 //	POST /echo        200 echoing the request body as it streams in
 //	GET  /delay/MS    200 after MS milliseconds (other streams are not held up)
+//	GET  /hints       103 (Early Hints) with link: </bytes/1000>; rel=preload;
+//	                  as=fetch; crossorigin, then 50 ms later 200 "hinted\n"
 //	anything else     404
 //
 // Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
@@ -66,6 +68,11 @@ func pattern(n int) []byte {
 
 var hello = []byte("hello, world!\n")
 
+// hintLink is the preload /hints announces in its 103: browsers preload
+// only links with a valid as attribute.
+const hintLink = "</bytes/1000>; rel=preload; as=fetch; crossorigin"
+
+
 var echoBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func handle(ctx *h2loop.RequestCtx) {
@@ -122,11 +129,30 @@ func handle(ctx *h2loop.RequestCtx) {
 		}
 		ctx.SetContentType("text/plain")
 		ctx.SetBodyString("delayed " + strconv.Itoa(ms) + "ms\n")
+	case path == "/hints" && (method == "GET" || method == "HEAD"):
+		if ctx.SendEarlyHints(hintLink) != nil {
+			return
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("hinted\n")
 	default:
 		ctx.SetStatus(404)
 		ctx.SetContentType("text/plain")
 		ctx.SetBodyString("not found\n")
 	}
+}
+
+// waits reports whether the handler of path waits (a timer): it runs on
+// the worker pool, never inline.
+func waits(path string) bool {
+	return strings.HasPrefix(path, "/delay/") || strings.HasPrefix(path, "/hints")
 }
 
 func main() {
@@ -149,7 +175,7 @@ func main() {
 		// Every handler but /delay only fills in a response (an /echo whose
 		// body is complete never waits either): they run on the reading
 		// goroutine, without a hand-off to the pool.
-		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool { return !strings.HasPrefix(ctx.Path(), "/delay/") },
+		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool { return !waits(ctx.Path()) },
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
