@@ -72,7 +72,6 @@ var hello = []byte("hello, world!\n")
 // only links with a valid as attribute.
 const hintLink = "</bytes/1000>; rel=preload; as=fetch; crossorigin"
 
-
 var echoBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func handle(ctx *h2loop.RequestCtx) {
