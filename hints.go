@@ -1,6 +1,10 @@
 package h2loop
 
-import "github.com/h2loop/h2loop/loop"
+import (
+	"errors"
+
+	"github.com/h2loop/h2loop/loop"
+)
 
 // ErrInterim is returned by SendInterim and SendEarlyHints when the final
 // response has started or the status is not an informational (1xx) one
@@ -36,4 +40,31 @@ func (ctx *RequestCtx) SendEarlyHints(links ...string) error {
 	clear(r.RespHeader[n:])
 	r.RespHeader = r.RespHeader[:n]
 	return err
+}
+
+// ErrNotHTTP2 is returned by the methods that send HTTP/2 frames when the
+// request came over HTTP/1.1.
+var ErrNotHTTP2 = errors.New("h2loop: not an HTTP/2 connection")
+
+// SendAltSvc sends an ALTSVC frame (RFC 7838) on the request's stream,
+// advertising alternative services for the request's origin; value is an
+// Alt-Svc field value such as `h2="alt.example.com:443"; ma=3600` or
+// "clear". Over HTTP/1.1 use the Alt-Svc header field instead (it returns
+// ErrNotHTTP2). It returns loop.ErrCanceled when the stream is gone.
+func (ctx *RequestCtx) SendAltSvc(value string) error {
+	if x, ok := ctx.t.(loop.H2Frames); ok {
+		return x.AltSvc(&ctx.req, value)
+	}
+	return ErrNotHTTP2
+}
+
+// SendOrigin sends an ORIGIN frame (RFC 8336) on the request's connection:
+// the origins ("https://host[:port]") the client may send requests for on
+// it. Clients act on it over TLS only, for origins the server's
+// certificate covers. It returns ErrNotHTTP2 over HTTP/1.1.
+func (ctx *RequestCtx) SendOrigin(origins ...string) error {
+	if x, ok := ctx.t.(loop.H2Frames); ok {
+		return x.Origin(origins)
+	}
+	return ErrNotHTTP2
 }

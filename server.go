@@ -122,6 +122,17 @@ type Server struct {
 	// streams both ways). Off by default: a request with :protocol is then
 	// malformed.
 	EnableConnectProtocol bool
+	// AltSvc, when set, is an Alt-Svc field value (RFC 7838 §3, e.g.
+	// `h2="alt.example.com:443"; ma=3600`) sent in an ALTSVC frame on
+	// stream 0 on every HTTP/2 connection, for the origin of its first
+	// request (scheme://:authority), before that request's response. A
+	// handler can send one for its request with ctx.SendAltSvc.
+	AltSvc string
+	// Origins, when set, are sent in an ORIGIN frame (RFC 8336) when an
+	// HTTP/2 connection over TLS starts: the origins ("https://host[:port]")
+	// the client may send requests for on it (the certificate must cover
+	// them). A handler can send one with ctx.SendOrigin.
+	Origins []string
 	// StreamIdleTimeout ends a stream whose request body is still arriving
 	// when no frame went either way on it for this long (a 408, or
 	// RST_STREAM(CANCEL) once the response started), so a stalled upload
@@ -294,6 +305,8 @@ func (s *Server) init() (*loop.Core, error) {
 			HeaderTimeout:                s.HeaderTimeout,
 			StreamIdleTimeout:            s.StreamIdleTimeout,
 			EnableConnectProtocol:        s.EnableConnectProtocol,
+			AltSvc:                       s.AltSvc,
+			Origins:                      s.Origins,
 			Logf:                         logf,
 		},
 		Hooks: loop.Hooks{

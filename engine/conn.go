@@ -111,6 +111,8 @@ type Conn struct {
 	shutdownPing bool   // first GOAWAY of a graceful shutdown sent, PING outstanding
 	peerGoAway   bool
 
+	altSvcDone bool // Config.AltSvc sent, or not to be sent
+
 	// abuse counters
 	ctrlQueued  int // control frames produced since the last TakeOutput
 	resets      int // resets of active streams (the client's, or provoked by it) in the current second

@@ -360,6 +360,9 @@ func (c *Conn) dispatch(st *stream, streaming bool) {
 			c.unread += n
 		}
 	}
+	if !c.altSvcDone && c.cfg.AltSvc != "" {
+		c.connAltSvc(r)
+	}
 	c.lifeStep(r, lifeStart)
 	r.streaming = streaming
 	c.m.inc(&c.m.Requests)

@@ -74,6 +74,9 @@ func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS}
 	h.cond.L = &h.mu
 	h.eng = engine.NewConn(&core.opts.Engine, h, &core.Metrics, time.Now())
+	if isTLS {
+		h.eng.StartTLS()
+	}
 	return h
 }
 
@@ -411,6 +414,35 @@ func (h *h2conn) Interim(r *engine.Request, status, from int) (err error) {
 		return ErrInterim
 	}
 	h.flushLocked()
+	return nil
+}
+
+// H2Frames is implemented by the HTTP/2 transport: frames only HTTP/2
+// has, sent from a handler.
+type H2Frames interface {
+	// AltSvc sends an ALTSVC frame with value on r's stream.
+	AltSvc(r *engine.Request, value string) error
+	// Origin sends an ORIGIN frame listing origins.
+	Origin(origins []string) error
+}
+
+func (h *h2conn) AltSvc(r *engine.Request, value string) (err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("AltSvc", &err)
+	if h.closed.Load() || !h.eng.AltSvc(r, value) {
+		return ErrCanceled
+	}
+	h.flushSoon()
+	return nil
+}
+
+func (h *h2conn) Origin(origins []string) (err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("Origin", &err)
+	if h.closed.Load() || !h.eng.SendOrigin(origins) {
+		return ErrCanceled
+	}
+	h.flushSoon()
 	return nil
 }
 

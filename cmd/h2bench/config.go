@@ -117,7 +117,7 @@ Options (h2load's):
                                 status (-1 failed), duration (us).
       --connect-to=<HOST>[:<PORT>]  Connect here instead of the URI's host.
       --rps=<N>                 Requests per second per client.
-  -v, --verbose                 Accepted for compatibility (no extra output).
+  -v, --verbose                 Print the ALTSVC and ORIGIN frames servers send.
   -h, --help
 Options (h2bench's own):
       --rate=<R>                Open-loop mode: R requests per second in

@@ -12,7 +12,10 @@
 //	anything else     404
 //
 // Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
-// http/1.1); -inline runs handlers on the reading goroutine (not for /delay);
+// http/1.1); -altsvc VALUE sends an ALTSVC frame (RFC 7838) with that
+// Alt-Svc value for the connection's origin on every HTTP/2 connection;
+// -origin LIST (comma-separated origins) sends an ORIGIN frame (RFC 8336)
+// on every HTTP/2 connection over TLS; -inline runs handlers on the reading goroutine (not for /delay);
 // -debug addr serves net/http/pprof and expvar (/debug/vars: memstats with
 // Mallocs, and the server's counters as "h2loop") on a separate listener.
 package main
@@ -162,6 +165,8 @@ func main() {
 	inline := flag.Bool("inline", false, "run every handler on the reading goroutine (/delay then blocks its connection)")
 	verbose := flag.Bool("v", false, "log protocol errors")
 	debugAddr := flag.String("debug", "", "serve net/http/pprof and expvar on this address")
+	altSvc := flag.String("altsvc", "", "send an ALTSVC frame with this Alt-Svc value for the connection's origin on every HTTP/2 connection")
+	origin := flag.String("origin", "", "send an ORIGIN frame with these comma-separated origins on every HTTP/2 connection over TLS")
 	flag.Parse()
 
 	srv := &h2loop.Server{
@@ -175,6 +180,12 @@ func main() {
 		// body is complete never waits either): they run on the reading
 		// goroutine, without a hand-off to the pool.
 		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool { return !waits(ctx.Path()) },
+	}
+	srv.AltSvc = *altSvc
+	for _, o := range strings.Split(*origin, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			srv.Origins = append(srv.Origins, o)
+		}
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)
