@@ -16,7 +16,7 @@ type memClient struct {
 	fail   func(string)
 }
 
-func newMemServer(tb testing.TB, h Handler) (*memClient, func([]byte) bool) {
+func newMemServer(tb testing.TB, h Handler, extra ...hpack.HeaderField) (*memClient, func([]byte) bool) {
 	srv := &Server{Handler: h, InlineHandlers: true}
 	core, err := srv.init()
 	if err != nil {
@@ -31,6 +31,9 @@ func newMemServer(tb testing.TB, h Handler) (*memClient, func([]byte) bool) {
 		hb.Reset()
 		for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
 			{Name: ":path", Value: "/"}, {Name: ":authority", Value: "example.com"}, {Name: "user-agent", Value: "bench"}} {
+			enc.WriteField(f)
+		}
+		for _, f := range extra {
 			enc.WriteField(f)
 		}
 		return append([]byte(nil), hb.Bytes()...)

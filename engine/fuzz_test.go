@@ -80,6 +80,13 @@ func fuzzSeeds() [][]byte {
 		codec.AppendWindowUpdate(nil, 0, 1<<30), codec.AppendWindowUpdate(nil, 1, 1<<30))
 	add(tc.post(1, "/stream"), codec.AppendData(nil, 1, false, []byte("x")), tc.post(3, "/stream"),
 		codec.AppendDataPadded(nil, 3, false, []byte("padded"), 20), codec.AppendData(nil, 1, true, nil), codec.AppendData(nil, 3, true, nil))
+	// RFC 9218: priorities in headers and PRIORITY_UPDATE frames, for open
+	// and idle streams, while responses compete for a small window.
+	add(codec.AppendPriorityUpdate(nil, 3, "u=0, i"), tc.getWith(1, "/bytes/100000", "priority", "u=6"),
+		tc.getWith(3, "/bytes/50000", "priority", "u=7"), codec.AppendPriorityUpdate(nil, 1, "u=1"),
+		tc.getWith(5, "/bytes/20000", "priority", "i"), codec.AppendWindowUpdate(nil, 0, 200000),
+		codec.AppendPriorityUpdate(nil, 5, "u=0"), codec.AppendWindowUpdate(nil, 3, 100000))
+	add(codec.AppendPriorityUpdate(nil, 9, "u=2"), codec.AppendPriorityUpdate(nil, 11, "i"), get(13, "/"))
 	return seeds
 }
 

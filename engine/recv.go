@@ -115,6 +115,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		st.id = id
 		st.state = stOpen
 		st.clen = -1
+		st.prio = codec.DefaultPriority
 		c.touch(st)
 		c.sendConn.OpenStream(&st.send)
 		st.recv = window.NewRecv(c.cfg.InitialStreamWindow)
@@ -269,6 +270,7 @@ func (c *Conn) endBlock(id uint32) error {
 	if st.trailers {
 		return c.recvEnd(st)
 	}
+	c.openPriority(st, &r.Header)
 	if r.Header.Protocol != "" && !c.cfg.EnableConnectProtocol {
 		// :protocol is defined only once SETTINGS_ENABLE_CONNECT_PROTOCOL
 		// was sent (RFC 8441 §3); otherwise it is an undefined

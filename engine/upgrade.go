@@ -54,6 +54,7 @@ func (c *Conn) Upgrade(settings []byte, r *Request) error {
 	r.bodyEOF = true
 	r.bodyLen = int64(len(r.body))
 	st.req = r
+	c.openPriority(st, &r.Header)
 	c.dispatch(st, false)
 	return nil
 }
