@@ -122,6 +122,10 @@ type Server struct {
 	// streams both ways). Off by default: a request with :protocol is then
 	// malformed.
 	EnableConnectProtocol bool
+	// EnablePush lets handlers push (ctx.Push, http.Pusher through
+	// WrapHandler): PUSH_PROMISE for requests the server then answers on
+	// streams it reserves, when the client allows it. Off by default.
+	EnablePush bool
 	// AltSvc, when set, is an Alt-Svc field value (RFC 7838 §3, e.g.
 	// `h2="alt.example.com:443"; ma=3600`) sent in an ALTSVC frame on
 	// stream 0 on every HTTP/2 connection, for the origin of its first
@@ -306,6 +310,7 @@ func (s *Server) init() (*loop.Core, error) {
 			StreamIdleTimeout:            s.StreamIdleTimeout,
 			EnableConnectProtocol:        s.EnableConnectProtocol,
 			AltSvc:                       s.AltSvc,
+			EnablePush:                   s.EnablePush,
 			Origins:                      s.Origins,
 			Logf:                         logf,
 		},

@@ -108,6 +108,10 @@ type Config struct {
 	// (RFC 9110 §6.6.1). It is called once per response: return bytes
 	// computed once a second, never changed afterwards.
 	DateField func() []byte
+	// EnablePush lets handlers push (Conn.Push): PUSH_PROMISE for requests
+	// the server then answers on streams it reserves, when the client
+	// allows it (SETTINGS_ENABLE_PUSH). Off by default.
+	EnablePush bool
 	// AltSvc, when set, is an Alt-Svc field value (RFC 7838 §3, such as
 	// `h3=":443"; ma=86400`) sent in an ALTSVC frame on stream 0 on every
 	// connection, for the origin of its first request (scheme and

@@ -105,6 +105,11 @@ type Conn struct {
 	prioIdle   []prioUpdate
 	lastPushID uint32
 	peerNo7540 uint32 // the client's SETTINGS_NO_RFC7540_PRIORITIES
+	// server push: the client's SETTINGS_ENABLE_PUSH and
+	// SETTINGS_MAX_CONCURRENT_STREAMS, and our pushed streams open
+	peerPush       bool
+	peerMaxStreams uint32
+	pushActive     uint32
 	settingsIn bool   // the client's first SETTINGS frame was processed
 
 	// settings and liveness
@@ -156,7 +161,11 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		sendConn:   window.NewSendConn(codec.DefaultInitialWindowSize),
 		recvConn:   window.NewRecv(cfg.InitialConnWindow),
 		peerMaxFrm: codec.DefaultMaxFrameSize,
-		started:    now,
+		// "The initial value [of SETTINGS_ENABLE_PUSH] is 1" and
+		// SETTINGS_MAX_CONCURRENT_STREAMS is unlimited until set (§6.5.2).
+		peerPush:       true,
+		peerMaxStreams: 1<<32 - 1,
+		started:        now,
 		lastActive: now,
 		now:        now,
 	}
@@ -412,8 +421,14 @@ func (c *Conn) control() error {
 	return nil
 }
 
-// isIdle reports whether id names a stream the client has not opened yet.
-func (c *Conn) isIdle(id uint32) bool { return id > c.lastClientID }
+// isIdle reports whether id names a stream not opened yet: by the client
+// (odd ids), or promised by us (even ids).
+func (c *Conn) isIdle(id uint32) bool {
+	if id%2 == 0 {
+		return id > c.lastPushID
+	}
+	return id > c.lastClientID
+}
 
 func (c *Conn) onPriority(h codec.FrameHeader, p []byte) error {
 	pp, err := codec.ParsePriority(h, p)
@@ -445,7 +460,8 @@ func (c *Conn) onRSTStream(h codec.FrameHeader, p []byte) error {
 		return c.uselessFrame()
 	}
 	c.m.inc(&c.m.ResetsReceived)
-	if !st.respDone {
+	if !st.respDone && st.id%2 == 1 { // a client declining a push is no abuse
+
 		if err := c.countReset(); err != nil {
 			return err
 		}
@@ -500,6 +516,10 @@ func (c *Conn) onSettings(h codec.FrameHeader, p []byte) error {
 			c.peerMaxFrm = s.Value
 		case codec.SettingMaxHeaderListSize:
 			c.peerMaxHdr = s.Value
+		case codec.SettingEnablePush:
+			c.peerPush = s.Value == 1
+		case codec.SettingMaxConcurrentStreams:
+			c.peerMaxStreams = s.Value
 		case codec.SettingNoRFC7540Priorities:
 			// "A sender MUST NOT change the SETTINGS_NO_RFC7540_PRIORITIES
 			// value after the first SETTINGS frame. Receivers that detect a

@@ -406,6 +406,9 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 	tr := transitions[st.state][evRecvData]
 	if tr.kind != okEvent {
 		c.releaseConn(df.FlowLen)
+		if tr.kind == connErr { // reserved (local): a pushed stream
+			return &codec.ConnError{Code: tr.code, Reason: "DATA on a " + st.state.String() + " stream"}
+		}
 		return &codec.StreamError{StreamID: st.id, Code: tr.code, Reason: "DATA on a " + st.state.String() + " stream"}
 	}
 	if err := st.recv.Consume(df.FlowLen); err != nil {

@@ -29,6 +29,9 @@ type Request struct {
 	// before the request), set before the handler starts; later updates
 	// change the scheduling, not this field.
 	Priority codec.Priority
+	// Pushed reports a request the server promised (server push), not one
+	// the client sent.
+	Pushed bool
 	// Owner is free for the server (its request context); the engine never touches it.
 	Owner any
 
@@ -74,6 +77,7 @@ func (r *Request) Reset() {
 	}
 	r.StreamID = 0
 	r.Priority = codec.Priority{}
+	r.Pushed = false
 	r.Status = 0
 	r.RespHeader = r.RespHeader[:0]
 	r.Trailers = r.Trailers[:0]

@@ -415,6 +415,9 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 		}
 	}
 	c.sendConn.CloseStream(&st.send)
+	if id%2 == 0 {
+		c.pushActive--
+	}
 	c.streams.Delete(id)
 	if c.streams.Len() == 0 {
 		defer c.releaseStreams()

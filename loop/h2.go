@@ -86,7 +86,7 @@ func (h *h2conn) AcquireRequest() *engine.Request { return h.core.opts.Hooks.Acq
 
 func (h *h2conn) Dispatch(r *engine.Request) {
 	t := task{r: r, t: h}
-	if r.BodyComplete() && (h.core.opts.InlineHandlers || h.core.opts.Inline != nil && h.core.opts.Inline(r)) {
+	if r.BodyComplete() && !r.Pushed && (h.core.opts.InlineHandlers || h.core.opts.Inline != nil && h.core.opts.Inline(r)) {
 		h.inline = append(h.inline, t)
 		return
 	}
@@ -424,6 +424,40 @@ type H2Frames interface {
 	AltSvc(r *engine.Request, value string) error
 	// Origin sends an ORIGIN frame listing origins.
 	Origin(origins []string) error
+	// Push promises a request on r's stream and starts its handler (see
+	// engine.Conn.Push).
+	Push(r *engine.Request, method, authority, path string, fields []string) error
+	// PushAllowed reports whether a push may succeed now.
+	PushAllowed() bool
+}
+
+func (h *h2conn) Push(r *engine.Request, method, authority, path string, fields []string) (err error) {
+	tasks, err := h.push(r, method, authority, path, fields)
+	h.submit(tasks) // the promised request's handler, on the pool
+	return err
+}
+
+func (h *h2conn) push(r *engine.Request, method, authority, path string, fields []string) (tasks []task, err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("Push", &err)
+	if h.closed.Load() {
+		return nil, ErrCanceled
+	}
+	err = h.eng.Push(r, method, authority, path, fields)
+	// Take the dispatched request now: the reading goroutine submits
+	// only what its own input dispatched.
+	tasks = h.dispatch
+	h.dispatch = nil
+	if err == nil {
+		h.flushLocked() // the promise goes out before the parent's response refers to it
+	}
+	return tasks, err
+}
+
+func (h *h2conn) PushAllowed() bool {
+	h.mu.Lock()
+	defer h.unlock("PushAllowed")
+	return !h.closed.Load() && h.eng.PushAllowed()
 }
 
 func (h *h2conn) AltSvc(r *engine.Request, value string) (err error) {

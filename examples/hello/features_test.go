@@ -190,3 +190,25 @@ func TestAltSvcOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestPushNghttp: nghttp (push on by default) gets the PUSH_PROMISE for
+// /bytes/1000 on the request's stream and the pushed response on stream 2;
+// with --no-push, and with h2bench (which refuses push), just the 200.
+func TestPushNghttp(t *testing.T) {
+	addr := startHello(t)
+	out := nghttpFrames(t, "-a", "http://"+addr+"/push")
+	re := regexp.MustCompile(`(?s)recv \(stream_id=13\) :path: /bytes/1000\n\s*\[[ 0-9.]+\] recv PUSH_PROMISE frame <length=\d+, flags=0x04, stream_id=13>.*?promised_stream_id=2\).*?\bpushed\n.*?recv \(stream_id=2\) :status: 200\n.*?recv DATA frame <length=1000, flags=0x01, stream_id=2>`)
+	if !re.MatchString(out) {
+		t.Fatalf("nghttp -a: no PUSH_PROMISE /bytes/1000 and pushed response:\n%s", out)
+	}
+	out = nghttpFrames(t, "--no-push", "http://"+addr+"/push")
+	if strings.Contains(out, "PUSH_PROMISE") || !strings.Contains(out, "pushed\n") {
+		t.Fatalf("nghttp --no-push:\n%s", out)
+	}
+	if runtime.GOOS == "linux" {
+		bout, err := exec.Command(h2bench(t), "-n", "50", "-c", "2", "-m", "5", "http://"+addr+"/push").CombinedOutput()
+		if err != nil || !strings.Contains(string(bout), "50 succeeded") {
+			t.Fatalf("h2bench (no push): %v\n%s", err, bout)
+		}
+	}
+}

@@ -9,6 +9,8 @@
 //	GET  /delay/MS    200 after MS milliseconds (other streams are not held up)
 //	GET  /hints       103 (Early Hints) with link: </bytes/1000>; rel=preload;
 //	                  as=fetch; crossorigin, then 50 ms later 200 "hinted\n"
+//	GET  /push        when the client allows push, pushes GET /bytes/1000
+//	                  (PUSH_PROMISE), then 200 "pushed\n"; otherwise just the 200
 //	anything else     404
 //
 // Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
@@ -144,6 +146,12 @@ func handle(ctx *h2loop.RequestCtx) {
 		}
 		ctx.SetContentType("text/plain")
 		ctx.SetBodyString("hinted\n")
+	case path == "/push" && (method == "GET" || method == "HEAD"):
+		if ctx.PushAllowed() {
+			ctx.Push("GET", "/bytes/1000")
+		}
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("pushed\n")
 	default:
 		ctx.SetStatus(404)
 		ctx.SetContentType("text/plain")
@@ -173,6 +181,7 @@ func main() {
 		Addr:           *addr,
 		Handler:        h2loop.HandlerFunc(handle),
 		InlineHandlers: *inline,
+		EnablePush:     true, // /push
 		// /echo answers the body as it streams in; other bodies are
 		// buffered before their handler starts.
 		StreamRequestBodyFunc: func(ctx *h2loop.RequestCtx) bool { return ctx.Path() == "/echo" },

@@ -139,6 +139,11 @@ func checkEndpoints(t *testing.T, c *http.Client, base string, proto int, inline
 		t.Fatalf("GET /hints over HTTP/%d: %d %q, 103 links %q", proto, hresp.StatusCode, hb, hints)
 	}
 
+	// GET /push: Go's client refuses push; the response is the same.
+	if resp, b := get("/push"); resp.StatusCode != 200 || string(b) != "pushed\n" {
+		t.Fatalf("GET /push: %d %q", resp.StatusCode, b)
+	}
+
 	resp, _ = get("/nope")
 	if resp.StatusCode != 404 {
 		t.Fatalf("GET /nope: %d", resp.StatusCode)
