@@ -110,7 +110,7 @@ type Conn struct {
 	peerPush       bool
 	peerMaxStreams uint32
 	pushActive     uint32
-	settingsIn bool   // the client's first SETTINGS frame was processed
+	settingsIn     bool // the client's first SETTINGS frame was processed
 
 	// settings and liveness
 	settingsSentAt time.Time
@@ -166,8 +166,8 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		peerPush:       true,
 		peerMaxStreams: 1<<32 - 1,
 		started:        now,
-		lastActive: now,
-		now:        now,
+		lastActive:     now,
+		now:            now,
 	}
 	c.begin()
 	settings := [...]codec.Setting{
