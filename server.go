@@ -16,6 +16,20 @@
 //   - At most MaxWorkers handlers run; more requests wait in a bounded
 //     queue and are then refused with REFUSED_STREAM (see MaxWorkers).
 //   - A RequestCtx is pooled: valid until the handler returns.
+//
+// Beyond RFC 9113, the HTTP/2 extensions the most complete servers have:
+//
+//   - RFC 9218 priorities: the request's priority field and PRIORITY_UPDATE
+//     frames set each response's urgency and incremental flag, and response
+//     DATA is scheduled by them (ctx.Priority reads, ctx.SetPriority
+//     overrides); SETTINGS_NO_RFC7540_PRIORITIES is sent, RFC 7540 PRIORITY
+//     frames are accepted and ignored.
+//   - 103 Early Hints (RFC 8297): ctx.SendEarlyHints("</a.css>; rel=preload;
+//     as=style"), or w.WriteHeader(103) through WrapHandler.
+//   - Server push, opt-in with EnablePush: ctx.Push("GET", "/app.js"), or
+//     http.Pusher through WrapHandler, when the client allows it.
+//   - ALTSVC (RFC 7838) and ORIGIN (RFC 8336) frames: the AltSvc and
+//     Origins fields, ctx.SendAltSvc and ctx.SendOrigin.
 package h2loop
 
 import (
