@@ -343,3 +343,18 @@ func (tc *tconn) wantGoAwaySkipping(code codec.ErrCode) {
 		}
 	}
 }
+
+// TestPriorityUpdateFlood: PRIORITY_UPDATE frames do no request's work and
+// count against MaxUselessFrames (RFC 9218 §12: "a peer could send a large
+// number of PRIORITY_UPDATE frames").
+func TestPriorityUpdateFlood(t *testing.T) {
+	tc := newTConn(t, Config{MaxUselessFrames: 50})
+	tc.handshake()
+	tc.feed(tc.getWith(1, "/"))
+	var b []byte
+	for i := 0; i < 51; i++ {
+		b = codec.AppendPriorityUpdate(b, 1, "u=2")
+	}
+	tc.c.Feed(b)
+	tc.wantGoAwaySkipping(codec.ErrCodeEnhanceYourCalm)
+}
