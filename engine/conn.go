@@ -95,9 +95,8 @@ type Conn struct {
 	contStart   time.Time
 	pendingErr  error // reported when a discarded field block ends
 
-	// send queues, one per urgency (prio.go), and the bits of the
-	// non-empty ones
-	rq    [8]ring
+	// the bits of the non-empty send queues, one per urgency (prio.go,
+	// in the stream set)
 	rmask uint8
 
 	// RFC 9218: PRIORITY_UPDATEs for streams not open yet; the highest

@@ -17,7 +17,7 @@ import (
 // streamSet is the per-connection state that exists only while streams are open.
 type streamSet struct {
 	table  *streamtable.Table[stream]
-	queues [8][]uint32 // rings of stream ids with DATA waiting, by urgency (made on first use but the default's)
+	rq     [8]ring // stream ids with DATA waiting, one queue per urgency (prio.go)
 }
 
 // connPools are the pools of one Config.
@@ -38,7 +38,7 @@ func newConnPools(maxStreams uint32) *connPools {
 	p := &connPools{}
 	p.sets.New = func() any {
 		s := &streamSet{table: streamtable.New[stream](int(maxStreams))}
-		s.queues[codec.DefaultPriority.Urgency] = make([]uint32, maxStreams+1)
+		s.rq[codec.DefaultPriority.Urgency].buf = make([]uint32, maxStreams+1)
 		return s
 	}
 	p.outs.New = func() any {
@@ -65,7 +65,7 @@ func (c *Conn) releaseStreams() {
 	if c.set == nil || c.streams.Len() != 0 {
 		return
 	}
-	c.resetQueues(nil)
+	c.resetQueues(c.set)
 	c.cfg.pools.sets.Put(c.set)
 	c.set = nil
 	c.streams = idleTable

@@ -48,15 +48,13 @@ func (q *ring) pop() uint32 {
 	return id
 }
 
-// ringFor returns the queue of urgency u, taking its buffer from the
-// stream set (made on first use, kept with the pooled set).
+// ringFor returns the queue of urgency u. The queues live in the pooled
+// stream set (an idle connection holds none); the default urgency's buffer
+// is made with the set, the others on first use.
 func (c *Conn) ringFor(u uint8) *ring {
-	q := &c.rq[u]
+	q := &c.set.rq[u]
 	if q.buf == nil {
-		if c.set.queues[u] == nil {
-			c.set.queues[u] = make([]uint32, len(c.set.queues[codec.DefaultPriority.Urgency]))
-		}
-		q.buf = c.set.queues[u]
+		q.buf = make([]uint32, len(c.set.rq[codec.DefaultPriority.Urgency].buf))
 		q.head, q.n = 0, 0
 	}
 	if q.n == len(q.buf) {
@@ -116,7 +114,7 @@ func (c *Conn) requeue(st *stream) {
 // dequeue pops the next stream id of the most urgent non-empty queue.
 func (c *Conn) dequeue() (uint32, uint8) {
 	u := uint8(bits.TrailingZeros8(c.rmask))
-	q := &c.rq[u]
+	q := &c.set.rq[u]
 	id := q.pop()
 	if q.n == 0 {
 		c.rmask &^= 1 << u
@@ -124,13 +122,11 @@ func (c *Conn) dequeue() (uint32, uint8) {
 	return id, u
 }
 
-// resetQueues empties every queue (the stream set is taken or given back).
+// resetQueues empties every queue of set (taken from or given back to the
+// pool).
 func (c *Conn) resetQueues(set *streamSet) {
-	for u := range c.rq {
-		c.rq[u] = ring{}
-		if set != nil {
-			c.rq[u].buf = set.queues[u]
-		}
+	for u := range set.rq {
+		set.rq[u].head, set.rq[u].n = 0, 0
 	}
 	c.rmask = 0
 }
