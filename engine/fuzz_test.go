@@ -738,7 +738,9 @@ func TestFuzzHarnessCatches(t *testing.T) {
 		{"DATA after END_STREAM", codec.AppendData(codec.AppendHeaders(nil, 1, true, true, []byte{0x88}), 1, true, nil), "after it ended"},
 		{"interleaved header block", codec.AppendPing(codec.AppendHeaders(nil, 1, true, false, []byte{0x88}), true, [8]byte{}), "inside the header block"},
 		{"frame after error GOAWAY", append(codec.AppendGoAway(nil, 0, codec.ErrCodeProtocol, nil), codec.AppendPing(nil, true, [8]byte{})...), "after GOAWAY"},
-		{"PUSH_PROMISE", codec.AppendPushPromise(nil, 1, 2, true, nil), "server sent a PUSH_PROMISE"},
+		{"PUSH_PROMISE of an odd stream", codec.AppendPushPromise(nil, 1, 3, true, []byte{0x82}), "promises stream 3"},
+		{"promise without :method", codec.AppendPushPromise(nil, 1, 2, true, nil), "without :method"},
+		{"DATA on a stream never promised", codec.AppendData(nil, 2, true, []byte("x")), "DATA on stream 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newFuzzHarness(t, 1)
