@@ -16,8 +16,8 @@ import (
 
 // streamSet is the per-connection state that exists only while streams are open.
 type streamSet struct {
-	table  *streamtable.Table[stream]
-	rq     [8]ring // stream ids with DATA waiting, one queue per urgency (prio.go)
+	table *streamtable.Table[stream]
+	rq    [8]ring // stream ids with DATA waiting, one queue per urgency (prio.go)
 }
 
 // connPools are the pools of one Config.
