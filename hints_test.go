@@ -2,11 +2,15 @@ package h2loop_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/h2loop/h2loop"
 )
@@ -84,6 +88,34 @@ func TestEarlyHintsWrapHandler(t *testing.T) {
 		}
 		if l := resp.Header.Values("Link"); len(l) != 2 {
 			t.Fatalf("%s: final link fields %q (net/http keeps the 1xx fields)", resp.Proto, l)
+		}
+	}
+}
+
+// TestEarlyHintsHTTP10: "A server MUST NOT send a 1xx response to an
+// HTTP/1.0 client" (RFC 9110 §15.2); an HTTP/1.1 client gets the 103.
+func TestEarlyHintsHTTP10(t *testing.T) {
+	addr, _ := startServer(t, func(s *h2loop.Server) {
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			ctx.SendEarlyHints("</a.css>; rel=preload; as=style")
+			ctx.WriteString("final")
+		})
+	})
+	for _, c := range []struct {
+		proto string
+		want  bool
+	}{{"HTTP/1.0", false}, {"HTTP/1.1", true}} {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(nc, "GET / %s\r\nHost: localhost\r\nConnection: close\r\n\r\n", c.proto)
+		b, _ := io.ReadAll(nc)
+		nc.Close()
+		got := strings.HasPrefix(string(b), "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload; as=style\r\n\r\nHTTP/1.1 200 OK\r\n")
+		if got != c.want || !strings.HasSuffix(string(b), "final") || strings.Contains(string(b), "103") != c.want {
+			t.Fatalf("%s: 103 sent %v, want %v:\n%s", c.proto, got, c.want, b)
 		}
 	}
 }
