@@ -17,8 +17,9 @@
 // http/1.1); -altsvc VALUE sends an ALTSVC frame (RFC 7838) with that
 // Alt-Svc value for the connection's origin on every HTTP/2 connection;
 // -origin LIST (comma-separated origins) sends an ORIGIN frame (RFC 8336)
-// on every HTTP/2 connection over TLS; -inline runs handlers on the reading goroutine (not for /delay);
-// -debug addr serves net/http/pprof and expvar (/debug/vars: memstats with
+// on every HTTP/2 connection over TLS; -inline runs handlers on the
+// reading goroutine (not for /delay or /hints, which then block their
+// connection); -debug addr serves net/http/pprof and expvar (/debug/vars: memstats with
 // Mallocs, and the server's counters as "h2loop") on a separate listener.
 package main
 
@@ -170,7 +171,7 @@ func main() {
 	tlsAddr := flag.String("tls-addr", "", "also serve TLS (h2 and http/1.1 by ALPN) on this address")
 	cert := flag.String("cert", "", "TLS certificate file (with -tls-addr)")
 	key := flag.String("key", "", "TLS key file (with -tls-addr)")
-	inline := flag.Bool("inline", false, "run every handler on the reading goroutine (/delay then blocks its connection)")
+	inline := flag.Bool("inline", false, "run every handler on the reading goroutine (/delay and /hints then block their connection)")
 	verbose := flag.Bool("v", false, "log protocol errors")
 	debugAddr := flag.String("debug", "", "serve net/http/pprof and expvar on this address")
 	altSvc := flag.String("altsvc", "", "send an ALTSVC frame with this Alt-Svc value for the connection's origin on every HTTP/2 connection")
