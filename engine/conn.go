@@ -460,7 +460,6 @@ func (c *Conn) onRSTStream(h codec.FrameHeader, p []byte) error {
 	}
 	c.m.inc(&c.m.ResetsReceived)
 	if !st.respDone && st.id%2 == 1 { // a client declining a push is no abuse
-
 		if err := c.countReset(); err != nil {
 			return err
 		}
