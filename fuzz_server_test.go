@@ -171,6 +171,16 @@ func fzHandle(ctx *h2loop.RequestCtx) {
 	case path == "/badheader":
 		ctx.SetHeader("connection", "close") // not allowed in HTTP/2: dropped
 		ctx.SetHeader("x-ok", "1")
+	case path == "/extras" && !ctx.IsPushed():
+		// issue 13: 103, a push, ALTSVC, and a priority override
+		ctx.SendEarlyHints("</bytes/100>; rel=preload; as=fetch")
+		if ctx.PushAllowed() {
+			ctx.Push("GET", "/bytes/100")
+			ctx.Push("HEAD", "/extras")
+		}
+		ctx.SendAltSvc("clear")
+		ctx.SetPriority(1, true)
+		ctx.WriteString("extras")
 	default:
 		ctx.SetStatus(404)
 	}
@@ -206,6 +216,7 @@ func fzStart(t *testing.T) *fzServer {
 	logs := new(fzLog)
 	srv := &h2loop.Server{
 		Handler:                   h2loop.HandlerFunc(fzHandle),
+		EnablePush:                true,
 		MaxConcurrentStreams:      16,
 		InitialStreamWindow:       65535,
 		InitialConnWindow:         128 << 10,
@@ -677,7 +688,7 @@ type fzChecker struct {
 	maxInitial   int64            // largest SETTINGS_INITIAL_WINDOW_SIZE
 	maxFrame     uint32           // largest SETTINGS_MAX_FRAME_SIZE
 	tableSizes   [][]uint32       // SETTINGS_HEADER_TABLE_SIZE values of each SETTINGS frame, in order
-	opened       map[uint32]bool  // streams the client sent HEADERS on
+	opened       map[uint32]bool  // streams the client sent HEADERS on, and the ones we promised
 	idleReset    map[uint32]bool  // see fzTolerateIdleReset
 
 	pend       []byte
@@ -692,6 +703,7 @@ type fzChecker struct {
 	ended      map[uint32]bool // END_STREAM or RST_STREAM seen
 	goAwayErr  bool
 	goAwayLast uint32
+	lastPush   uint32 // the last stream promised with PUSH_PROMISE
 	err        error
 	summary    []string // the first frames, for the log
 }
@@ -803,13 +815,13 @@ func (c *fzChecker) frame(fh codec.FrameHeader, p []byte) {
 	id := fh.StreamID
 	onStream := func() {
 		switch {
-		case id == 0 || id%2 == 0:
+		case id == 0:
 			c.fail("%v on stream %d", fh.Type, id)
 		case !c.opened[id]:
-			c.fail("%v on stream %d, which the client never opened", fh.Type, id)
+			c.fail("%v on stream %d, which neither the client opened nor we promised", fh.Type, id)
 		case c.ended[id]:
 			c.fail("%v on stream %d after it ended", fh.Type, id)
-		case id > c.goAwayLast && !c.final[id]:
+		case id%2 == 1 && id > c.goAwayLast && !c.final[id]:
 			c.fail("%v on stream %d above the GOAWAY's last stream %d", fh.Type, id, c.goAwayLast)
 		}
 	}
@@ -858,6 +870,33 @@ func (c *fzChecker) frame(fh codec.FrameHeader, p []byte) {
 			} else {
 				c.contID = id
 			}
+		}
+	case codec.FramePushPromise:
+		onStream()
+		var pp codec.PushPromiseFrame
+		if pp, err = codec.ParsePushPromise(fh, p); err == nil {
+			pid := pp.PromisedStreamID
+			if id%2 == 0 || pid%2 != 0 || pid <= c.lastPush {
+				c.fail("PUSH_PROMISE on stream %d promises %d after %d", id, pid, c.lastPush)
+			}
+			c.lastPush = pid
+			c.opened[pid] = true
+			c.contKind = codec.BlockRequest
+			c.dec.Begin(id, c.contKind, &c.blk)
+			if werr := c.dec.Write(pp.Fragment); werr != nil {
+				c.fail("stream %d: promised request block does not decode: %v", id, werr)
+			}
+			c.contEnd = false
+			if pp.EndHeaders {
+				c.endBlock(id)
+			} else {
+				c.contID = id
+			}
+		}
+	case codec.FrameAltSvc:
+		var a codec.AltSvcFrame
+		if a, err = codec.ParseAltSvc(fh, p); err == nil && !a.Valid() {
+			c.fail("invalid ALTSVC on stream %d (origin %q)", id, a.Origin)
 		}
 	case codec.FrameContinuation:
 		if c.contID == 0 {
@@ -923,6 +962,12 @@ func (c *fzChecker) frame(fh codec.FrameHeader, p []byte) {
 func (c *fzChecker) endBlock(id uint32) {
 	if err := c.dec.End(); err != nil {
 		c.fail("stream %d: invalid response %v block: %v", id, c.contKind, err)
+		return
+	}
+	if c.contKind == codec.BlockRequest {
+		if m := c.blk.Method; m != "GET" && m != "HEAD" || c.blk.Authority == "" || c.blk.Path == "" {
+			c.fail("stream %d: promised request %s %s %s", id, m, c.blk.Authority, c.blk.Path)
+		}
 		return
 	}
 	if c.contKind != codec.BlockResponse {
@@ -1044,7 +1089,7 @@ const fzMaxWire = 256 << 10
 
 var fzPaths = []string{"/", "/echo", "/delay/5", "/delay/200", "/panic", "/panic-late", "/abort",
 	"/body", "/bytes/100", "/bytes/70000", "/trailers", "/reset", "/inline", "/stream", "/badheader",
-	"/missing", "", "*", "noslash", "/a?b=c", "/%zz"}
+	"/extras", "", "*", "noslash", "/a?b=c", "/%zz"}
 
 var fzFields = [][2]string{
 	{":method", "GET"}, {":method", "POST"}, {":method", "CONNECT"}, {":method", "get"},
@@ -1593,5 +1638,9 @@ func fzSeeds() [][]byte {
 		// A dribbled upload, checked by a fresh victim.
 		fzSeed(0, fzWriteDribble|fzVictimFresh<<4, fzReq(fzNew, 0, fzPOST, "/echo"), fzData(fzLast, 0, 7),
 			append(fzData(fzLast, fzPadded, 5), 30), fzData(fzLast, es, 0)),
+		// Issue 13: a 103, pushes, ALTSVC and a priority override; the
+		// client resets a pushed stream.
+		fzSeed(0, 0, fzReq(fzNew, es, fzGET, "/extras"), fzReq(fzNew, es, fzGET, "/extras"), []byte{fzOpSync, 4},
+			[]byte{fzOpRST, 2, byte(codec.ErrCodeCancel), 0}, fzReq(fzNew, es, fzGET, "/")),
 	}
 }

@@ -39,13 +39,14 @@ import (
 //   - The ResponseWriter sends its Header at the first Write, Flush or
 //     handler return; adds Date and a sniffed Content-Type unless set (a nil
 //     value suppresses them, as in net/http); drops connection-specific
-//     fields (RFC 9113 §8.2.2); ignores 1xx WriteHeader calls (except
-//     101 over HTTP/1.1, sent by Hijack); answers HEAD
-//     without a body; implements http.Flusher, and for
-//     http.ResponseController FlushError, SetReadDeadline,
-//     SetWriteDeadline, EnableFullDuplex and Hijack (http.Hijacker, over
-//     HTTP/1.1). Trailers are declared with the "Trailer" header or set
-//     with http.TrailerPrefix, and are sent after the body.
+//     fields (RFC 9113 §8.2.2); sends a 1xx WriteHeader (103 Early Hints)
+//     as an interim response with the header as it is then (101 over
+//     HTTP/1.1 is Hijack's); answers HEAD without a body; implements
+//     http.Flusher, and for http.ResponseController FlushError,
+//     SetReadDeadline, SetWriteDeadline, EnableFullDuplex and Hijack
+//     (http.Hijacker, over HTTP/1.1). Trailers are declared with the
+//     "Trailer" header or set with http.TrailerPrefix, and are sent after
+//     the body.
 //   - A response the handler finishes within 32 KiB gets a content-length;
 //     a longer one streams, flushed every 32 KiB (the handler blocks while
 //     flow control holds it back). Writing more than a declared
@@ -606,8 +607,9 @@ type responseWriter struct {
 func (w *responseWriter) Header() http.Header { return w.header }
 
 // WriteHeader sets the status code and takes the snapshot of the header.
-// 1xx codes are ignored (h2loop sends no informational responses),
-// except 101 over HTTP/1.1, which Hijack sends.
+// A 1xx code other than 101 sends an interim response (103 Early Hints,
+// say) with the header as it is now, which stays for the final response,
+// as net/http does; 101 over HTTP/1.1 is sent by Hijack.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.rc == nil {
 		panic("h2loop: WriteHeader called after the handler returned")
@@ -632,6 +634,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		return
 	}
 	if code < 200 {
+		w.interim(code)
 		return
 	}
 	w.wroteHeader = true
@@ -690,6 +693,30 @@ func (w *responseWriter) WriteHeader(code int) {
 			w.rc.AddHeader(name, v)
 		}
 	}
+}
+
+// interim sends an informational response with the fields of the header
+// map; the map is left as it is for the final response.
+func (w *responseWriter) interim(code int) {
+	r := &w.rc.req
+	n := len(r.RespHeader)
+	for k, vs := range w.header {
+		switch k {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te",
+			"Content-Length", "Trailer", "Date":
+			continue
+		}
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			continue
+		}
+		name := lowerHeader(k)
+		for _, v := range vs {
+			r.AddHeader(name, v)
+		}
+	}
+	w.rc.t.Interim(r, code, n)
+	clear(r.RespHeader[n:])
+	r.RespHeader = r.RespHeader[:n]
 }
 
 func (w *responseWriter) declareTrailer(k string) {

@@ -19,11 +19,11 @@ type memClient struct {
 	fail   func(string)
 }
 
-func newMemServer(tb testing.TB, h Handler) (*memClient, func([]byte) bool) {
-	return newMemServerWith(tb, &Server{Handler: h, InlineHandlers: true})
+func newMemServer(tb testing.TB, h Handler, extra ...hpack.HeaderField) (*memClient, func([]byte) bool) {
+	return newMemServerWith(tb, &Server{Handler: h, InlineHandlers: true}, extra...)
 }
 
-func newMemServerWith(tb testing.TB, srv *Server) (*memClient, func([]byte) bool) {
+func newMemServerWith(tb testing.TB, srv *Server, extra ...hpack.HeaderField) (*memClient, func([]byte) bool) {
 	core, err := srv.init()
 	if err != nil {
 		tb.Fatal(err)
@@ -37,6 +37,9 @@ func newMemServerWith(tb testing.TB, srv *Server) (*memClient, func([]byte) bool
 		hb.Reset()
 		for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
 			{Name: ":path", Value: "/"}, {Name: ":authority", Value: "example.com"}, {Name: "user-agent", Value: "bench"}} {
+			enc.WriteField(f)
+		}
+		for _, f := range extra {
 			enc.WriteField(f)
 		}
 		return append([]byte(nil), hb.Bytes()...)

@@ -23,6 +23,20 @@
 //   - At most MaxWorkers handlers run; more requests wait in a bounded
 //     queue and are then refused with REFUSED_STREAM (see MaxWorkers).
 //   - A RequestCtx is pooled: valid until the handler returns.
+//
+// Beyond RFC 9113, the HTTP/2 extensions the most complete servers have:
+//
+//   - RFC 9218 priorities: the request's priority field and PRIORITY_UPDATE
+//     frames set each response's urgency and incremental flag, and response
+//     DATA is scheduled by them (ctx.Priority reads, ctx.SetPriority
+//     overrides); SETTINGS_NO_RFC7540_PRIORITIES is sent, RFC 7540 PRIORITY
+//     frames are accepted and ignored.
+//   - 103 Early Hints (RFC 8297): ctx.SendEarlyHints("</a.css>; rel=preload;
+//     as=style"), or w.WriteHeader(103) through WrapHandler.
+//   - Server push, opt-in with EnablePush: ctx.Push("GET", "/app.js"), or
+//     http.Pusher through WrapHandler, when the client allows it.
+//   - ALTSVC (RFC 7838) and ORIGIN (RFC 8336) frames: the AltSvc and
+//     Origins fields, ctx.SendAltSvc and ctx.SendOrigin.
 package h2loop
 
 import (
@@ -145,6 +159,21 @@ type Server struct {
 	// streams both ways). Off by default: a request with :protocol is then
 	// malformed.
 	EnableConnectProtocol bool
+	// EnablePush lets handlers push (ctx.Push, http.Pusher through
+	// WrapHandler): PUSH_PROMISE for requests the server then answers on
+	// streams it reserves, when the client allows it. Off by default.
+	EnablePush bool
+	// AltSvc, when set, is an Alt-Svc field value (RFC 7838 §3, e.g.
+	// `h2="alt.example.com:443"; ma=3600`) sent in an ALTSVC frame on
+	// stream 0 on every HTTP/2 connection, for the origin of its first
+	// request (scheme://:authority), before that request's response. A
+	// handler can send one for its request with ctx.SendAltSvc.
+	AltSvc string
+	// Origins, when set, are sent in an ORIGIN frame (RFC 8336) when an
+	// HTTP/2 connection over TLS starts: the origins ("https://host[:port]")
+	// the client may send requests for on it (the certificate must cover
+	// them). A handler can send one with ctx.SendOrigin.
+	Origins []string
 	// StreamIdleTimeout ends a stream that waits on the client when no
 	// frame went either way on it for this long: one whose request body is
 	// still arriving (a 408, or RST_STREAM(CANCEL) once the response
@@ -387,6 +416,9 @@ func (s *Server) init() (*loop.Core, error) {
 			HeaderTimeout:                s.HeaderTimeout,
 			StreamIdleTimeout:            s.StreamIdleTimeout,
 			EnableConnectProtocol:        s.EnableConnectProtocol,
+			AltSvc:                       s.AltSvc,
+			EnablePush:                   s.EnablePush,
+			Origins:                      s.Origins,
 			Logf:                         logf,
 		},
 		Hooks: loop.Hooks{

@@ -279,6 +279,9 @@ func (c *H2Conn) handleFrame(h codec.FrameHeader, p []byte) error {
 		}
 		return err
 	}
+	if ok, err := c.extFrame(h, p); ok {
+		return err
+	}
 	return nil // unknown frame types are ignored (§4.1)
 }
 

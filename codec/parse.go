@@ -203,6 +203,13 @@ func (s Setting) Valid() error {
 		if s.Value > 1 {
 			return ErrSettingEnableConnect
 		}
+	case SettingNoRFC7540Priorities:
+		// "The value of the parameter MUST be 0 or 1. Any value other than
+		// 0 or 1 MUST be treated as a connection error of type
+		// PROTOCOL_ERROR" (RFC 9218 §2.1).
+		if s.Value > 1 {
+			return ErrSettingNoRFC7540
+		}
 	}
 	return nil
 }

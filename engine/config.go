@@ -111,6 +111,19 @@ type Config struct {
 	// (RFC 9110 §6.6.1). It is called once per response: return bytes
 	// computed once a second, never changed afterwards.
 	DateField func() []byte
+	// EnablePush lets handlers push (Conn.Push): PUSH_PROMISE for requests
+	// the server then answers on streams it reserves, when the client
+	// allows it (SETTINGS_ENABLE_PUSH). Off by default.
+	EnablePush bool
+	// AltSvc, when set, is an Alt-Svc field value (RFC 7838 §3, such as
+	// `h3=":443"; ma=86400`) sent in an ALTSVC frame on stream 0 on every
+	// connection, for the origin of its first request (scheme and
+	// :authority), before that request's response.
+	AltSvc string
+	// Origins, when set, are sent in an ORIGIN frame (RFC 8336) at the
+	// start of every TLS connection (see Conn.StartTLS): the origins the
+	// client may send requests for on that connection.
+	Origins []string
 	// Logf, when set, receives one line per protocol error, reset and limit
 	// crossed.
 	Logf func(format string, args ...any)

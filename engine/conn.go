@@ -47,10 +47,13 @@ type stream struct {
 	queued    bool // in the send queue
 	respDone  bool // END_STREAM or RST_STREAM sent
 	clen      int64
-	trailers  bool  // a trailer section is being received
-	buffering bool  // counts toward Conn.buffered
-	lazy      bool  // to be dispatched at the end of the current Feed
-	draining  bool  // response complete, handler done: body discarded up to drainLimit
+	trailers  bool // a trailer section is being received
+	buffering bool // counts toward Conn.buffered
+	lazy      bool // to be dispatched at the end of the current Feed
+	draining  bool // response complete, handler done: body discarded up to drainLimit
+	inQueue   bool // scratch mark of compact
+	prioFixed bool // a PRIORITY_UPDATE set prio: the request's priority field does not count
+	prio      codec.Priority
 	activeAt  int64 // Conn.now (UnixNano) of the last frame either way, for StreamIdleTimeout
 }
 
@@ -92,10 +95,21 @@ type Conn struct {
 	contStart   time.Time
 	pendingErr  error // reported when a discarded field block ends
 
-	// send queue: round-robin over streams with DATA to send
-	queue     []uint32
-	queueHead int
-	queueLen  int
+	// the bits of the non-empty send queues, one per urgency (prio.go,
+	// in the stream set)
+	rmask uint8
+
+	// RFC 9218: PRIORITY_UPDATEs for streams not open yet; the highest
+	// push stream promised
+	prioIdle   []prioUpdate
+	lastPushID uint32
+	peerNo7540 uint32 // the client's SETTINGS_NO_RFC7540_PRIORITIES
+	// server push: the client's SETTINGS_ENABLE_PUSH and
+	// SETTINGS_MAX_CONCURRENT_STREAMS, and our pushed streams open
+	peerPush       bool
+	peerMaxStreams uint32
+	pushActive     uint32
+	settingsIn     bool // the client's first SETTINGS frame was processed
 
 	// settings and liveness
 	settingsSentAt time.Time
@@ -110,6 +124,8 @@ type Conn struct {
 	goAwayLast   uint32 // its last stream id
 	shutdownPing bool   // first GOAWAY of a graceful shutdown sent, PING outstanding
 	peerGoAway   bool
+
+	altSvcDone bool // Config.AltSvc sent, or not to be sent
 
 	// abuse counters
 	ctrlQueued  int // control frames produced since the last TakeOutput
@@ -144,9 +160,13 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		sendConn:   window.NewSendConn(codec.DefaultInitialWindowSize),
 		recvConn:   window.NewRecv(cfg.InitialConnWindow),
 		peerMaxFrm: codec.DefaultMaxFrameSize,
-		started:    now,
-		lastActive: now,
-		now:        now,
+		// "The initial value [of SETTINGS_ENABLE_PUSH] is 1" and
+		// SETTINGS_MAX_CONCURRENT_STREAMS is unlimited until set (§6.5.2).
+		peerPush:       true,
+		peerMaxStreams: 1<<32 - 1,
+		started:        now,
+		lastActive:     now,
+		now:            now,
 	}
 	c.begin()
 	settings := [...]codec.Setting{
@@ -155,6 +175,10 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		{ID: codec.SettingMaxFrameSize, Value: cfg.MaxFrameSize},
 		{ID: codec.SettingMaxHeaderListSize, Value: cfg.MaxHeaderListSize},
 		{ID: codec.SettingHeaderTableSize, Value: cfg.HeaderTableSize},
+		// "Senders MUST NOT send a SETTINGS_NO_RFC7540_PRIORITIES value of
+		// 1 ... unless they use a prioritization scheme other than RFC
+		// 7540's" (RFC 9218 §2.1): we use RFC 9218's.
+		{ID: codec.SettingNoRFC7540Priorities, Value: 1},
 		{ID: codec.SettingEnableConnectProtocol, Value: 1}, // RFC 8441 §3, when enabled
 	}
 	n := len(settings) - 1
@@ -359,6 +383,8 @@ func (c *Conn) frame(h codec.FrameHeader, p []byte) error {
 		err = c.onWindowUpdate(h, p)
 	case codec.FrameContinuation:
 		err = c.onContinuation(h, p)
+	case codec.FramePriorityUpdate:
+		err = c.onPriorityUpdate(h, p)
 	default:
 		// "Implementations MUST ignore and discard frames of unknown types" (§5.5).
 		err = c.uselessFrame()
@@ -394,8 +420,14 @@ func (c *Conn) control() error {
 	return nil
 }
 
-// isIdle reports whether id names a stream the client has not opened yet.
-func (c *Conn) isIdle(id uint32) bool { return id > c.lastClientID }
+// isIdle reports whether id names a stream not opened yet: by the client
+// (odd ids), or promised by us (even ids).
+func (c *Conn) isIdle(id uint32) bool {
+	if id%2 == 0 {
+		return id > c.lastPushID
+	}
+	return id > c.lastClientID
+}
 
 func (c *Conn) onPriority(h codec.FrameHeader, p []byte) error {
 	pp, err := codec.ParsePriority(h, p)
@@ -427,7 +459,7 @@ func (c *Conn) onRSTStream(h codec.FrameHeader, p []byte) error {
 		return c.uselessFrame()
 	}
 	c.m.inc(&c.m.ResetsReceived)
-	if !st.respDone {
+	if !st.respDone && st.id%2 == 1 { // a client declining a push is no abuse
 		if err := c.countReset(); err != nil {
 			return err
 		}
@@ -482,8 +514,22 @@ func (c *Conn) onSettings(h codec.FrameHeader, p []byte) error {
 			c.peerMaxFrm = s.Value
 		case codec.SettingMaxHeaderListSize:
 			c.peerMaxHdr = s.Value
+		case codec.SettingEnablePush:
+			c.peerPush = s.Value == 1
+		case codec.SettingMaxConcurrentStreams:
+			c.peerMaxStreams = s.Value
+		case codec.SettingNoRFC7540Priorities:
+			// "A sender MUST NOT change the SETTINGS_NO_RFC7540_PRIORITIES
+			// value after the first SETTINGS frame. Receivers that detect a
+			// change MAY treat it as a connection error of type
+			// PROTOCOL_ERROR" (RFC 9218 §2.1).
+			if c.settingsIn && s.Value != c.peerNo7540 {
+				return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "SETTINGS_NO_RFC7540_PRIORITIES changed"}
+			}
+			c.peerNo7540 = s.Value
 		}
 	}
+	c.settingsIn = true
 	// "Once all values have been processed, the recipient MUST immediately
 	// emit a SETTINGS frame with the ACK flag set" (§6.5.3).
 	c.out = codec.AppendSettingsAck(c.out)

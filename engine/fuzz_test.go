@@ -80,6 +80,19 @@ func fuzzSeeds() [][]byte {
 		codec.AppendWindowUpdate(nil, 0, 1<<30), codec.AppendWindowUpdate(nil, 1, 1<<30))
 	add(tc.post(1, "/stream"), codec.AppendData(nil, 1, false, []byte("x")), tc.post(3, "/stream"),
 		codec.AppendDataPadded(nil, 3, false, []byte("padded"), 20), codec.AppendData(nil, 1, true, nil), codec.AppendData(nil, 3, true, nil))
+	// RFC 9218: priorities in headers and PRIORITY_UPDATE frames, for open
+	// and idle streams, while responses compete for a small window.
+	add(codec.AppendPriorityUpdate(nil, 3, "u=0, i"), tc.getWith(1, "/bytes/100000", "priority", "u=6"),
+		tc.getWith(3, "/bytes/50000", "priority", "u=7"), codec.AppendPriorityUpdate(nil, 1, "u=1"),
+		tc.getWith(5, "/bytes/20000", "priority", "i"), codec.AppendWindowUpdate(nil, 0, 200000),
+		codec.AppendPriorityUpdate(nil, 5, "u=0"), codec.AppendWindowUpdate(nil, 3, 100000))
+	add(codec.AppendPriorityUpdate(nil, 9, "u=2"), codec.AppendPriorityUpdate(nil, 11, "i"), get(13, "/"))
+	// Server push (when the config enables it): promises under the
+	// client's stream limit and windows, then push turned off.
+	add(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: 1},
+		codec.Setting{ID: codec.SettingInitialWindowSize, Value: 100}), get(1, "/"), get(3, "/"), get(5, "/"),
+		codec.AppendWindowUpdate(nil, 2, 1000), codec.AppendRSTStream(nil, 4, codec.ErrCodeCancel),
+		codec.AppendSettings(nil, codec.Setting{ID: codec.SettingEnablePush, Value: 0}), get(7, "/"), get(9, "/"))
 	return seeds
 }
 
@@ -97,6 +110,7 @@ func fuzzConfig(rng *rand.Rand) Config {
 		MaxHeaderBlockFrames:   2 + rng.IntN(10),
 		WriteChunk:             1024 + rng.IntN(64<<10),
 		HeaderTimeout:          5 * time.Second,
+		EnablePush:             rng.IntN(2) == 0,
 	}
 }
 
@@ -142,18 +156,23 @@ type fuzzHarness struct {
 	respSince    int              // responses started since then
 
 	// output checking
-	maxFrame   uint32
-	dec        *codec.HeaderDecoder
-	blk        codec.HeaderBlock
-	contID     uint32 // header block in progress
-	contKind   codec.BlockKind
-	sentData   int64
-	streamSent map[uint32]int64
-	headersOn  map[uint32]bool // response HEADERS seen
-	ended      map[uint32]bool // END_STREAM or RST_STREAM seen
-	goAwayErr  bool
-	goAwayLast uint32
-	goAways    int
+	maxFrame    uint32
+	dec         *codec.HeaderDecoder
+	blk         codec.HeaderBlock
+	contID      uint32 // header block in progress
+	contKind    codec.BlockKind
+	sentData    int64
+	streamSent  map[uint32]int64
+	headersOn   map[uint32]bool // response HEADERS seen
+	ended       map[uint32]bool // END_STREAM or RST_STREAM seen
+	goAwayErr   bool
+	goAwayLast  uint32
+	goAways     int
+	stepping    bool            // runHandlers is running the handlers
+	started     []*fuzzHandler  // handlers dispatched meanwhile (pushes)
+	promised    map[uint32]bool // streams promised with PUSH_PROMISE
+	lastPromise uint32
+	pushOff     bool // the client's SETTINGS_ENABLE_PUSH = 0 was consumed
 
 	staticBody []byte
 }
@@ -174,6 +193,7 @@ func newFuzzHarness(t *testing.T, seed uint64) *fuzzHarness {
 		streamSent:   map[uint32]int64{},
 		headersOn:    map[uint32]bool{},
 		ended:        map[uint32]bool{},
+		promised:     map[uint32]bool{},
 		goAwayLast:   codec.MaxStreamID,
 	}
 	h.fail = t.Fatalf
@@ -209,6 +229,10 @@ func (h *fuzzHarness) Dispatch(r *Request) {
 		x.steps = 1 + h.rng.IntN(6)
 	case hEcho:
 		r.ManualAck = h.rng.IntN(2) == 0
+	}
+	if h.stepping {
+		h.started = append(h.started, x) // a push from a running handler
+		return
 	}
 	h.handlers = append(h.handlers, x)
 }
@@ -318,6 +342,7 @@ func (h *fuzzHarness) checkStreams() {
 
 // runHandlers gives each running handler one step.
 func (h *fuzzHarness) runHandlers() {
+	h.stepping = true
 	keep := h.handlers[:0]
 	for _, x := range h.handlers {
 		if !h.step(x) {
@@ -325,7 +350,9 @@ func (h *fuzzHarness) runHandlers() {
 		}
 	}
 	clear(h.handlers[len(keep):])
-	h.handlers = keep
+	h.handlers = append(keep, h.started...)
+	h.started = h.started[:0]
+	h.stepping = false
 }
 
 // step runs one step of a handler and reports whether it returned.
@@ -334,6 +361,12 @@ func (h *fuzzHarness) step(x *fuzzHandler) bool {
 	h.respSince++
 	switch x.kind {
 	case hSmall:
+		if !r.Pushed && h.rng.IntN(3) == 0 {
+			err := c.Push(r, "GET", "", "/pushed", []string{"x-push", "1"})
+			if err == nil && (h.pushOff || !h.cfg.EnablePush) {
+				h.fail("push accepted with push disabled (server %v, client off %v)", h.cfg.EnablePush, h.pushOff)
+			}
+		}
 		statuses := []int{200, 204, 404, 500}
 		r.Status = statuses[h.rng.IntN(len(statuses))]
 		r.AddHeader("content-type", "text/plain")
@@ -479,6 +512,10 @@ func (h *fuzzHarness) accountInput(b []byte) {
 					h.maxFrame = max(h.maxFrame, s.Value)
 				case codec.SettingHeaderTableSize:
 					sizes = append(sizes, s.Value)
+				case codec.SettingEnablePush:
+					if s.Value == 0 {
+						h.pushOff = true
+					}
 				}
 			}
 			h.tableSizes = append(h.tableSizes, sizes)
@@ -514,13 +551,13 @@ func (h *fuzzHarness) checkFrames(out []byte) {
 		}
 		id := fh.StreamID
 		onStream := func() {
-			if id == 0 || id%2 == 0 {
+			if id == 0 || id%2 == 0 && !h.promised[id] {
 				t.Fatalf("%v on stream %d", fh.Type, id)
 			}
 			if h.ended[id] {
 				t.Fatalf("%v on stream %d after it ended", fh.Type, id)
 			}
-			if id > h.goAwayLast && !h.headersOn[id] {
+			if id%2 == 1 && id > h.goAwayLast && !h.headersOn[id] {
 				t.Fatalf("%v on stream %d above the GOAWAY's last stream %d", fh.Type, id, h.goAwayLast)
 			}
 		}
@@ -566,6 +603,30 @@ func (h *fuzzHarness) checkFrames(out []byte) {
 					h.ended[id] = true
 				}
 				if hf.EndHeaders {
+					h.endBlock(id)
+				} else {
+					h.contID = id
+				}
+			}
+		case codec.FramePushPromise:
+			onStream()
+			var pp codec.PushPromiseFrame
+			if pp, err = codec.ParsePushPromise(fh, p); err == nil {
+				if id%2 == 0 {
+					t.Fatalf("PUSH_PROMISE on pushed stream %d", id)
+				}
+				pid := pp.PromisedStreamID
+				if pid%2 != 0 || pid <= h.lastPromise {
+					t.Fatalf("PUSH_PROMISE promises stream %d after %d", pid, h.lastPromise)
+				}
+				h.lastPromise = pid
+				h.promised[pid] = true
+				h.dec.Begin(id, codec.BlockRequest, &h.blk)
+				h.contKind = codec.BlockRequest
+				if werr := h.dec.Write(pp.Fragment); werr != nil {
+					t.Fatalf("stream %d: promised request block does not decode: %v", id, werr)
+				}
+				if pp.EndHeaders {
 					h.endBlock(id)
 				} else {
 					h.contID = id
@@ -634,6 +695,9 @@ func (h *fuzzHarness) endBlock(id uint32) {
 	if h.contKind == codec.BlockResponse && (h.blk.Status < 200 || h.blk.Status > 599) {
 		h.fail("stream %d: status %d", id, h.blk.Status)
 	}
+	if h.contKind == codec.BlockRequest && (h.blk.Method != "GET" && h.blk.Method != "HEAD" || h.blk.Authority == "") {
+		h.fail("stream %d: promised request %s %s %s", id, h.blk.Method, h.blk.Authority, h.blk.Path)
+	}
 }
 
 // TestFuzzEngineSeeds runs the seeds with many handler schedules, so that a
@@ -674,7 +738,9 @@ func TestFuzzHarnessCatches(t *testing.T) {
 		{"DATA after END_STREAM", codec.AppendData(codec.AppendHeaders(nil, 1, true, true, []byte{0x88}), 1, true, nil), "after it ended"},
 		{"interleaved header block", codec.AppendPing(codec.AppendHeaders(nil, 1, true, false, []byte{0x88}), true, [8]byte{}), "inside the header block"},
 		{"frame after error GOAWAY", append(codec.AppendGoAway(nil, 0, codec.ErrCodeProtocol, nil), codec.AppendPing(nil, true, [8]byte{})...), "after GOAWAY"},
-		{"PUSH_PROMISE", codec.AppendPushPromise(nil, 1, 2, true, nil), "server sent a PUSH_PROMISE"},
+		{"PUSH_PROMISE of an odd stream", codec.AppendPushPromise(nil, 1, 3, true, []byte{0x82}), "promises stream 3"},
+		{"promise without :method", codec.AppendPushPromise(nil, 1, 2, true, nil), "without :method"},
+		{"DATA on a stream never promised", codec.AppendData(nil, 2, true, []byte("x")), "DATA on stream 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newFuzzHarness(t, 1)

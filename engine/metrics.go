@@ -55,6 +55,8 @@ type Metrics struct {
 	// QueueTimeout without a worker. HTTP/2 gets RST_STREAM
 	// (REFUSED_STREAM, safe to retry), HTTP/1.1 a 503.
 	Overloaded atomic.Uint64
+	// Pushes counts requests promised with PUSH_PROMISE (server push).
+	Pushes atomic.Uint64
 }
 
 func (m *Metrics) inc(c *atomic.Uint64) {
@@ -66,6 +68,7 @@ func (m *Metrics) Snapshot() map[string]uint64 {
 	return map[string]uint64{
 		"conns":            m.Conns.Load(),
 		"requests":         m.Requests.Load(),
+		"pushes":           m.Pushes.Load(),
 		"frames":           m.Frames.Load(),
 		"bytes_sent":       m.BytesSent.Load(),
 		"conn_errors":      m.ConnErrors.Load(),

@@ -3,6 +3,7 @@ package engine
 import (
 	"sync"
 
+	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/streamtable"
 )
 
@@ -16,7 +17,7 @@ import (
 // streamSet is the per-connection state that exists only while streams are open.
 type streamSet struct {
 	table *streamtable.Table[stream]
-	queue []uint32 // ring of stream ids with DATA waiting
+	rq    [8]ring // stream ids with DATA waiting, one queue per urgency (prio.go)
 }
 
 // connPools are the pools of one Config.
@@ -36,10 +37,9 @@ var idleTable = streamtable.New[stream](1)
 func newConnPools(maxStreams uint32) *connPools {
 	p := &connPools{}
 	p.sets.New = func() any {
-		return &streamSet{
-			table: streamtable.New[stream](int(maxStreams)),
-			queue: make([]uint32, maxStreams+1),
-		}
+		s := &streamSet{table: streamtable.New[stream](int(maxStreams))}
+		s.rq[codec.DefaultPriority.Urgency].buf = make([]uint32, maxStreams+1)
+		return s
 	}
 	p.outs.New = func() any {
 		b := make([]byte, 0, outBufSize)
@@ -54,8 +54,7 @@ func (c *Conn) insertStream(id uint32) (*stream, error) {
 	if c.set == nil {
 		c.set = c.cfg.pools.sets.Get().(*streamSet)
 		c.streams = c.set.table
-		c.queue = c.set.queue
-		c.queueHead, c.queueLen = 0, 0
+		c.resetQueues(c.set)
 	}
 	st, err := c.streams.Insert(id)
 	if err == nil {
@@ -70,11 +69,10 @@ func (c *Conn) releaseStreams() {
 	if c.set == nil || c.streams.Len() != 0 {
 		return
 	}
-	c.queueHead, c.queueLen = 0, 0
+	c.resetQueues(c.set)
 	c.cfg.pools.sets.Put(c.set)
 	c.set = nil
 	c.streams = idleTable
-	c.queue = nil
 }
 
 // begin makes sure the connection has an output buffer before frames are

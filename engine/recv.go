@@ -115,6 +115,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		st.id = id
 		st.state = stOpen
 		st.clen = -1
+		st.prio = codec.DefaultPriority
 		c.touch(st)
 		c.sendConn.OpenStream(&st.send)
 		st.recv = window.NewRecv(c.cfg.InitialStreamWindow)
@@ -269,6 +270,7 @@ func (c *Conn) endBlock(id uint32) error {
 	if st.trailers {
 		return c.recvEnd(st)
 	}
+	c.openPriority(st, &r.Header)
 	if r.Header.Protocol != "" && !c.cfg.EnableConnectProtocol {
 		// :protocol is defined only once SETTINGS_ENABLE_CONNECT_PROTOCOL
 		// was sent (RFC 8441 §3); otherwise it is an undefined
@@ -360,6 +362,9 @@ func (c *Conn) dispatch(st *stream, streaming bool) {
 			c.unread += n
 		}
 	}
+	if !c.altSvcDone && c.cfg.AltSvc != "" {
+		c.connAltSvc(r)
+	}
 	c.lifeStep(r, lifeStart)
 	r.streaming = streaming
 	c.m.inc(&c.m.Requests)
@@ -401,6 +406,9 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 	tr := transitions[st.state][evRecvData]
 	if tr.kind != okEvent {
 		c.releaseConn(df.FlowLen)
+		if tr.kind == connErr { // reserved (local): a pushed stream
+			return &codec.ConnError{Code: tr.code, Reason: "DATA on a " + st.state.String() + " stream"}
+		}
 		return &codec.StreamError{StreamID: st.id, Code: tr.code, Reason: "DATA on a " + st.state.String() + " stream"}
 	}
 	if err := st.recv.Consume(df.FlowLen); err != nil {

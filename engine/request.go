@@ -24,6 +24,14 @@ type Request struct {
 	Trailer *codec.HeaderBlock
 	// StreamID is the stream the request arrived on.
 	StreamID uint32
+	// Priority is the response's priority as the client asked for it
+	// (RFC 9218: the priority header field, or a PRIORITY_UPDATE that came
+	// before the request), set before the handler starts; later updates
+	// change the scheduling, not this field.
+	Priority codec.Priority
+	// Pushed reports a request the server promised (server push), not one
+	// the client sent.
+	Pushed bool
 	// Owner is free for the server (its request context); the engine never touches it.
 	Owner any
 
@@ -68,6 +76,8 @@ func (r *Request) Reset() {
 		r.Trailer.Reset()
 	}
 	r.StreamID = 0
+	r.Priority = codec.Priority{}
+	r.Pushed = false
 	r.Status = 0
 	r.RespHeader = r.RespHeader[:0]
 	r.Trailers = r.Trailers[:0]

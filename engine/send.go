@@ -41,6 +41,15 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 				continue // no date at all
 			}
 		}
+		if kv.Name == "priority" {
+			// The handler's priority for the response (RFC 9218 §5)
+			// overrides the client's for the scheduling of its DATA.
+			if kv.Bytes {
+				c.respPriority(st, r.HeaderValueBytes(kv), "")
+			} else {
+				c.respPriority(st, nil, kv.Value)
+			}
+		}
 		if kv.Bytes {
 			v := r.HeaderValueBytes(kv)
 			if !codec.ValidResponseFieldBytes(kv.Name, v) {
@@ -270,22 +279,6 @@ func (c *Conn) respondStatus(st *stream, status int) {
 	c.writeHeaders(st, r, true, true)
 }
 
-func (c *Conn) enqueue(st *stream) {
-	if st.queued {
-		return
-	}
-	st.queued = true
-	c.queue[(c.queueHead+c.queueLen)%len(c.queue)] = st.id
-	c.queueLen++
-}
-
-func (c *Conn) dequeue() uint32 {
-	id := c.queue[c.queueHead]
-	c.queueHead = (c.queueHead + 1) % len(c.queue)
-	c.queueLen--
-	return id
-}
-
 // requeueAll queues every stream with data waiting (after a window grew).
 func (c *Conn) requeueAll() {
 	c.streams.Range(func(_ uint32, st *stream) bool {
@@ -300,7 +293,7 @@ func (c *Conn) requeueAll() {
 // HasPendingData reports whether DATA is waiting and the connection window
 // allows some: the transport writes the output and calls WritePending again.
 func (c *Conn) HasPendingData() bool {
-	return c.queueLen > 0 && c.sendConn.ConnAvailable() > 0 && c.state != stateClosed
+	return c.rmask != 0 && c.sendConn.ConnAvailable() > 0 && c.state != stateClosed
 }
 
 // WritePending frames queued DATA into the output (up to Config.WriteChunk).
@@ -309,18 +302,21 @@ func (c *Conn) WritePending() {
 	c.writeData()
 }
 
-// writeData frames DATA for queued streams, one frame per stream per round
-// (round-robin), until the output holds WriteChunk bytes, the connection
-// window is exhausted or nothing is left.
+// writeData frames DATA for queued streams, one frame at a time in the
+// order of their priorities (prio.go), until the output holds WriteChunk
+// bytes, the connection window is exhausted or nothing is left.
 func (c *Conn) writeData() {
-	for c.queueLen > 0 && len(c.out) < c.cfg.WriteChunk && c.state != stateClosed {
+	for c.rmask != 0 && len(c.out) < c.cfg.WriteChunk && c.state != stateClosed {
 		if c.sendConn.ConnAvailable() <= 0 {
 			return
 		}
-		id := c.dequeue()
+		id, u := c.dequeue()
 		st := c.streams.Get(id)
 		if st == nil || !st.queued {
 			continue
+		}
+		if st.prio.Urgency != u {
+			continue // reprioritized while queued: it waits in its new queue
 		}
 		st.queued = false
 		r := st.req
@@ -358,7 +354,7 @@ func (c *Conn) writeData() {
 			continue
 		}
 		if r.Pending() > 0 {
-			c.enqueue(st)
+			c.requeue(st)
 		} else {
 			c.cb.Wake(r) // a streaming writer waits for its buffer to drain
 		}
@@ -419,6 +415,9 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 		}
 	}
 	c.sendConn.CloseStream(&st.send)
+	if id%2 == 0 {
+		c.pushActive--
+	}
 	c.streams.Delete(id)
 	c.m.OpenStreams.Add(-1)
 	if c.streams.Len() == 0 {

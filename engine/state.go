@@ -2,8 +2,20 @@ package engine
 
 import "github.com/h2loop/h2loop/codec"
 
-// The stream state machine of RFC 9113 §5.1, as the server sees streams the
-// client opens (no server push, so the reserved states never occur):
+// The stream state machine of RFC 9113 §5.1, as the server sees it: streams
+// the client opens, and streams the server reserves with PUSH_PROMISE
+// (server push, reserved (local); the client never pushes, so reserved
+// (remote) never occurs):
+//
+//	          send PP  +--------+
+//	      ,------------|  idle  |
+//	     v             +--------+
+//	+----------+
+//	| reserved |  send H
+//	| (local)  |-------------> half-closed (remote), below
+//	+----------+
+//	     | send R / recv R
+//	     `-------------------> closed
 //
 //	                         +--------+
 //	                 recv H  |        |
@@ -41,10 +53,11 @@ const (
 	stHalfClosedRemote
 	stHalfClosedLocal
 	stClosed
+	stReservedLocal
 	numStates
 )
 
-var stateNames = [numStates]string{"idle", "open", "half-closed (remote)", "half-closed (local)", "closed"}
+var stateNames = [numStates]string{"idle", "open", "half-closed (remote)", "half-closed (local)", "closed", "reserved (local)"}
 
 func (s streamState) String() string { return stateNames[s] }
 
@@ -91,6 +104,11 @@ type transition struct {
 //   - half-closed (remote): "If an endpoint receives additional frames, other
 //     than WINDOW_UPDATE, PRIORITY, or RST_STREAM, for a stream that is in this
 //     state, it MUST respond with a stream error of type STREAM_CLOSED."
+//   - reserved (local): "Receiving any type of frame other than RST_STREAM,
+//     PRIORITY, or WINDOW_UPDATE on a stream in this state MUST be treated as
+//     a connection error of type PROTOCOL_ERROR"; "The endpoint can send a
+//     HEADERS frame. This causes the stream to open in a "half-closed
+//     (remote)" state."
 //   - closed: "An endpoint MUST NOT send frames other than PRIORITY on a
 //     closed stream. An endpoint MAY treat receipt of any other type of frame
 //     on a closed stream as a connection error (Section 5.4.1) of type
@@ -146,5 +164,14 @@ var transitions = [numStates][numEvents]transition{
 		evSendHeaders:   {stClosed, ignore, 0},
 		evSendEndStream: {stClosed, ignore, 0},
 		evSendRST:       {stClosed, ignore, 0},
+	},
+	stReservedLocal: {
+		evRecvHeaders:   {stReservedLocal, connErr, codec.ErrCodeProtocol},
+		evRecvData:      {stReservedLocal, connErr, codec.ErrCodeProtocol},
+		evRecvEndStream: {stReservedLocal, connErr, codec.ErrCodeProtocol},
+		evRecvRST:       {stClosed, okEvent, 0},
+		evSendHeaders:   {stHalfClosedRemote, okEvent, 0},
+		evSendEndStream: {stReservedLocal, localBug, codec.ErrCodeInternal},
+		evSendRST:       {stClosed, okEvent, 0},
 	},
 }

@@ -127,14 +127,35 @@ func rfcTransition(s streamState, e streamEvent) transition {
 			// closed stream": a late response (or reset) is dropped.
 			return transition{stClosed, ignore, 0}
 		}
+	case stReservedLocal:
+		switch e {
+		case evRecvHeaders, evRecvData, evRecvEndStream:
+			// "Receiving any type of frame other than RST_STREAM, PRIORITY,
+			// or WINDOW_UPDATE on a stream in this state MUST be treated as
+			// a connection error (Section 5.4.1) of type PROTOCOL_ERROR."
+			return transition{stReservedLocal, connErr, protocol}
+		case evSendHeaders:
+			// "The endpoint can send a HEADERS frame. This causes the stream
+			// to open in a "half-closed (remote)" state."
+			return okTo(stHalfClosedRemote)
+		case evSendEndStream:
+			// "An endpoint MUST NOT send any type of frame other than
+			// HEADERS, RST_STREAM, or PRIORITY in this state": END_STREAM
+			// comes on or after the HEADERS.
+			return transition{stReservedLocal, localBug, internal}
+		case evRecvRST, evSendRST:
+			// "Either endpoint can send a RST_STREAM frame to cause the
+			// stream to become "closed"."
+			return okTo(stClosed)
+		}
 	}
 	panic("no RFC rule for " + s.String() + " / " + e.String())
 }
 
 // TestTransitionTable checks every (state, event) pair of the §5.1 table:
-// numStates x numEvents = 35 pairs.
+// numStates x numEvents = 42 pairs.
 func TestTransitionTable(t *testing.T) {
-	if int(numStates)*int(numEvents) != 35 {
+	if int(numStates)*int(numEvents) != 42 {
 		t.Fatalf("%d states x %d events: the table changed shape, update rfcTransition", numStates, numEvents)
 	}
 	checked := 0
@@ -156,8 +177,8 @@ func TestTransitionTable(t *testing.T) {
 			checked++
 		}
 	}
-	if checked != 35 {
-		t.Fatalf("checked %d pairs, want 35", checked)
+	if checked != 42 {
+		t.Fatalf("checked %d pairs, want 42", checked)
 	}
 }
 

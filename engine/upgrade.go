@@ -35,6 +35,10 @@ func (c *Conn) Upgrade(settings []byte, r *Request) error {
 			c.peerMaxFrm = s.Value
 		case codec.SettingMaxHeaderListSize:
 			c.peerMaxHdr = s.Value
+		case codec.SettingEnablePush:
+			c.peerPush = s.Value == 1
+		case codec.SettingMaxConcurrentStreams:
+			c.peerMaxStreams = s.Value
 		}
 	}
 	c.begin()
@@ -54,6 +58,7 @@ func (c *Conn) Upgrade(settings []byte, r *Request) error {
 	r.bodyEOF = true
 	r.bodyLen = int64(len(r.body))
 	st.req = r
+	c.openPriority(st, &r.Header)
 	c.dispatch(st, false)
 	return nil
 }

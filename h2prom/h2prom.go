@@ -25,6 +25,7 @@
 //	h2loop_connection_errors_total        connections closed with a GOAWAY error code
 //	h2loop_protocol_errors_total          invalid prefaces, frames out of order
 //	h2loop_requests_total                 requests dispatched to handlers (HTTP/2 and HTTP/1.1)
+//	h2loop_pushes_total                   requests promised with PUSH_PROMISE (server push)
 //	h2loop_overloaded_requests_total      requests refused because MaxWorkers handlers were busy
 //	h2loop_malformed_requests_total       malformed requests (RFC 9113 §8.1.1)
 //	h2loop_header_sections_too_large_total request header sections above MaxHeaderListSize (431)
@@ -80,6 +81,7 @@ var counters = []counter{
 	{"connection_errors_total", "Connections closed with a GOAWAY error code.", func(m *h2loop.Stats) uint64 { return m.ConnErrors.Load() }},
 	{"protocol_errors_total", "Invalid connection prefaces and frames out of order.", func(m *h2loop.Stats) uint64 { return m.ProtocolErrors.Load() }},
 	{"requests_total", "Requests dispatched to handlers, HTTP/2 and HTTP/1.1.", func(m *h2loop.Stats) uint64 { return m.Requests.Load() }},
+	{"pushes_total", "Requests promised with PUSH_PROMISE (server push).", func(m *h2loop.Stats) uint64 { return m.Pushes.Load() }},
 	{"overloaded_requests_total", "Requests refused because MaxWorkers handlers were busy (REFUSED_STREAM or 503).", func(m *h2loop.Stats) uint64 { return m.Overloaded.Load() }},
 	{"malformed_requests_total", "Malformed requests (RFC 9113 section 8.1.1).", func(m *h2loop.Stats) uint64 { return m.Malformed.Load() }},
 	{"header_sections_too_large_total", "Request header sections above MaxHeaderListSize (answered 431).", func(m *h2loop.Stats) uint64 { return m.HeaderTooLarge.Load() }},

@@ -37,6 +37,11 @@ type Transport interface {
 	Finish(r *engine.Request)
 	// Reset aborts the stream of r.
 	Reset(r *engine.Request)
+	// Interim sends an informational (1xx) response before the final one,
+	// with the response fields r.RespHeader[from:]. It returns
+	// ErrCanceled when the stream is gone and ErrInterim when the final
+	// response has started or the protocol cannot carry status.
+	Interim(r *engine.Request, status, from int) error
 	// RemoteAddr is the client's address.
 	RemoteAddr() net.Addr
 	// RemoteAddrString is RemoteAddr().String(), made once per connection.

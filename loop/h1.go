@@ -890,6 +890,37 @@ func (h *h1conn) Finish(r *engine.Request) {
 // timer): the handler's writes fail from then on.
 func (h *h1conn) Abort(r *engine.Request) { h.abort() }
 
+// Interim writes an informational response (103 Early Hints, say) with
+// the fields r.RespHeader[from:]. "A server MUST NOT send a 1xx response
+// to an HTTP/1.0 client" (RFC 9110 §15.2): for one it does nothing.
+func (h *h1conn) Interim(r *engine.Request, status, from int) error {
+	if h.closed.Load() {
+		return ErrCanceled
+	}
+	if status < 100 || status > 199 || status == 101 || r.HeadersSent() {
+		return ErrInterim
+	}
+	if h.minor == 0 {
+		return nil
+	}
+	out := http1.AppendStatusLine(h.out, status)
+	for i := max(from, 0); i < len(r.RespHeader); i++ {
+		kv := &r.RespHeader[i]
+		switch fieldKind(kv.Name) {
+		case http1.KindContentLength, http1.KindTransferEncoding, http1.KindConnection,
+			http1.KindKeepAlive, http1.KindProxyConnection, http1.KindUpgrade:
+			continue
+		}
+		if kv.Bytes {
+			out = http1.AppendField(out, kv.Name, r.HeaderValueBytes(kv))
+		} else {
+			out = http1.AppendField(out, kv.Name, kv.Value)
+		}
+	}
+	h.out = append(out, "\r\n"...)
+	return h.flush()
+}
+
 // Reset closes the connection: HTTP/1.1 has no way to abort one response.
 func (h *h1conn) Reset(r *engine.Request) {
 	h.out = h.out[:0]

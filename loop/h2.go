@@ -21,6 +21,10 @@ import (
 // connection died.
 var ErrCanceled = errors.New("h2loop: stream canceled")
 
+// ErrInterim is returned by Interim when the final response has started
+// or the status is not an informational one the protocol can carry.
+var ErrInterim = errors.New("h2loop: no interim response possible")
+
 // ErrBodyClosed is returned by ReadBody after CloseBody.
 var ErrBodyClosed = errors.New("h2loop: request body closed")
 
@@ -77,6 +81,9 @@ func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS, hk: s.hooks()}
 	h.cond.L = &h.mu
 	h.eng = engine.NewConn(core.engineConfig(remote), h, &core.Metrics, time.Now())
+	if isTLS {
+		h.eng.StartTLS()
+	}
 	return h
 }
 
@@ -86,7 +93,7 @@ func (h *h2conn) AcquireRequest() *engine.Request { return h.core.opts.Hooks.Acq
 
 func (h *h2conn) Dispatch(r *engine.Request) {
 	t := task{r: r, t: h}
-	if r.BodyComplete() && (h.core.opts.InlineHandlers || h.core.opts.Inline != nil && h.core.opts.Inline(r)) {
+	if r.BodyComplete() && !r.Pushed && (h.core.opts.InlineHandlers || h.core.opts.Inline != nil && h.core.opts.Inline(r)) {
 		h.inline = append(h.inline, t)
 		return
 	}
@@ -406,6 +413,82 @@ func (h *h2conn) Finish(r *engine.Request) {
 
 // Abort is Reset, which may be called from any goroutine.
 func (h *h2conn) Abort(r *engine.Request) { h.Reset(r) }
+
+func (h *h2conn) Interim(r *engine.Request, status, from int) (err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("Interim", &err)
+	if h.closed.Load() || r.Canceled || r.StreamDone() {
+		return ErrCanceled
+	}
+	if !h.eng.Interim(r, status, from) {
+		return ErrInterim
+	}
+	h.flushLocked()
+	return nil
+}
+
+// H2Frames is implemented by the HTTP/2 transport: frames only HTTP/2
+// has, sent from a handler.
+type H2Frames interface {
+	// AltSvc sends an ALTSVC frame with value on r's stream.
+	AltSvc(r *engine.Request, value string) error
+	// Origin sends an ORIGIN frame listing origins.
+	Origin(origins []string) error
+	// Push promises a request on r's stream and starts its handler (see
+	// engine.Conn.Push).
+	Push(r *engine.Request, method, authority, path string, fields []string) error
+	// PushAllowed reports whether a push may succeed now.
+	PushAllowed() bool
+}
+
+func (h *h2conn) Push(r *engine.Request, method, authority, path string, fields []string) (err error) {
+	tasks, err := h.push(r, method, authority, path, fields)
+	h.submit(tasks) // the promised request's handler, on the pool
+	return err
+}
+
+func (h *h2conn) push(r *engine.Request, method, authority, path string, fields []string) (tasks []task, err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("Push", &err)
+	if h.closed.Load() {
+		return nil, ErrCanceled
+	}
+	err = h.eng.Push(r, method, authority, path, fields)
+	// Take the dispatched request now: the reading goroutine submits
+	// only what its own input dispatched.
+	tasks = h.dispatch
+	h.dispatch = nil
+	if err == nil {
+		h.flushLocked() // the promise goes out before the parent's response refers to it
+	}
+	return tasks, err
+}
+
+func (h *h2conn) PushAllowed() bool {
+	h.mu.Lock()
+	defer h.unlock("PushAllowed")
+	return !h.closed.Load() && h.eng.PushAllowed()
+}
+
+func (h *h2conn) AltSvc(r *engine.Request, value string) (err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("AltSvc", &err)
+	if h.closed.Load() || !h.eng.AltSvc(r, value) {
+		return ErrCanceled
+	}
+	h.flushSoon()
+	return nil
+}
+
+func (h *h2conn) Origin(origins []string) (err error) {
+	h.mu.Lock()
+	defer h.unlockCanceled("Origin", &err)
+	if h.closed.Load() || !h.eng.SendOrigin(origins) {
+		return ErrCanceled
+	}
+	h.flushSoon()
+	return nil
+}
 
 func (h *h2conn) Reset(r *engine.Request) {
 	h.mu.Lock()

@@ -8,16 +8,24 @@
 //	POST /echo        200 echoing the request body as it streams in
 //	GET  /delay/MS    200 after MS milliseconds (other streams are not held up)
 //	GET  /pid         200 with the server's process id in decimal and "\n"
+//	GET  /hints       103 (Early Hints) with link: </bytes/1000>; rel=preload;
+//	                  as=fetch; crossorigin, then 50 ms later 200 "hinted\n"
+//	GET  /push        when the client allows push, pushes GET /bytes/1000
+//	                  (PUSH_PROMISE), then 200 "pushed\n"; otherwise just the 200
 //	anything else     404
 //
 // Extra flags: -tls-addr with -cert/-key also serves h2 over TLS (ALPN h2,
-// http/1.1); -inline runs handlers on the reading goroutine (not for /delay);
-// -debug addr serves net/http/pprof and expvar (/debug/vars: memstats with
-// Mallocs, and the server's counters as "h2loop") and Prometheus metrics
-// (/metrics: the h2prom collector's h2loop_* series) on a separate listener;
-// -reuseport sets SO_REUSEPORT on the listeners (several hello processes on
-// one port share its connections; each exits gracefully on SIGTERM or
-// SIGINT while the others go on serving).
+// http/1.1); -altsvc VALUE sends an ALTSVC frame (RFC 7838) with that
+// Alt-Svc value for the connection's origin on every HTTP/2 connection;
+// -origin LIST (comma-separated origins) sends an ORIGIN frame (RFC 8336)
+// on every HTTP/2 connection over TLS; -inline runs handlers on the
+// reading goroutine (not for /delay or /hints, which then block their
+// connection); -debug addr serves net/http/pprof and expvar (/debug/vars:
+// memstats with Mallocs, and the server's counters as "h2loop") and
+// Prometheus metrics (/metrics: the h2prom collector's h2loop_* series) on
+// a separate listener; -reuseport sets SO_REUSEPORT on the listeners
+// (several hello processes on one port share its connections; each exits
+// gracefully on SIGTERM or SIGINT while the others go on serving).
 package main
 
 import (
@@ -74,6 +82,10 @@ func pattern(n int) []byte {
 var hello = []byte("hello, world!\n")
 
 var pidLine = []byte(strconv.Itoa(os.Getpid()) + "\n")
+
+// hintLink is the preload /hints announces in its 103: browsers preload
+// only links with a valid as attribute.
+const hintLink = "</bytes/1000>; rel=preload; as=fetch; crossorigin"
 
 var echoBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
@@ -134,6 +146,25 @@ func handle(ctx *h2loop.RequestCtx) {
 	case path == "/pid" && method == "GET":
 		ctx.SetContentType("text/plain")
 		ctx.SetBodyStatic(pidLine)
+	case path == "/hints" && (method == "GET" || method == "HEAD"):
+		if ctx.SendEarlyHints(hintLink) != nil {
+			return
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("hinted\n")
+	case path == "/push" && (method == "GET" || method == "HEAD"):
+		if ctx.PushAllowed() {
+			ctx.Push("GET", "/bytes/1000")
+		}
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString("pushed\n")
 	default:
 		ctx.SetStatus(404)
 		ctx.SetContentType("text/plain")
@@ -141,29 +172,44 @@ func handle(ctx *h2loop.RequestCtx) {
 	}
 }
 
+// waits reports whether the handler of path waits (a timer): it runs on
+// the worker pool, never inline.
+func waits(path string) bool {
+	return strings.HasPrefix(path, "/delay/") || strings.HasPrefix(path, "/hints")
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (cleartext h2c and HTTP/1.1)")
 	tlsAddr := flag.String("tls-addr", "", "also serve TLS (h2 and http/1.1 by ALPN) on this address")
 	cert := flag.String("cert", "", "TLS certificate file (with -tls-addr)")
 	key := flag.String("key", "", "TLS key file (with -tls-addr)")
-	inline := flag.Bool("inline", false, "run every handler on the reading goroutine (/delay then blocks its connection)")
+	inline := flag.Bool("inline", false, "run every handler on the reading goroutine (/delay and /hints then block their connection)")
 	verbose := flag.Bool("v", false, "log protocol errors")
 	debugAddr := flag.String("debug", "", "serve net/http/pprof and expvar on this address")
 	reuse := flag.Bool("reuseport", false, "set SO_REUSEPORT: several processes may serve one port")
+	altSvc := flag.String("altsvc", "", "send an ALTSVC frame with this Alt-Svc value for the connection's origin on every HTTP/2 connection")
+	origin := flag.String("origin", "", "send an ORIGIN frame with these comma-separated origins on every HTTP/2 connection over TLS")
 	flag.Parse()
 
 	srv := &h2loop.Server{
 		Addr:           *addr,
 		Handler:        h2loop.HandlerFunc(handle),
 		InlineHandlers: *inline,
+		EnablePush:     true, // /push
 		// /echo answers the body as it streams in; other bodies are
 		// buffered before their handler starts.
 		StreamRequestBodyFunc: func(ctx *h2loop.RequestCtx) bool { return ctx.Path() == "/echo" },
 		// Every handler but /delay only fills in a response (an /echo whose
 		// body is complete never waits either): they run on the reading
 		// goroutine, without a hand-off to the pool.
-		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool { return !strings.HasPrefix(ctx.Path(), "/delay/") },
+		InlineHandlerFunc: func(ctx *h2loop.RequestCtx) bool { return !waits(ctx.Path()) },
 		ReusePort:         *reuse,
+	}
+	srv.AltSvc = *altSvc
+	for _, o := range strings.Split(*origin, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			srv.Origins = append(srv.Origins, o)
+		}
 	}
 	if *verbose {
 		srv.ErrorLog = log.New(os.Stderr, "", log.LstdFlags)

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,6 +120,30 @@ func checkEndpoints(t *testing.T, c *http.Client, base string, proto int, inline
 		}
 	}
 
+	// GET /hints: a 103 with the preload link, then the 200.
+	var hints []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		if code == 103 {
+			hints = append(hints, h.Values("Link")...)
+		}
+		return nil
+	}}
+	hreq, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", base+"/hints", nil)
+	hresp, err := c.Do(hreq)
+	if err != nil {
+		t.Fatalf("GET /hints: %v", err)
+	}
+	hb, _ := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	if hresp.StatusCode != 200 || string(hb) != "hinted\n" || len(hints) != 1 || hints[0] != "</bytes/1000>; rel=preload; as=fetch; crossorigin" {
+		t.Fatalf("GET /hints over HTTP/%d: %d %q, 103 links %q", proto, hresp.StatusCode, hb, hints)
+	}
+
+	// GET /push: Go's client refuses push; the response is the same.
+	if resp, b := get("/push"); resp.StatusCode != 200 || string(b) != "pushed\n" {
+		t.Fatalf("GET /push: %d %q", resp.StatusCode, b)
+	}
+
 	resp, _ = get("/nope")
 	if resp.StatusCode != 404 {
 		t.Fatalf("GET /nope: %d", resp.StatusCode)
@@ -125,7 +152,7 @@ func checkEndpoints(t *testing.T, c *http.Client, base string, proto int, inline
 	// POST /echo returns the body; over HTTP/2 it answers as the body
 	// streams in: the first part comes back before the rest is sent.
 	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
-	resp, err := c.Post(base+"/echo", "application/octet-stream", bytes.NewReader(body))
+	resp, err = c.Post(base+"/echo", "application/octet-stream", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

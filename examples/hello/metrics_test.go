@@ -19,7 +19,7 @@ func TestDebugMetrics(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	addr, debug := freeAddr(t), freeAddr(t)
-	startHello(t, bin, "-addr", addr, "-debug", debug)
+	startHelloProc(t, bin, "-addr", addr, "-debug", debug)
 	waitListening(t, addr)
 	waitListening(t, debug)
 	c := testutil.H2CClient()

@@ -23,7 +23,7 @@ type helloProc struct {
 	stderr bytes.Buffer
 }
 
-func startHello(t *testing.T, bin string, args ...string) *helloProc {
+func startHelloProc(t *testing.T, bin string, args ...string) *helloProc {
 	t.Helper()
 	p := &helloProc{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
 	p.cmd.Stderr = &p.stderr
@@ -73,9 +73,9 @@ func TestReusePortTwoProcesses(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	addr := freeAddr(t)
-	a := startHello(t, bin, "-addr", addr, "-reuseport")
+	a := startHelloProc(t, bin, "-addr", addr, "-reuseport")
 	waitListening(t, addr)
-	b := startHello(t, bin, "-addr", addr, "-reuseport")
+	b := startHelloProc(t, bin, "-addr", addr, "-reuseport")
 	pidA, pidB := a.cmd.Process.Pid, b.cmd.Process.Pid
 
 	// Spread: new connections reach both processes (the kernel hashes each
@@ -98,7 +98,7 @@ func TestReusePortTwoProcesses(t *testing.T) {
 	t.Logf("connections served: A %d, B %d", seen[pidA], seen[pidB])
 
 	// Without -reuseport a third process cannot bind the port.
-	c := startHello(t, bin, "-addr", addr)
+	c := startHelloProc(t, bin, "-addr", addr)
 	select {
 	case err := <-c.exited:
 		c.exited <- err
