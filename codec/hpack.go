@@ -89,6 +89,14 @@ type HeaderDecoder struct {
 	pend      [maxUpdateLen]byte
 	scan      fieldScanner // the representations after the leading updates
 
+	// valid holds field values (8 to 128 bytes) found valid lately: a
+	// value the HPACK dynamic table hands out again (an indexed field, the
+	// same string each time) is not scanned again. Holding the strings
+	// keeps their memory, so the same pointer and length mean the same
+	// bytes; mostly they are the table's own, and at worst 512 bytes.
+	valid     [4]string
+	validNext uint8
+
 	// sticky: once the HPACK context is broken the connection must end
 	err error
 }

@@ -289,3 +289,41 @@ func TestValidateReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestValidValueCache: a value found valid is not scanned again when the
+// same string comes back (an indexed field), and a different string with
+// the same bytes, or an invalid one, is still checked.
+func TestValidValueCache(t *testing.T) {
+	d := NewHeaderDecoder(4096, 1<<16)
+	ua := "h2load nghttp2/1.64.0"
+	for i := 0; i < 3; i++ {
+		if r := d.checkValue(ua); r != "" {
+			t.Fatalf("%q: %s", ua, r)
+		}
+	}
+	if d.valid[0] != ua || d.validNext != 1 {
+		t.Fatalf("cache %q, next %d: want the value cached once", d.valid, d.validNext)
+	}
+	bad := []byte("h2load nghttp2/1.64.0")
+	bad[3] = '\n'
+	if r := d.checkValue(string(bad)); r != reasonValueInvalid {
+		t.Fatalf("invalid value of the same length: %q", r)
+	}
+	if r := d.checkValue(" " + ua[1:]); r != reasonValueWhitespace {
+		t.Fatalf("leading space: %q", r)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { d.checkValue(ua) }); allocs != 0 {
+		t.Fatalf("%v allocs", allocs)
+	}
+}
+
+func BenchmarkCheckValueIndexed(b *testing.B) {
+	d := NewHeaderDecoder(4096, 1<<16)
+	vs := []string{"h2load nghttp2/1.64.0", "www.example.com:8443", "/api/v1/items?page=2"}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, v := range vs {
+			d.checkValue(v)
+		}
+	}
+}

@@ -98,6 +98,10 @@ type hooked interface{ connHooks() *connHooks }
 // serve runs the handler of r: Hooks.Serve, between the ConnState
 // transitions of its connection.
 func (c *Core) serve(r *engine.Request, t Transport) {
+	if c.opts.ConnState == nil {
+		c.opts.Hooks.Serve(r, t) // no transitions to report
+		return
+	}
 	var hk *connHooks
 	if x, ok := t.(hooked); ok {
 		hk = x.connHooks()
