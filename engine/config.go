@@ -104,13 +104,14 @@ type Config struct {
 	// handler (a long poll, a slow handler) are not affected.
 	// Default 5 minutes; negative disables.
 	StreamIdleTimeout time.Duration
-	// DateField, when set, returns the date field of responses whose
-	// handler set none, HPACK-encoded (codec.AppendDateField): "An origin
-	// server with a clock ... MUST generate a Date header field in all 2xx
-	// (Successful), 3xx (Redirection), and 4xx (Client Error) responses"
-	// (RFC 9110 §6.6.1). It is called once per response: return bytes
-	// computed once a second, never changed afterwards.
-	DateField func() []byte
+	// Date, when set, returns the date of responses whose handler set
+	// none (RFC 9110 §6.6.1: "An origin server with a clock ... MUST
+	// generate a Date header field in all 2xx (Successful), 3xx
+	// (Redirection), and 4xx (Client Error) responses"). It is called once
+	// per response: return one string for a whole second (the encoder
+	// indexes the field, so the responses of that second carry it in one
+	// byte).
+	Date func() string
 	// EnablePush lets handlers push (Conn.Push): PUSH_PROMISE for requests
 	// the server then answers on streams it reserves, when the client
 	// allows it (SETTINGS_ENABLE_PUSH). Off by default.

@@ -620,8 +620,7 @@ func TestExtendedConnect(t *testing.T) {
 // (RFC 9110 §6.6.1); the interim 100 (Continue) does not.
 func TestResponseDate(t *testing.T) {
 	const date = "Sun, 06 Nov 1994 08:49:37 GMT"
-	field := codec.AppendDateField(nil, date)
-	tc := newTConn(t, Config{DateField: func() []byte { return field }})
+	tc := newTConn(t, Config{Date: func() string { return date }})
 	tc.handshake()
 	dates := func(fields []hpack.HeaderField) []string {
 		var d []string
@@ -638,16 +637,28 @@ func TestResponseDate(t *testing.T) {
 		t.Fatalf("date fields %q", dates(fields))
 	}
 	tc.body(1)
+	// Within the second the date is indexed: one byte, not a 20-byte literal.
 	tc.feed(tc.get(3, "/"))
+	tc.serveAll("ok")
+	if f := tc.next(); f.Type != codec.FrameHeaders || len(f.p) > 8 {
+		t.Fatalf("second response: %v of %d bytes %x, want a block of at most 8", f.Type, len(f.p), f.p)
+	} else {
+		tc.fields = tc.fields[:0]
+		if _, err := tc.dec.Write(f.p); err != nil || len(dates(tc.fields)) != 1 || dates(tc.fields)[0] != date {
+			t.Fatalf("second response: %v, dates %q", err, dates(tc.fields))
+		}
+	}
+	tc.body(3)
+	tc.feed(tc.get(9, "/"))
 	r := tc.cb.reqs[0]
 	tc.cb.reqs = nil
 	r.AddHeader("date", "Tue, 15 Nov 1994 08:12:31 GMT")
 	tc.c.Respond(r)
-	if _, fields, _ := tc.response(3); len(dates(fields)) != 1 || dates(fields)[0] != "Tue, 15 Nov 1994 08:12:31 GMT" {
+	if _, fields, _ := tc.response(9); len(dates(fields)) != 1 || dates(fields)[0] != "Tue, 15 Nov 1994 08:12:31 GMT" {
 		t.Fatalf("handler's date: %q", dates(fields))
 	}
-	tc.feed(tc.post(5, "/up", "content-length", "1", "expect", "100-continue"))
-	if status, fields, _ := tc.response(5); status != "100" || len(dates(fields)) != 0 {
+	tc.feed(tc.post(11, "/up", "content-length", "1", "expect", "100-continue"))
+	if status, fields, _ := tc.response(11); status != "100" || len(dates(fields)) != 0 {
 		t.Fatalf("interim %s with dates %q", status, dates(fields))
 	}
 }

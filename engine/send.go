@@ -65,8 +65,8 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 			e.WriteField(kv.Name, kv.Value)
 		}
 	}
-	if !hasDate && c.cfg.DateField != nil && status >= 200 {
-		e.WriteEncoded(c.cfg.DateField())
+	if !hasDate && c.cfg.Date != nil && status >= 200 {
+		e.WriteField("date", c.cfg.Date())
 	}
 	if withLength {
 		e.WriteContentLength(int64(len(r.RespBody)))

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/pool"
 )
@@ -110,7 +109,7 @@ type Options struct {
 	// accepted above it are closed at once.
 	MaxConns int
 	// Date, when set, replaces the clock for the Date field of HTTP/1.1
-	// responses (tests); HTTP/2 responses use Engine.DateField.
+	// responses (tests); HTTP/2 responses use Engine.Date.
 	Date func() string
 	// DisableHTTP1 refuses HTTP/1.1 on the cleartext port.
 	DisableHTTP1 bool
@@ -208,8 +207,8 @@ func NewCore(opts Options) *Core {
 	if c.opts.Date == nil {
 		c.opts.Date = c.Date
 	}
-	if c.opts.Engine.DateField == nil {
-		c.opts.Engine.DateField = c.dateField
+	if c.opts.Engine.Date == nil {
+		c.opts.Engine.Date = c.Date
 	}
 	c.pool = pool.New(pool.Options[task]{
 		MaxWorkers:   opts.MaxWorkers,
@@ -337,14 +336,10 @@ const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
 // (which runs while any connection is open). The string never changes.
 func (c *Core) Date() string { return c.currentDate().s }
 
-// dateField is Date as an HPACK field representation.
-func (c *Core) dateField() []byte { return c.currentDate().field }
-
-// httpDate is one second's date, as text and as an HPACK field.
+// httpDate is one second's date.
 type httpDate struct {
-	s     string
-	field []byte
-	sec   int64
+	s   string
+	sec int64
 }
 
 func (c *Core) currentDate() *httpDate {
@@ -360,7 +355,7 @@ func (c *Core) currentDate() *httpDate {
 
 func (c *Core) refreshDate(now time.Time) *httpDate {
 	s := now.UTC().Format(httpTimeFormat)
-	d := &httpDate{s: s, field: codec.AppendDateField(nil, s), sec: now.Unix()}
+	d := &httpDate{s: s, sec: now.Unix()}
 	c.date.Store(d)
 	return d
 }
