@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/loop"
 	"golang.org/x/net/http2/hpack"
@@ -114,7 +113,7 @@ func (ctx *RequestCtx) Headers() []hpack.HeaderField { return ctx.req.Header.Fie
 
 // Trailer returns the request trailer section once the body has been read
 // to its end, or nil.
-func (ctx *RequestCtx) Trailer() *codec.HeaderBlock {
+func (ctx *RequestCtx) Trailer() *HeaderBlock {
 	if t := ctx.req.Trailer; t != nil && len(t.Fields) > 0 {
 		return t
 	}
@@ -177,7 +176,7 @@ func (ctx *RequestCtx) bodyTooLarge() error {
 }
 
 // Read reads the request body as it arrives (io.Reader). It returns io.EOF
-// at its end and loop.ErrCanceled if the stream was reset.
+// at its end and ErrCanceled if the stream was reset.
 func (ctx *RequestCtx) Read(p []byte) (int, error) { return ctx.t.ReadBody(&ctx.req, p) }
 
 // SetManualFlowControl stops the automatic return of window credit as the
@@ -186,7 +185,7 @@ func (ctx *RequestCtx) Read(p []byte) (int, error) { return ctx.t.ReadBody(&ctx.
 func (ctx *RequestCtx) SetManualFlowControl() { ctx.req.ManualAck = true }
 
 // CloseBody discards the rest of the request body: a Read waiting for bytes
-// (on any goroutine) and every later Read return loop.ErrBodyClosed, and
+// (on any goroutine) and every later Read return ErrBodyClosed, and
 // what the client still sends is dropped with its window credit returned.
 // The response is not affected.
 func (ctx *RequestCtx) CloseBody() { ctx.t.CloseBody(&ctx.req) }
@@ -286,7 +285,7 @@ func (ctx *RequestCtx) SetBodyRaw(b []byte) { ctx.req.RespBody = b }
 
 // Flush sends the response headers and the body written so far, blocking
 // while flow control holds it back; later writes continue the body
-// (a streaming response). It returns loop.ErrCanceled if the stream died.
+// (a streaming response). It returns ErrCanceled if the stream died.
 func (ctx *RequestCtx) Flush() error { return ctx.t.Flush(&ctx.req) }
 
 // Reset aborts the stream with RST_STREAM(CANCEL) (HTTP/2) or closes the

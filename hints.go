@@ -15,7 +15,7 @@ var ErrInterim = loop.ErrInterim
 // one, carrying the response header fields set so far, which stay set for
 // the final response (as net/http's WriteHeader(103) does). 101 cannot be
 // sent this way; content-length is never sent in an interim response. Over
-// HTTP/1.0 it does nothing. It returns loop.ErrCanceled if the stream died.
+// HTTP/1.0 it does nothing. It returns ErrCanceled if the stream died.
 func (ctx *RequestCtx) SendInterim(status int) error {
 	return ctx.t.Interim(&ctx.req, status, 0)
 }
@@ -50,7 +50,7 @@ var ErrNotHTTP2 = errors.New("h2loop: not an HTTP/2 connection")
 // advertising alternative services for the request's origin; value is an
 // Alt-Svc field value such as `h2="alt.example.com:443"; ma=3600` or
 // "clear". Over HTTP/1.1 use the Alt-Svc header field instead (it returns
-// ErrNotHTTP2). It returns loop.ErrCanceled when the stream is gone.
+// ErrNotHTTP2). It returns ErrCanceled when the stream is gone.
 func (ctx *RequestCtx) SendAltSvc(value string) error {
 	if x, ok := ctx.t.(loop.H2Frames); ok {
 		return x.AltSvc(&ctx.req, value)
