@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/h2loop/h2loop"
@@ -27,7 +28,12 @@ func ExampleServer() {
 		srv.Shutdown(ctx)
 	}()
 
-	resp, err := h2cClient().Get("http://" + ln.Addr().String() + "/")
+	// net/http's client speaks HTTP/2 over cleartext (h2c, prior
+	// knowledge) when asked to.
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: &http.Transport{Protocols: &protocols}}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
 		panic(err)
 	}
