@@ -105,6 +105,11 @@ func (h *countHandler) PushRefused(id uint32, _ *codec.StreamError) {
 		h.pushes[id] = 100 // an accepted id refused
 	}
 }
+func (h *countHandler) PushData(id uint32, _ []byte) {
+	if h.pushes[id] != 1 {
+		h.pushes[id] = 100 // content on a stream not open
+	}
+}
 func (h *countHandler) PushResponse(id uint32, _ int) {
 	if h.pushes[id] != 1 {
 		h.pushes[id] = 100 // a response on a stream not open

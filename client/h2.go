@@ -437,6 +437,9 @@ func (c *H2Conn) Feed(p []byte) (int, error) {
 			}
 			if c.dataPushed {
 				c.BytesPushed += uint64(body)
+				if c.ph != nil && body > 0 && c.dataStream != 0 {
+					c.ph.PushData(c.dataStream, p[n:n+int(body)])
+				}
 			} else {
 				c.BytesBody += uint64(body)
 			}

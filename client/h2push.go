@@ -40,6 +40,9 @@ type PushHandler interface {
 	PushRefused(promised uint32, err *codec.StreamError)
 	// PushResponse reports the final status of a pushed response.
 	PushResponse(promised uint32, status int)
+	// PushData hands over content of a pushed response as it arrives
+	// (padding removed), in order.
+	PushData(promised uint32, p []byte)
 	// PushClosed reports that an accepted pushed stream ended.
 	PushClosed(promised uint32, r Result, code codec.ErrCode)
 }

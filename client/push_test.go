@@ -26,6 +26,9 @@ func (h *pushRec) PushPromise(parent int32, id uint32, m, s, a, p []byte) {
 func (h *pushRec) PushRefused(id uint32, err *codec.StreamError) {
 	h.ev = append(h.ev, fmt.Sprintf("refused %d %s", id, err.Reason))
 }
+func (h *pushRec) PushData(id uint32, p []byte) {
+	h.ev = append(h.ev, fmt.Sprintf("push data %d %d", id, len(p)))
+}
 func (h *pushRec) PushResponse(id uint32, status int) {
 	h.ev = append(h.ev, fmt.Sprintf("push response %d %d", id, status))
 }
@@ -125,7 +128,7 @@ func TestH2PushAccepted(t *testing.T) {
 	want := []string{
 		"promise 7 2 GET http example.com /bytes/1000",
 		"response 7 200", "closed 7 ok NO_ERROR",
-		"push response 2 200", "push closed 2 ok NO_ERROR",
+		"push response 2 200", "push data 2 10000", "push closed 2 ok NO_ERROR",
 	}
 	if fmt.Sprint(h.ev) != fmt.Sprint(want) {
 		t.Fatalf("events\n got %q\nwant %q", h.ev, want)
@@ -398,5 +401,6 @@ func (h *nopPushHandler) Response(int32, int)                                   
 func (h *nopPushHandler) Closed(int32, Result, codec.ErrCode)                       { h.closed++ }
 func (h *nopPushHandler) PushPromise(int32, uint32, []byte, []byte, []byte, []byte) { h.promises++ }
 func (h *nopPushHandler) PushRefused(uint32, *codec.StreamError)                    {}
+func (h *nopPushHandler) PushData(uint32, []byte)                                   {}
 func (h *nopPushHandler) PushResponse(uint32, int)                                  {}
 func (h *nopPushHandler) PushClosed(uint32, Result, codec.ErrCode)                  { h.pushClosed++ }
