@@ -152,7 +152,9 @@ func NewH2Conn(cfg H2Config, set *RequestSet, h Handler) *H2Conn {
 	cfg.normalize()
 	tableCap := cfg.MaxConcurrentStreams
 	if cfg.EnablePush {
-		tableCap *= 2 // the client's streams and as many pushed ones
+		// the client's streams and as many pushed ones (a full table
+		// refuses further promises: ErrPushLimit)
+		tableCap = min(2*tableCap, streamtable.MaxCapacity)
 	}
 	c := &H2Conn{
 		cfg:       cfg,
@@ -196,7 +198,7 @@ func (c *H2Conn) appendSettings() {
 		// push is permitted"; the client's SETTINGS_MAX_CONCURRENT_STREAMS
 		// bounds the streams the server may push (§5.1.2).
 		s[0].Value = 1
-		s[n] = codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: uint32(c.cfg.MaxConcurrentStreams)}
+		s[n] = codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: uint32(min(c.cfg.MaxConcurrentStreams, 1<<31-1))}
 		n++
 	}
 	if c.cfg.HeaderTableSize != codec.DefaultHeaderTableSize {
