@@ -8,7 +8,9 @@ import (
 
 // FuzzH2Feed feeds arbitrary server bytes, split at arbitrary points, to a
 // connection with streams open. It must not panic, must close every stream
-// exactly once, and must account for every byte it consumes.
+// exactly once, and must account for every byte it consumes. The top bit of
+// split enables push: then every accepted pushed stream must be closed
+// exactly once too, and refused or closed ones never reported again.
 func FuzzH2Feed(f *testing.F) {
 	seed := codec.AppendSettings(nil, codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: 2},
 		codec.Setting{ID: codec.SettingInitialWindowSize, Value: 1 << 20})
@@ -23,10 +25,32 @@ func FuzzH2Feed(f *testing.F) {
 	f.Add(seed, uint16(7))
 	f.Add(seed, uint16(1))
 	f.Add([]byte{0, 0, 0, 4, 1, 0, 0, 0, 0}, uint16(3))
+	// pushes: a promise split by CONTINUATION (literal fields, indexed by
+	// the next one), the pushed response, a refused and a limit-breaking one
+	p := newPushPeer()
+	blk := p.promise("/bytes/1000")
+	push := codec.AppendPushPromise(nil, 1, 2, false, blk[:4])
+	push = codec.AppendContinuation(push, 1, true, blk[4:])
+	push = codec.AppendPushPromise(push, 3, 4, true, p.promise("/bytes/1000"))
+	push = codec.AppendPushPromise(push, 3, 6, true, p.block(":method", "POST", ":scheme", "http", ":authority", "example.com", ":path", "/"))
+	push = codec.AppendHeaders(push, 2, false, true, p.block(":status", "200"))
+	push = codec.AppendDataPadded(push, 2, false, []byte("abc"), 2)
+	push = codec.AppendHeaders(push, 2, true, true, p.block("x-t", "1"))
+	push = codec.AppendRSTStream(push, 4, codec.ErrCodeCancel)
+	push = codec.AppendPushPromise(push, 5, 8, true, p.promise("/x"))
+	push = codec.AppendPushPromise(push, 5, 10, true, p.promise("/y"))
+	push = codec.AppendPushPromise(push, 5, 12, true, p.promise("/z"))
+	push = codec.AppendGoAway(push, 1, codec.ErrCodeNo, nil)
+	push = response(push, 1, "Sun, 22 Nov 2026 08:00:00 GMT")
+	f.Add(push, uint16(0x8000|5))
+	f.Add(push, uint16(0x8000|1))
+	f.Add(push, uint16(5)) // push disabled: ErrPushPromise
 	f.Fuzz(func(t *testing.T, in []byte, split uint16) {
-		h := &countHandler{closed: map[int32]int{}}
+		h := &countHandler{closed: map[int32]int{}, pushes: map[uint32]int{}}
 		cfg := DefaultH2Config()
 		cfg.MaxConcurrentStreams = 4
+		cfg.EnablePush = split&0x8000 != 0
+		split &^= 0x8000
 		c := NewH2Conn(cfg, testSet([]byte("body")), h)
 		c.Start()
 		for i := int32(0); i < 3; i++ {
@@ -52,13 +76,46 @@ func FuzzH2Feed(f *testing.F) {
 				t.Fatalf("stream %d closed %d times", tok, h.closed[tok])
 			}
 		}
+		for id, n := range h.pushes {
+			if n != 2 { // promised once, closed once
+				t.Fatalf("pushed stream %d: %d events", id, n)
+			}
+		}
+		if c.Pushes() != 0 || (!cfg.EnablePush && c.PushesReceived+c.PushesRefused != 0) {
+			t.Fatalf("%d pushes held, %d received, %d refused", c.Pushes(), c.PushesReceived, c.PushesRefused)
+		}
 	})
 }
 
-type countHandler struct{ closed map[int32]int }
+type countHandler struct {
+	closed map[int32]int
+	pushes map[uint32]int // accepted pushed stream: 1 when promised, +1 when closed
+}
 
 func (h *countHandler) Response(int32, int)                         {}
 func (h *countHandler) Closed(tok int32, _ Result, _ codec.ErrCode) { h.closed[tok]++ }
+func (h *countHandler) PushPromise(_ int32, id uint32, _, _, _, _ []byte) {
+	if h.pushes[id] != 0 {
+		h.pushes[id] = 100 // promised twice
+	}
+	h.pushes[id]++
+}
+func (h *countHandler) PushRefused(id uint32, _ *codec.StreamError) {
+	if h.pushes[id] != 0 {
+		h.pushes[id] = 100 // an accepted id refused
+	}
+}
+func (h *countHandler) PushData(id uint32, _ []byte) {
+	if h.pushes[id] != 1 {
+		h.pushes[id] = 100 // content on a stream not open
+	}
+}
+func (h *countHandler) PushResponse(id uint32, _ int) {
+	if h.pushes[id] != 1 {
+		h.pushes[id] = 100 // a response on a stream not open
+	}
+}
+func (h *countHandler) PushClosed(id uint32, _ Result, _ codec.ErrCode) { h.pushes[id]++ }
 
 // FuzzH1Feed feeds arbitrary bytes as HTTP/1.1 responses to pipelined
 // requests: no panic, every request closed exactly once.

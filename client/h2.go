@@ -58,6 +58,7 @@ const (
 	sfEndSent             // END_STREAM sent
 	sfBody                // request body pending in the queue
 	sfHasBody             // the request has a body (counted in H2Conn.bodies)
+	sfPushed              // a pushed stream (even id), counted in H2Conn.pushes
 )
 
 // stream is the per-stream record, stored inline in the stream table.
@@ -81,6 +82,8 @@ type H2Conn struct {
 	cfg      H2Config
 	set      *RequestSet
 	h        Handler
+	ph       PushHandler // h, when it is one and push is enabled
+	promEmit func(name, value []byte)
 	strWin   uint32 // our SETTINGS_INITIAL_WINDOW_SIZE
 	connWin  uint32 // our connection window target
 	capacity int
@@ -100,16 +103,23 @@ type H2Conn struct {
 	acked     bool // our SETTINGS acknowledged
 
 	// header block being assembled (HEADERS without END_HEADERS)
-	hdrStream uint32
-	hdrEnd    bool // END_STREAM of the HEADERS frame
-	hdrConts  int  // CONTINUATION frames so far
-	hdrBuf    []byte
+	hdrStream  uint32
+	hdrEnd     bool // END_STREAM of the HEADERS frame
+	hdrConts   int  // CONTINUATION frames so far
+	hdrBuf     []byte
+	hdrPromise uint32 // the promised stream when the block is a PUSH_PROMISE's
+
+	// server push (EnablePush)
+	pushes       int    // pushed streams held, reserved or open
+	lastPromised uint32 // highest promised stream id
+	prom         promiseFields
 
 	// DATA frame being received in pieces
 	dataStream uint32
 	dataLeft   uint32 // octets of the frame still to come
 	dataPad    uint32 // trailing padding among them
 	dataEnd    bool
+	dataPushed bool // the frame is on an even (pushed) stream
 
 	goingAway  bool // GOAWAY received or sent
 	goAwayLast uint32
@@ -128,13 +138,24 @@ type H2Conn struct {
 	// Counters (traffic as h2load counts it). Read them between calls.
 	BytesHead       uint64 // field block octets received (compressed)
 	BytesHeadDecomp uint64 // their decoded size (names + values)
-	BytesBody       uint64 // DATA payload octets received (padding excluded)
+	BytesBody       uint64 // DATA payload octets received (padding excluded), pushed streams excepted
+	// Server push (EnablePush): promises accepted and refused, and the DATA
+	// payload octets of pushed streams.
+	PushesReceived uint64
+	PushesRefused  uint64
+	BytesPushed    uint64
 }
 
 // NewH2Conn returns a connection that will send requests of set. Call Start
 // (or StartUpgraded) before anything else.
 func NewH2Conn(cfg H2Config, set *RequestSet, h Handler) *H2Conn {
 	cfg.normalize()
+	tableCap := cfg.MaxConcurrentStreams
+	if cfg.EnablePush {
+		// the client's streams and as many pushed ones (a full table
+		// refuses further promises: ErrPushLimit)
+		tableCap = min(2*tableCap, streamtable.MaxCapacity)
+	}
 	c := &H2Conn{
 		cfg:       cfg,
 		set:       set,
@@ -142,15 +163,19 @@ func NewH2Conn(cfg H2Config, set *RequestSet, h Handler) *H2Conn {
 		strWin:    uint32(1)<<min(cfg.StreamWindowBits, 31) - 1,
 		connWin:   uint32(1)<<min(cfg.ConnWindowBits, 31) - 1,
 		capacity:  cfg.MaxConcurrentStreams,
-		streams:   streamtable.New[stream](cfg.MaxConcurrentStreams),
+		streams:   streamtable.New[stream](tableCap),
 		nextID:    1,
 		peerMax:   1<<31 - 1,
 		peerFrame: codec.DefaultMaxFrameSize,
 		send:      window.NewSendConn(window.InitialWindow),
 		recv:      window.NewRecv(window.InitialWindow),
-		dec:       newRespDecoder(cfg.HeaderTableSize),
+		dec:       newRespDecoder(cfg.HeaderTableSize, cfg.EnablePush),
 		enc:       newReqEncoder(cfg.EncoderTableSize, set.Len()),
 		out:       make([]byte, 0, 16<<10),
+	}
+	if cfg.EnablePush {
+		c.ph, _ = h.(PushHandler)
+		c.promEmit = c.prom.field
 	}
 	return c
 }
@@ -163,11 +188,19 @@ func (c *H2Conn) Start() {
 }
 
 func (c *H2Conn) appendSettings() {
-	s := [4]codec.Setting{
+	s := [5]codec.Setting{
 		{ID: codec.SettingEnablePush, Value: 0},
 		{ID: codec.SettingInitialWindowSize, Value: c.strWin},
 	}
 	n := 2
+	if c.cfg.EnablePush {
+		// RFC 9113 §6.5.2: SETTINGS_ENABLE_PUSH "1 indicates that server
+		// push is permitted"; the client's SETTINGS_MAX_CONCURRENT_STREAMS
+		// bounds the streams the server may push (§5.1.2).
+		s[0].Value = 1
+		s[n] = codec.Setting{ID: codec.SettingMaxConcurrentStreams, Value: uint32(min(c.cfg.MaxConcurrentStreams, 1<<31-1))}
+		n++
+	}
 	if c.cfg.HeaderTableSize != codec.DefaultHeaderTableSize {
 		s[n] = codec.Setting{ID: codec.SettingHeaderTableSize, Value: c.cfg.HeaderTableSize}
 		n++
@@ -327,6 +360,10 @@ func (c *H2Conn) resumeBodies() {
 
 // closeStream ends stream id (present in the table) and reports it.
 func (c *H2Conn) closeStream(id uint32, s *stream, r Result, code codec.ErrCode) {
+	if s.flags&sfPushed != 0 {
+		c.closePushed(id, s, r, code)
+		return
+	}
 	tok := s.token
 	if s.flags&sfHasBody != 0 {
 		c.bodies--
@@ -400,7 +437,14 @@ func (c *H2Conn) Feed(p []byte) (int, error) {
 				body -= c.dataPad - (c.dataLeft - k)
 				c.dataPad = c.dataLeft - k
 			}
-			c.BytesBody += uint64(body)
+			if c.dataPushed {
+				c.BytesPushed += uint64(body)
+				if c.ph != nil && body > 0 && c.dataStream != 0 {
+					c.ph.PushData(c.dataStream, p[n:n+int(body)])
+				}
+			} else {
+				c.BytesBody += uint64(body)
+			}
 			c.dataLeft -= k
 			n += int(k)
 			if c.dataLeft == 0 {

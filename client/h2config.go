@@ -24,6 +24,14 @@ type H2Config struct {
 	EncoderTableSize uint32
 	// MaxFrameSize is the SETTINGS_MAX_FRAME_SIZE we advertise (-f).
 	MaxFrameSize uint32
+	// EnablePush lets the server push (RFC 9113 §8.4): the client sends
+	// SETTINGS_ENABLE_PUSH = 1 and SETTINGS_MAX_CONCURRENT_STREAMS =
+	// MaxConcurrentStreams, which bounds the pushed streams it holds
+	// (reserved or open), accepts valid promises and receives the pushed
+	// responses (see PushHandler; counted in PushesReceived, BytesPushed).
+	// Off by default, as h2load: SETTINGS_ENABLE_PUSH = 0 and PUSH_PROMISE
+	// is ErrPushPromise.
+	EnablePush bool
 
 	// Limits on what a server may make the client hold or do. Crossing one
 	// is a connection error: Feed appends GOAWAY and returns one of the

@@ -41,6 +41,7 @@ func (c *H2Conn) startData(h codec.FrameHeader, p []byte) error {
 		c.out = codec.AppendWindowUpdate(c.out, 0, inc)
 	}
 	c.dataStream, c.dataLeft, c.dataPad, c.dataEnd = h.StreamID, payload, pad, h.Flags.Has(codec.FlagEndStream)
+	c.dataPushed = h.StreamID&1 == 0 // even: only pushes get this far
 	s := c.streams.Get(h.StreamID)
 	if s == nil {
 		if err := c.checkClosedID(h.StreamID); err != nil {
@@ -102,6 +103,9 @@ func (c *H2Conn) endRecv(id uint32, s *stream) {
 // checkClosedID distinguishes a frame on a stream that was closed (fine,
 // ignored) from one on a stream the client never opened.
 func (c *H2Conn) checkClosedID(id uint32) error {
+	if id&1 == 0 && id <= c.lastPromised { // a pushed stream (lastPromised is 0 without push)
+		return nil
+	}
 	if id&1 == 0 || id >= c.nextID {
 		// RFC 9113 §5.1: frames other than HEADERS/PRIORITY on an idle
 		// stream, and streams the server may not open (push is disabled),
@@ -134,16 +138,16 @@ func (c *H2Conn) handleFrame(h codec.FrameHeader, p []byte) error {
 		if err != nil {
 			return err
 		}
-		if f.StreamID&1 == 0 || f.StreamID >= c.nextID {
+		if err := c.checkClosedID(f.StreamID); err != nil {
 			// RFC 9113 §5.1.1: "Streams initiated by a client MUST use
 			// odd-numbered stream identifiers; those initiated by the
 			// server MUST use even-numbered stream identifiers", and a
-			// server initiates streams only by push, which is disabled:
-			// an even id, or an odd one the client has not used, is "an
-			// unexpected stream identifier", which an endpoint "MUST
-			// respond [to] with a connection error (Section 5.4.1) of type
-			// PROTOCOL_ERROR".
-			return ErrUnopenedStream
+			// server initiates streams only by push, on the ids it
+			// promised: an even id not promised, or an odd one the client
+			// has not used, is "an unexpected stream identifier", which an
+			// endpoint "MUST respond [to] with a connection error (Section
+			// 5.4.1) of type PROTOCOL_ERROR".
+			return err
 		}
 		if uint32(len(f.Fragment)) > c.cfg.MaxHeaderBlockSize {
 			return ErrHeaderBlockTooLarge
@@ -188,7 +192,13 @@ func (c *H2Conn) handleFrame(h codec.FrameHeader, p []byte) error {
 		}
 		id := c.hdrStream
 		c.hdrStream = 0
-		err = c.headerBlock(id, c.hdrEnd, c.hdrBuf)
+		if c.hdrPromise != 0 {
+			promised := c.hdrPromise
+			c.hdrPromise = 0
+			err = c.promiseBlock(id, promised, c.hdrBuf)
+		} else {
+			err = c.headerBlock(id, c.hdrEnd, c.hdrBuf)
+		}
 		if cap(c.hdrBuf) > 64<<10 {
 			c.hdrBuf = nil // a large block: do not keep its buffer
 		}
@@ -269,7 +279,10 @@ func (c *H2Conn) handleFrame(h codec.FrameHeader, p []byte) error {
 		// receives this parameter set to a value of 0"); before the
 		// acknowledgment too, the client could not accept a push: it would
 		// have to decode the block and track a reserved stream it never
-		// asked for.
+		// asked for. With EnablePush, see h2push.go.
+		if c.cfg.EnablePush {
+			return c.pushPromise(h, p)
+		}
 		return ErrPushPromise
 	case codec.FramePriority:
 		_, err := codec.ParsePriority(h, p)
@@ -308,7 +321,11 @@ func (c *H2Conn) headerBlock(id uint32, endStream bool, block []byte) error {
 		}
 		s.flags |= sfFinal
 		c.idle = 0 // a response: progress
-		c.h.Response(s.token, status)
+		if s.flags&sfPushed == 0 {
+			c.h.Response(s.token, status)
+		} else if c.ph != nil {
+			c.ph.PushResponse(id, status)
+		}
 	} else if !endStream {
 		// RFC 9113 §8.1: trailers "MUST" carry END_STREAM.
 		c.resetStream(id, s, codec.ErrCodeProtocol, ResultProtocol)
@@ -387,7 +404,7 @@ func (c *H2Conn) goAway(last uint32, code codec.ErrCode) {
 	c.goingAway, c.goAwayRecv, c.goAwayLast, c.goAwayCode = true, true, last, code
 	ids := c.scratch[:0]
 	c.streams.Range(func(id uint32, _ *stream) bool {
-		if id > last {
+		if id > last && id&1 == 1 { // pushed streams are not the client's requests
 			ids = append(ids, id)
 		}
 		return true

@@ -52,6 +52,10 @@ type fieldInfo struct {
 // decoder, so the table text lives in one place only.
 var staticInfo [62]fieldInfo
 
+// staticText holds the octets (name then value) of each static entry, for
+// text mode.
+var staticText [62][]byte
+
 func init() {
 	var got hpack.HeaderField
 	d := hpack.NewDecoder(4096, func(f hpack.HeaderField) { got = f })
@@ -60,6 +64,7 @@ func init() {
 			panic("client: static table entry " + err.Error())
 		}
 		staticInfo[i] = makeInfo([]byte(got.Name), []byte(got.Value))
+		staticText[i] = []byte(got.Name + got.Value)
 	}
 }
 
@@ -103,10 +108,37 @@ type respDecoder struct {
 	// the first octets of the last Huffman string decoded: enough for
 	// ":status" (7) and a status code (3)
 	huff [8]byte
+
+	// Text mode (push enabled only): the table also keeps each entry's
+	// octets (name then value) in texts, parallel to ring, so that the
+	// fields of a promised request can be read back; emit, when set, gets
+	// every field of the block being decoded. Off, none of this runs.
+	text  bool
+	texts [][]byte
+	emit  func(name, value []byte)
+	sbuf  []byte       // decoded name and value of the current literal
+	hbuf  bytes.Buffer // Huffman decoding of one string
 }
 
-func newRespDecoder(limit uint32) respDecoder {
-	return respDecoder{limit: limit, maxSize: limit, ring: make([]fieldInfo, 16)}
+func newRespDecoder(limit uint32, text bool) respDecoder {
+	d := respDecoder{limit: limit, maxSize: limit, ring: make([]fieldInfo, 16), text: text}
+	if text {
+		d.texts = make([][]byte, len(d.ring))
+	}
+	return d
+}
+
+// textAt returns the octets (name then value) of entry i, which at has
+// found; text mode only.
+func (d *respDecoder) textAt(i uint64) []byte {
+	if i <= 61 {
+		return staticText[i]
+	}
+	k := d.head - int(i-62)
+	if k < 0 {
+		k += len(d.ring)
+	}
+	return d.texts[k]
 }
 
 // at returns the entry of index i (1-based, static then dynamic).
@@ -149,7 +181,7 @@ func (d *respDecoder) evictTo(max uint32) {
 // It is not an error to attempt to add an entry that is larger than the
 // maximum size; an attempt to add an entry larger than the maximum size
 // causes the table to be emptied of all existing entries").
-func (d *respDecoder) add(e fieldInfo) {
+func (d *respDecoder) add(e fieldInfo, text []byte) {
 	sz := uint64(e.nameLen) + uint64(e.valueLen) + entryOverhead
 	if sz > uint64(d.maxSize) {
 		d.evictTo(0)
@@ -159,14 +191,21 @@ func (d *respDecoder) add(e fieldInfo) {
 	if d.n == len(d.ring) {
 		// grow: copy oldest..newest in order to the new ring
 		nr := make([]fieldInfo, 2*len(d.ring))
+		var nt [][]byte
+		if d.text {
+			nt = make([][]byte, len(nr))
+		}
 		for j := 0; j < d.n; j++ {
 			k := d.head - (d.n - 1) + j
 			if k < 0 {
 				k += len(d.ring)
 			}
 			nr[j] = d.ring[k]
+			if d.text {
+				nt[j] = d.texts[k]
+			}
 		}
-		d.ring = nr
+		d.ring, d.texts = nr, nt
 		d.head = d.n - 1
 	}
 	d.head++
@@ -174,6 +213,9 @@ func (d *respDecoder) add(e fieldInfo) {
 		d.head = 0
 	}
 	d.ring[d.head] = e
+	if d.text {
+		d.texts[d.head] = append(d.texts[d.head][:0], text...)
+	}
 	d.n++
 	d.size += uint32(sz)
 }
@@ -231,6 +273,24 @@ func (d *respDecoder) readString(p []byte) (n int, raw []byte, used int, err err
 	return n, d.huff[:min(n, len(d.huff))], used, nil
 }
 
+// appendString decodes the string literal at p (text mode) onto d.sbuf and
+// returns the octets used.
+func (d *respDecoder) appendString(p []byte) (int, error) {
+	huff := p[0]&0x80 != 0
+	l, k, _ := readInt(p, 7) // measured by readString already
+	s := p[k : k+int(l)]
+	if !huff {
+		d.sbuf = append(d.sbuf, s...)
+		return k + int(l), nil
+	}
+	d.hbuf.Reset()
+	if _, err := hpack.HuffmanDecode(&d.hbuf, s); err != nil {
+		return 0, errHpackHuffman
+	}
+	d.sbuf = append(d.sbuf, d.hbuf.Bytes()...)
+	return k + int(l), nil
+}
+
 // decode decodes one complete field block. It returns the first :status
 // (0 when none, -1 when malformed) and the decoded size (sum of name and
 // value lengths, as h2load counts it).
@@ -252,6 +312,10 @@ func (d *respDecoder) decode(p []byte) (status int, decoded int, err error) {
 			decoded += int(e.nameLen + e.valueLen)
 			if e.isStatus && status == 0 {
 				status = int(e.status)
+			}
+			if d.emit != nil {
+				t := d.textAt(i)
+				d.emit(t[:e.nameLen], t[e.nameLen:])
 			}
 		case b&0xe0 == 0x20: // dynamic table size update (§6.3)
 			// RFC 7541 §4.2: "This dynamic table size update MUST occur at
@@ -287,24 +351,41 @@ func (d *respDecoder) decode(p []byte) (status int, decoded int, err error) {
 			}
 			p = p[k:]
 			var e fieldInfo
+			if d.text {
+				d.sbuf = d.sbuf[:0]
+			}
 			if idx != 0 {
 				ne, ok := d.at(idx)
 				if !ok {
 					return 0, 0, errHpackIndex
 				}
 				e.nameLen, e.isStatus = ne.nameLen, ne.isStatus
+				if d.text {
+					d.sbuf = append(d.sbuf, d.textAt(idx)[:ne.nameLen]...)
+				}
 			} else {
 				n, raw, used, err := d.readString(p)
 				if err != nil {
 					return 0, 0, err
 				}
-				p = p[used:]
 				e.nameLen = uint32(n)
+				if d.text {
+					if _, err := d.appendString(p); err != nil {
+						return 0, 0, err
+					}
+					e.nameLen = uint32(len(d.sbuf))
+				}
+				p = p[used:]
 				e.isStatus = n == 7 && string(raw) == ":status"
 			}
 			n, raw, used, err := d.readString(p)
 			if err != nil {
 				return 0, 0, err
+			}
+			if d.text {
+				if _, err := d.appendString(p); err != nil {
+					return 0, 0, err
+				}
 			}
 			p = p[used:]
 			e.valueLen = uint32(n)
@@ -318,9 +399,17 @@ func (d *respDecoder) decode(p []byte) (status int, decoded int, err error) {
 					status = int(e.status)
 				}
 			}
+			if d.text {
+				// the lengths of the octets kept, so that textAt slices
+				// them right whatever the Huffman decoders say
+				e.valueLen = uint32(len(d.sbuf)) - e.nameLen
+			}
 			decoded += int(e.nameLen + e.valueLen)
+			if d.emit != nil {
+				d.emit(d.sbuf[:e.nameLen], d.sbuf[e.nameLen:])
+			}
 			if indexing {
-				d.add(e)
+				d.add(e, d.sbuf)
 			}
 		}
 		first = false

@@ -31,18 +31,32 @@ func checkSame(t *testing.T, limit uint32, blocks [][]byte) {
 	t.Helper()
 	var got []hpack.HeaderField
 	ref := hpack.NewDecoder(limit, func(f hpack.HeaderField) { got = append(got, f) })
-	mine := newRespDecoder(limit)
+	mine := newRespDecoder(limit, false)
+	// text mode (push enabled) must report the same and hand out the fields
+	var fields []hpack.HeaderField
+	text := newRespDecoder(limit, true)
+	text.emit = func(n, v []byte) { fields = append(fields, hpack.HeaderField{Name: string(n), Value: string(v)}) }
 	for i, b := range blocks {
 		ws, wn, werr := refDecode(ref, &got, b)
 		gs, gn, gerr := mine.decode(b)
-		if (werr != nil) != (gerr != nil) {
-			t.Fatalf("block %d %x: x/net err %v, ours %v", i, b, werr, gerr)
+		fields = fields[:0]
+		ts, tn, terr := text.decode(b)
+		if (werr != nil) != (gerr != nil) || (werr != nil) != (terr != nil) {
+			t.Fatalf("block %d %x: x/net err %v, ours %v, text mode %v", i, b, werr, gerr, terr)
 		}
 		if werr != nil {
 			return // both failed: the connection would be closed
 		}
-		if ws != gs || wn != gn {
-			t.Fatalf("block %d %x: x/net status %d size %d, ours %d %d", i, b, ws, wn, gs, gn)
+		if ws != gs || wn != gn || ws != ts || wn != tn {
+			t.Fatalf("block %d %x: x/net status %d size %d, ours %d %d, text mode %d %d", i, b, ws, wn, gs, gn, ts, tn)
+		}
+		if len(fields) != len(got) {
+			t.Fatalf("block %d %x: text mode fields %v, x/net %v", i, b, fields, got)
+		}
+		for j := range got {
+			if fields[j].Name != got[j].Name || fields[j].Value != got[j].Value {
+				t.Fatalf("block %d %x: text mode fields %v, x/net %v", i, b, fields, got)
+			}
 		}
 	}
 }
@@ -93,7 +107,7 @@ func TestRespDecoderErrors(t *testing.T) {
 	} {
 		checkSame(t, 4096, [][]byte{b})
 	}
-	d := newRespDecoder(4096)
+	d := newRespDecoder(4096, false)
 	if _, _, err := d.decode([]byte{0x3f, 0xe2, 0x1f}); err != errHpackSizeUpdate {
 		t.Fatalf("size update above limit: %v", err)
 	}

@@ -498,7 +498,12 @@ func TestFlagMeanings(t *testing.T) {
 		{[]string{"--connection-active-timeout=100ms", "--connection-inactivity-timeout", "1s"}, func(c *config) bool {
 			return c.activeTimeout == 100*time.Millisecond && c.idleTimeout == time.Second
 		}},
-		{[]string{}, func(c *config) bool { return !c.verify }},
+		{[]string{}, func(c *config) bool { return !c.verify && !c.enablePush }},
+		{[]string{"--enable-push", "-m", "3"}, func(c *config) bool {
+			w := &worker{cfg: c}
+			h := w.h2cfg()
+			return c.enablePush && h.EnablePush && h.MaxConcurrentStreams == 3
+		}},
 		{[]string{"--verify"}, func(c *config) bool { return c.verify }},
 		{[]string{"--verify", "-k"}, func(c *config) bool { return !c.verify }},
 		{[]string{"--no-udp-gso", "--qlog-file-base", "x", "--max-udp-payload-size=1K", "--ktls"}, func(c *config) bool { return len(c.warnings) == 4 }},

@@ -83,6 +83,7 @@ type benchClient struct {
 	timerGen            [16]uint32
 	activeArmed         bool
 	lastH, lastD, lastB uint64
+	lastP               uint64 // pushed DATA octets counted so far
 
 	recs []reqRec
 	free []int32
@@ -225,7 +226,7 @@ func (c *benchClient) connected(proto string, alpnFallback bool) {
 		c.h2.Start()
 		c.sess = c.h2
 	}
-	c.lastH, c.lastD, c.lastB = 0, 0, 0
+	c.lastH, c.lastD, c.lastB, c.lastP = 0, 0, 0, 0
 	if c.rps != nil && !c.rpsStarted {
 		// h2load starts a client's --rps clock when it connects
 		c.rpsStarted = true
@@ -303,7 +304,7 @@ func (c *benchClient) process() {
 			reqIdx, tok := c.h1.UpgradeStream()
 			c.h2.StartUpgraded(reqIdx, tok)
 			c.sess = c.h2
-			c.lastH, c.lastD, c.lastB = 0, 0, 0
+			c.lastH, c.lastD, c.lastB, c.lastP = 0, 0, 0, 0
 			c.markDirty()
 			continue
 		}
@@ -341,6 +342,22 @@ func (c *benchClient) traffic() {
 		st.BytesBody += int64(b - c.lastB)
 	}
 	c.lastH, c.lastD, c.lastB = h, d, b
+	if c.h2 != nil && c.sess == c.h2 && c.w.cfg.enablePush {
+		p := c.h2.BytesPushed
+		if c.w.phase == phaseMain {
+			c.w.st.BytesPushed += int64(p - c.lastP)
+		}
+		c.lastP = p
+	}
+}
+
+// pushesHeld returns the pushed streams of the connection still open: the
+// connection is kept until they end, as a request's stream is.
+func (c *benchClient) pushesHeld() int {
+	if c.h2 != nil && c.sess == c.h2 {
+		return c.h2.Pushes()
+	}
+	return 0
 }
 
 // afterActivity submits more work or retires the connection.
@@ -349,11 +366,12 @@ func (c *benchClient) afterActivity() {
 	if c.state != stConnected {
 		return
 	}
-	if c.sess.Active() == 0 && (c.sess.GoingAway() || c.retiring) {
+	idle := c.sess.Active() == 0 && c.pushesHeld() == 0
+	if idle && (c.sess.GoingAway() || c.retiring) {
 		c.connDone()
 		return
 	}
-	if c.sess.Active() == 0 && c.noMoreWork() {
+	if idle && c.noMoreWork() {
 		c.finish()
 	}
 }
@@ -674,7 +692,7 @@ func (c *benchClient) finish() {
 
 // maybeFinish finishes an idle client that has no more work.
 func (c *benchClient) maybeFinish() {
-	if c.state == stConnected && c.inflight == 0 && c.noMoreWork() {
+	if c.state == stConnected && c.inflight == 0 && c.pushesHeld() == 0 && c.noMoreWork() {
 		c.finish()
 	}
 }

@@ -56,6 +56,7 @@ type config struct {
 	htmlFile    string  // --html
 	quiet       bool
 	verify      bool // --verify: verify the server's certificate (h2load does not)
+	enablePush  bool // --enable-push: SETTINGS_ENABLE_PUSH = 1, pushes received and counted
 	upgrade     bool // --upgrade
 	connectWait time.Duration
 	cpuProfile  string      // --cpuprofile
@@ -283,6 +284,7 @@ var options = []option{
 	{"json", 0, true, func(c *config, v string) error { c.jsonFile = v; return nil }},
 	{"html", 0, true, func(c *config, v string) error { c.htmlFile = v; return nil }},
 	{"upgrade", 0, false, func(c *config, _ string) error { c.upgrade = true; return nil }},
+	{"enable-push", 0, false, func(c *config, _ string) error { c.enablePush = true; return nil }},
 	{"insecure", 'k', false, func(c *config, _ string) error { c.verify = false; return nil }},
 	{"base-uri", 'B', true, func(c *config, v string) error { c.baseURI = v; return nil }},
 	{"timing-script-file", 0, true, func(c *config, v string) error { c.scriptFile = v; return nil }},

@@ -229,7 +229,7 @@ func (w *worker) h2cfg() client.H2Config {
 	c := w.cfg
 	return client.H2Config{MaxConcurrentStreams: c.maxStreams, StreamWindowBits: c.windowBits,
 		ConnWindowBits: c.connWinBits, HeaderTableSize: c.headerTable, EncoderTableSize: c.encoderTable,
-		MaxFrameSize: c.maxFrame}
+		MaxFrameSize: c.maxFrame, EnablePush: c.enablePush}
 }
 
 // noteProto remembers the application protocols used.

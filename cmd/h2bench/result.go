@@ -62,6 +62,9 @@ type result struct {
 		Data         int64   `json:"data"`
 		SpaceSavings float64 `json:"space_savings"`
 	} `json:"traffic"`
+	// Push is set with --enable-push: the promises accepted and refused,
+	// and the pushed responses' DATA octets (not in traffic.data).
+	Push        *pushResult `json:"push,omitempty"`
 	Connections struct {
 		Made         int64 `json:"made"`
 		Established  int64 `json:"established"`
@@ -89,6 +92,13 @@ type result struct {
 		Failed []int64 `json:"failed"`
 	} `json:"per_second"`
 	hist map[string]*hdrhistogram.Histogram // decoded Histograms
+}
+
+// pushResult is the push section of a result (--enable-push).
+type pushResult struct {
+	Received int64 `json:"received"` // promises accepted
+	Refused  int64 `json:"refused"`  // promises reset by the client
+	Bytes    int64 `json:"bytes"`    // DATA payload octets of pushed responses
 }
 
 var histNames = []string{"request", "ttfb", "queue", "corrected", "failed"}
@@ -122,6 +132,14 @@ func collect(cfg *config, stats []*threadStats, elapsed time.Duration) *result {
 		r.Traffic.Headers += s.BytesHead
 		r.Traffic.HeadersDec += s.BytesHeadDecomp
 		r.Traffic.Data += s.BytesBody
+		if cfg.enablePush {
+			if r.Push == nil {
+				r.Push = &pushResult{}
+			}
+			r.Push.Received += s.PushesReceived
+			r.Push.Refused += s.PushesRefused
+			r.Push.Bytes += s.BytesPushed
+		}
 		for i, v := range s.Status {
 			codes[i] += v
 		}
@@ -347,6 +365,14 @@ func mergeResults(rs []*result) *result {
 		m.Traffic.Headers += r.Traffic.Headers
 		m.Traffic.HeadersDec += r.Traffic.HeadersDec
 		m.Traffic.Data += r.Traffic.Data
+		if r.Push != nil {
+			if m.Push == nil {
+				m.Push = &pushResult{}
+			}
+			m.Push.Received += r.Push.Received
+			m.Push.Refused += r.Push.Refused
+			m.Push.Bytes += r.Push.Bytes
+		}
 		c, d := &m.Connections, &r.Connections
 		c.Made += d.Made
 		c.Established += d.Established
@@ -565,6 +591,9 @@ func writeReport(w io.Writer, r *result) {
 	fmt.Fprintf(w, "traffic: %sB (%d) total, %sB (%d) headers (space savings %.2f%%), %sB (%d) data\n",
 		utosFunit(r.Traffic.Total), r.Traffic.Total, utosFunit(r.Traffic.Headers), r.Traffic.Headers,
 		r.Traffic.SpaceSavings*100, utosFunit(r.Traffic.Data), r.Traffic.Data)
+	if p := r.Push; p != nil {
+		fmt.Fprintf(w, "push: %d received, %d refused, %sB (%d) pushed data\n", p.Received, p.Refused, utosFunit(p.Bytes), p.Bytes)
+	}
 	fmt.Fprintf(w, "                     min         max         mean         sd        +/- sd\n")
 	dur := func(title string, row sdRow) {
 		fmt.Fprintf(w, "%s%10s  %10s  %10s  %10s%9s%%\n", title, fmtDuration(row.min), fmtDuration(row.max),

@@ -145,6 +145,11 @@ type threadStats struct {
 	BytesHeadDecomp int64
 	BytesBody       int64
 
+	// --enable-push: promises accepted and refused, pushed DATA octets
+	PushesReceived int64
+	PushesRefused  int64
+	BytesPushed    int64
+
 	Status [600]int64 // exact status codes; [0]: none or malformed
 	Errors [nErrKinds][errCodes]int64
 	Causes [nErrKinds][errCodes]string // the first cause of each error row

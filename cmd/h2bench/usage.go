@@ -101,6 +101,10 @@ Options (h2bench's own):
                                 requests per second, status codes, and the
                                 text report (charts by uPlot, inlined).
       --upgrade                 http:// via HTTP/1.1 Upgrade to h2c.
+      --enable-push             Accept server push (SETTINGS_ENABLE_PUSH = 1,
+                                up to -m pushed streams): the report adds
+                                pushes received and refused and pushed
+                                bytes (--json: "push"); -v prints promises.
       --verify                  Verify the server's TLS certificate (h2load
                                 does not, nor does h2bench by default).
   -k, --insecure                Do not verify (the default; undoes --verify).
