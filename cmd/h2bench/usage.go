@@ -65,7 +65,7 @@ Options (h2load 1.52's, with h2load's meanings and units):
                                 status (-1 failed), duration (us).
       --connect-to=<HOST>[:<PORT>]  Connect here instead of the URI's host.
       --rps=<N>                 Requests per second per client.
-  -v, --verbose                 Accepted (no extra output).
+  -v, --verbose                 Print the ALTSVC, ORIGIN and PUSH_PROMISE frames servers send.
       --version                 Print the version and exit.
   -h, --help
   --qlog-file-base, --no-udp-gso, --max-udp-payload-size: HTTP/3 only, not
