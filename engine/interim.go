@@ -32,20 +32,7 @@ func (c *Conn) Interim(r *Request, status, from int) bool {
 		if kv.Name == "content-length" || kv.Name == "date" {
 			continue
 		}
-		if kv.Bytes {
-			v := r.HeaderValueBytes(kv)
-			if !codec.ValidResponseFieldBytes(kv.Name, v) {
-				c.badField(st.id, kv.Name)
-				continue
-			}
-			e.WriteFieldNoIndex(kv.Name, v)
-		} else {
-			if !codec.ValidResponseField(kv.Name, kv.Value) {
-				c.badField(st.id, kv.Name)
-				continue
-			}
-			e.WriteField(kv.Name, kv.Value)
-		}
+		c.encodeField(st.id, r, kv)
 	}
 	c.out = codec.AppendHeaderBlock(c.out, st.id, false, e.Bytes(), c.peerMaxFrm)
 	c.touch(st)

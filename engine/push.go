@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/h2loop/h2loop/codec"
-	"github.com/h2loop/h2loop/window"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -100,16 +99,7 @@ func (c *Conn) Push(r *Request, method, authority, path string, fields []string)
 	c.out = appendPushPromise(c.out, st.id, id, e.Bytes(), c.peerMaxFrm)
 	c.touch(st)
 
-	pst.id = id
-	pst.state = stReservedLocal
-	pst.clen = -1
-	pst.prio = codec.DefaultPriority
-	c.touch(pst)
-	c.sendConn.OpenStream(&pst.send)
-	pst.recv = window.NewRecv(c.cfg.InitialStreamWindow)
-	pr := c.cb.AcquireRequest()
-	pr.conn = c
-	pr.StreamID = id
+	pr := c.openStream(pst, id, stReservedLocal)
 	pr.Pushed = true
 	pr.Priority = pst.prio
 	h := &pr.Header

@@ -112,16 +112,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 			c.discardBlock(id)
 			return c.blockThen(hf, &codec.StreamError{StreamID: id, Code: codec.ErrCodeRefusedStream, Reason: err.Error()})
 		}
-		st.id = id
-		st.state = stOpen
-		st.clen = -1
-		st.prio = codec.DefaultPriority
-		c.touch(st)
-		c.sendConn.OpenStream(&st.send)
-		st.recv = window.NewRecv(c.cfg.InitialStreamWindow)
-		r := c.cb.AcquireRequest()
-		r.conn = c
-		r.StreamID = id
+		r := c.openStream(st, id, stOpen)
 		st.req = r
 		c.dec.Begin(id, codec.BlockRequest, &r.Header)
 	}
@@ -620,4 +611,20 @@ func (c *Conn) weReset(id uint32) bool {
 		}
 	}
 	return false
+}
+
+// openStream starts st (just inserted as id) in state with its windows and
+// the default priority, and returns the request it carries.
+func (c *Conn) openStream(st *stream, id uint32, state streamState) *Request {
+	st.id = id
+	st.state = state
+	st.clen = -1
+	st.prio = codec.DefaultPriority
+	c.touch(st)
+	c.sendConn.OpenStream(&st.send)
+	st.recv = window.NewRecv(c.cfg.InitialStreamWindow)
+	r := c.cb.AcquireRequest()
+	r.conn = c
+	r.StreamID = id
+	return r
 }

@@ -50,20 +50,7 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 				c.respPriority(st, nil, kv.Value)
 			}
 		}
-		if kv.Bytes {
-			v := r.HeaderValueBytes(kv)
-			if !codec.ValidResponseFieldBytes(kv.Name, v) {
-				c.badField(st.id, kv.Name)
-				continue
-			}
-			e.WriteFieldNoIndex(kv.Name, v)
-		} else {
-			if !codec.ValidResponseField(kv.Name, kv.Value) {
-				c.badField(st.id, kv.Name)
-				continue
-			}
-			e.WriteField(kv.Name, kv.Value)
-		}
+		c.encodeField(st.id, r, kv)
 	}
 	if !hasDate && c.cfg.Date != nil && status >= 200 {
 		e.WriteField("date", c.cfg.Date())
@@ -359,6 +346,26 @@ func (c *Conn) writeData() {
 			c.cb.Wake(r) // a streaming writer waits for its buffer to drain
 		}
 	}
+}
+
+// encodeField encodes one response field of r, or drops it (counted and
+// logged by badField) when HTTP/2 cannot carry it. Values held as bytes
+// are copied as literals without indexing; strings may enter the table.
+func (c *Conn) encodeField(id uint32, r *Request, kv *HeaderKV) {
+	if kv.Bytes {
+		v := r.HeaderValueBytes(kv)
+		if !codec.ValidResponseFieldBytes(kv.Name, v) {
+			c.badField(id, kv.Name)
+			return
+		}
+		c.enc.WriteFieldNoIndex(kv.Name, v)
+		return
+	}
+	if !codec.ValidResponseField(kv.Name, kv.Value) {
+		c.badField(id, kv.Name)
+		return
+	}
+	c.enc.WriteField(kv.Name, kv.Value)
 }
 
 func (c *Conn) writeTrailers(st *stream, r *Request) {
