@@ -20,18 +20,7 @@ func TestServePathAllocsPriority(t *testing.T) {
 		ctx.SetPriority(0, false)
 		helloNative(ctx)
 	}), hpack.HeaderField{Name: "priority", Value: "u=1, i"})
-	id := uint32(3)
-	for i := 0; i < 100; i++ {
-		mc.request(t, feed, id)
-		id += 2
-	}
-	allocs := testing.AllocsPerRun(2000, func() {
-		mc.request(t, feed, id)
-		id += 2
-	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per request, want 0", allocs)
-	}
+	mc.wantNoAllocs(t, feed)
 	if bad != 0 {
 		t.Fatalf("%d requests did not see priority u=1, i", bad)
 	}
@@ -47,16 +36,5 @@ func TestServePathAllocsEarlyHints(t *testing.T) {
 		ctx.SendEarlyHints("</a.css>; rel=preload; as=style")
 		helloNative(ctx)
 	}))
-	id := uint32(3)
-	for i := 0; i < 100; i++ {
-		mc.request(t, feed, id)
-		id += 2
-	}
-	allocs := testing.AllocsPerRun(2000, func() {
-		mc.request(t, feed, id)
-		id += 2
-	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per request, want 0", allocs)
-	}
+	mc.wantNoAllocs(t, feed)
 }

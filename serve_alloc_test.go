@@ -72,14 +72,10 @@ func (mc *memClient) request(tb testing.TB, feed func([]byte) bool, id uint32) {
 	}
 }
 
-// TestServePathAllocs: a GET with a fully indexed header block, through the
-// engine, the request context, a native handler and back to response bytes,
-// allocates nothing.
-func TestServePathAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
-	}
-	mc, feed := newMemServer(t, HandlerFunc(helloNative))
+// wantNoAllocs serves 100 requests to warm up, then checks that 2,000 more
+// allocate nothing.
+func (mc *memClient) wantNoAllocs(t *testing.T, feed func([]byte) bool) {
+	t.Helper()
 	id := uint32(3)
 	for i := 0; i < 100; i++ {
 		mc.request(t, feed, id)
@@ -94,6 +90,17 @@ func TestServePathAllocs(t *testing.T) {
 	}
 }
 
+// TestServePathAllocs: a GET with a fully indexed header block, through the
+// engine, the request context, a native handler and back to response bytes,
+// allocates nothing.
+func TestServePathAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
+	}
+	mc, feed := newMemServer(t, HandlerFunc(helloNative))
+	mc.wantNoAllocs(t, feed)
+}
+
 // TestServePathAllocsConnState: with ConnState set, the state changes
 // of a request (active, idle) allocate nothing either.
 func TestServePathAllocsConnState(t *testing.T) {
@@ -104,18 +111,7 @@ func TestServePathAllocsConnState(t *testing.T) {
 	srv := &Server{Handler: HandlerFunc(helloNative), InlineHandlers: true,
 		ConnState: func(_ net.Conn, s http.ConnState) { changes[s]++ }}
 	mc, feed := newMemServerWith(t, srv)
-	id := uint32(3)
-	for i := 0; i < 100; i++ {
-		mc.request(t, feed, id)
-		id += 2
-	}
-	allocs := testing.AllocsPerRun(2000, func() {
-		mc.request(t, feed, id)
-		id += 2
-	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per request, want 0", allocs)
-	}
+	mc.wantNoAllocs(t, feed)
 	if changes[http.StateNew] != 1 || changes[http.StateActive] < 2000 || changes[http.StateIdle] != changes[http.StateActive] {
 		t.Fatalf("state changes %v", changes)
 	}
@@ -139,18 +135,7 @@ func TestServePathAllocsAccessLog(t *testing.T) {
 			total += elapsed
 		}}
 	mc, feed := newMemServerWith(t, srv)
-	id := uint32(3)
-	for i := 0; i < 100; i++ {
-		mc.request(t, feed, id)
-		id += 2
-	}
-	allocs := testing.AllocsPerRun(2000, func() {
-		mc.request(t, feed, id)
-		id += 2
-	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per request, want 0", allocs)
-	}
+	mc.wantNoAllocs(t, feed)
 	if n < 2100 || ok != n {
 		t.Fatalf("AccessLog called %d times, %d with 200 GET", n, ok)
 	}
