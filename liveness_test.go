@@ -635,3 +635,50 @@ func TestQueuedBodiesDoNotStarveReader(t *testing.T) {
 		t.Fatal("the reader stalled behind the queued requests' bodies")
 	}
 }
+
+// TestWorkerIdleTimeout: after a burst, idle workers exit once
+// WorkerIdleTimeout has passed, giving their goroutines and stacks back.
+func TestWorkerIdleTimeout(t *testing.T) {
+	addr, _, _ := servedServer(t, func(s *h2loop.Server) {
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			time.Sleep(20 * time.Millisecond) // the requests overlap: one worker each
+			helloHandler(ctx)
+		})
+		s.WorkerIdleTimeout = 200 * time.Millisecond
+	})
+	workers := func() int { // the pool's worker goroutines, busy or idle
+		_, stacks := liveGoroutines()
+		return strings.Count(stacks, "/pool.(*Pool[...]).work(")
+	}
+	before := workers()
+	c := h2cClient()
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := c.Get("http://" + addr + "/"); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			} else {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	peak := workers()
+	if peak < before+10 {
+		t.Fatalf("%d workers after 40 overlapping requests (%d before): the burst did not start workers", peak, before)
+	}
+	// Within a few WorkerIdleTimeouts, well before the 10 s default: what
+	// remains are the reactor's own callback runners (a process-wide pool
+	// with the default idle time), one or two for one connection.
+	deadline := time.Now().Add(3 * time.Second)
+	for workers() > before+4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers 3 s after the burst (%d before, %d at the peak), WorkerIdleTimeout 200 ms", workers(), before, peak)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("workers: %d before, %d after the burst, %d once idle past WorkerIdleTimeout", before, peak, workers())
+}

@@ -205,15 +205,20 @@ func (c *npConn) closeSocket() {
 		// fdClosed (under wmu): after that its number may already belong
 		// to a connection accepted since, whose write side a shutdown by
 		// number would cut (the client would see EOF before our preface).
-		c.wmu.Lock()
-		shut := !c.fdClosed && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
-		c.wmu.Unlock()
-		if shut {
+		if c.shutWrite() {
 			time.AfterFunc(lingerTime, func() { c.nc.Close() })
 			return
 		}
 	}
 	c.nc.Close()
+}
+
+// shutWrite shuts the socket's write side down while the connection still
+// owns its descriptor (see closeSocket).
+func (c *npConn) shutWrite() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return !c.fdClosed && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
 }
 
 func (c *npConn) netConn() net.Conn { return c.nc }
