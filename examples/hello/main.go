@@ -134,11 +134,7 @@ func handle(ctx *h2loop.RequestCtx) {
 			ctx.SetBodyString("bad delay\n")
 			return
 		}
-		t := time.NewTimer(time.Duration(ms) * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, time.Duration(ms)*time.Millisecond) {
 			return
 		}
 		ctx.SetContentType("text/plain")
@@ -150,11 +146,7 @@ func handle(ctx *h2loop.RequestCtx) {
 		if ctx.SendEarlyHints(hintLink) != nil {
 			return
 		}
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, 50*time.Millisecond) {
 			return
 		}
 		ctx.SetContentType("text/plain")
@@ -249,5 +241,18 @@ func main() {
 		if err := srv.Shutdown(ctx); err != nil {
 			log.Printf("hello: shutdown: %v", err)
 		}
+	}
+}
+
+// sleep waits d, or less if the client goes away: it reports whether the
+// request is still wanted.
+func sleep(ctx *h2loop.RequestCtx, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
