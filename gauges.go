@@ -19,9 +19,7 @@ type Gauges struct {
 // Gauges returns the server's current levels: all zero before the server
 // is set up (by Serve, or by Metrics). Cheap enough for every metrics scrape.
 func (s *Server) Gauges() Gauges {
-	s.mu.Lock()
-	core := s.core
-	s.mu.Unlock()
+	core := s.coreNow()
 	if core == nil {
 		return Gauges{}
 	}

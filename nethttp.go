@@ -369,8 +369,8 @@ func (c *reqContext) String() string { return "h2loop request context" }
 
 func (c *reqContext) cancel() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.cancelLocked()
-	c.mu.Unlock()
 }
 
 func (c *reqContext) cancelLocked() {
@@ -387,9 +387,9 @@ func (c *reqContext) cancelLocked() {
 // RequestCtx.
 func (c *reqContext) end() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.rc = nil
 	c.cancelLocked()
-	c.mu.Unlock()
 }
 
 var (
@@ -411,24 +411,28 @@ type deadlines struct {
 
 // set arms *timer to call fired at t (stops it for the zero time).
 func (d *deadlines) set(timer **time.Timer, t time.Time, fired func()) {
+	if d.arm(timer, t, fired) {
+		fired() // passed already: at once, before the handler's next call
+	}
+}
+
+// arm is set under d.mu; it reports whether t has passed already.
+func (d *deadlines) arm(timer **time.Timer, t time.Time, fired func()) (passed bool) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if *timer != nil {
 		(*timer).Stop()
 	}
 	switch {
 	case t.IsZero():
-		d.mu.Unlock()
-		return
 	case !t.After(time.Now()):
-		d.mu.Unlock()
-		fired() // passed already: at once, before the handler's next call
-		return
+		return true
 	case *timer == nil:
 		*timer = time.AfterFunc(time.Until(t), fired)
 	default:
 		(*timer).Reset(time.Until(t))
 	}
-	d.mu.Unlock()
+	return false
 }
 
 // readFired ends the request body with errReadDeadline, waking a read
@@ -439,13 +443,17 @@ func (d *deadlines) readFired() {
 	if d.rc == nil {
 		return
 	}
-	b := d.body
+	d.body.expire()
+}
+
+// expire ends the body with errReadDeadline unless it has ended already.
+func (b *requestBody) expire() {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if !b.closed && b.err == nil {
 		b.err = errReadDeadline
 		b.rc.CloseBody()
 	}
-	b.mu.Unlock()
 }
 
 // writeFired aborts the response.
@@ -499,17 +507,9 @@ type requestBody struct {
 
 // Read reads the request body as it arrives.
 func (b *requestBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return 0, http.ErrBodyReadAfterClose
+	if err := b.enter(); err != nil {
+		return 0, err
 	}
-	if b.err != nil {
-		b.mu.Unlock()
-		return 0, b.err
-	}
-	b.active++
-	b.mu.Unlock()
 	n, err := b.rc.Read(p)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -572,10 +572,24 @@ func (b *requestBody) Close() error {
 func (b *requestBody) end() {
 	b.Close()
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	for b.active > 0 {
 		b.cond.Wait()
 	}
-	b.mu.Unlock()
+}
+
+// enter counts a Read in, or returns why the body cannot be read.
+func (b *requestBody) enter() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return http.ErrBodyReadAfterClose
+	}
+	if b.err != nil {
+		return b.err
+	}
+	b.active++
+	return nil
 }
 
 // responseWriter is the http.ResponseWriter. Like net/http's, it is not

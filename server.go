@@ -303,13 +303,18 @@ type Server struct {
 // Stats are the server's counters.
 type Stats = engine.Metrics
 
+// coreNow returns the server's Core, nil before it is set up.
+func (s *Server) coreNow() *loop.Core {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.core
+}
+
 // Metrics returns the server's live counters. They exist from the first call
 // (before Serve too, once Handler is set) and stay the same afterwards; nil
 // only without a Handler or after Close of a server that never served.
 func (s *Server) Metrics() *Stats {
-	s.mu.Lock()
-	core := s.core
-	s.mu.Unlock()
+	core := s.coreNow()
 	if core == nil {
 		// Not serving yet: set the server up now, so that the counters can
 		// be published before Serve (expvar, say) and stay the same.
