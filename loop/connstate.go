@@ -34,10 +34,15 @@ func (c *Core) newConnHooks(nc net.Conn) *connHooks {
 	if c.opts.ConnContext != nil {
 		hk.ctx = c.opts.ConnContext(nc)
 	}
-	hk.mu.Lock()
-	hk.report(http.StateNew)
-	hk.mu.Unlock()
+	hk.reportOnce(http.StateNew)
 	return hk
+}
+
+// reportOnce reports s under hk.mu.
+func (hk *connHooks) reportOnce(s http.ConnState) {
+	hk.mu.Lock()
+	defer hk.mu.Unlock()
+	hk.report(s)
 }
 
 // report calls ConnState; hk.mu is held.

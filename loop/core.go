@@ -314,8 +314,8 @@ func (c *Core) add(x closer) bool {
 
 func (c *Core) remove(x closer) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	delete(c.conns, x)
-	c.mu.Unlock()
 }
 
 func (c *Core) snapshot() []closer {

@@ -145,16 +145,9 @@ func newH1Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h1conn {
 // the connection is done. After an h2c upgrade it stops right after the
 // upgraded request: the rest of buf belongs to HTTP/2 (see takeUpgrade).
 func (h *h1conn) input(buf []byte) (used, need int, done bool) {
-	h.mu.Lock()
-	if h.closed.Load() {
-		h.mu.Unlock()
+	if !h.beginInput(len(buf) > 0) {
 		return 0, 0, true
 	}
-	h.busy = true
-	if h.phase == h1Idle && len(buf) > 0 {
-		h.enter(h1Head)
-	}
-	h.mu.Unlock()
 	if len(buf) > 0 && !h.hkActive && h.hk != nil {
 		// "StateActive represents a connection that has read 1 or more
 		// bytes of a request" (net/http's ConnState).
@@ -196,29 +189,7 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 	}
 	h.flush()
 
-	h.mu.Lock()
-	h.busy = false
-	switch {
-	case h.closed.Load():
-		done = true
-	case h.drain:
-		h.enter(h1Drain)
-	case h.req != nil:
-		// A body is arriving; the phase is h1Body.
-	case used < len(buf) || h.up != nil:
-		h.enter(h1Head)
-	default:
-		h.enter(h1Idle)
-		if h.shutting.Load() {
-			done = true
-		}
-	}
-	idle := h.phase == h1Idle && !done
-	var orphan *engine.Request
-	if done && h.req != nil {
-		orphan, h.req = h.req, nil
-	}
-	h.mu.Unlock()
+	idle, done, orphan := h.endInput(used < len(buf), done)
 	if idle && h.hkActive {
 		h.hkActive = false
 		h.hk.idle()
@@ -302,9 +273,7 @@ func (h *h1conn) readHead(rest []byte) (n, need int, done bool) {
 		// when none of it has arrived yet.
 		h.out = append(h.out, http1.Continue...)
 	}
-	h.mu.Lock()
-	h.enter(h1Body)
-	h.mu.Unlock()
+	h.setPhase(h1Body)
 	return n, 0, false
 }
 
@@ -362,8 +331,8 @@ func (h *h1conn) readChunked(rest []byte) (n, need int, done bool) {
 // progress records body bytes arriving, for the read timeout.
 func (h *h1conn) progress() {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.gen++
-	h.mu.Unlock()
 }
 
 // fillHeader converts the parsed head into r.Header. Strings come from the
@@ -457,10 +426,7 @@ func (h *h1conn) complete(last bool) bool {
 	}
 	h.resp = respLength
 	h.core.Metrics.Requests.Add(1)
-	h.mu.Lock()
-	h.serving = r
-	h.enter(h1Serving)
-	h.mu.Unlock()
+	h.setServing(r)
 	if h.watch != nil {
 		h.stopWatch = h.watch()
 	}
@@ -469,9 +435,7 @@ func (h *h1conn) complete(last bool) bool {
 		h.stopWatch()
 		h.stopWatch = nil
 	}
-	h.mu.Lock()
-	h.serving = nil
-	h.mu.Unlock()
+	h.setServing(nil)
 	if last || len(h.out) >= h1FlushAt {
 		h.flush()
 	}
@@ -557,13 +521,7 @@ func (h *h1conn) abort() {
 	if h.closed.Swap(true) {
 		return
 	}
-	h.mu.Lock()
-	r := h.serving
-	if r != nil {
-		r.Canceled = true
-		h.core.opts.Hooks.Canceled(r)
-	}
-	h.mu.Unlock()
+	h.cancelServing(true)
 	h.sink.closeSocket()
 }
 
@@ -606,10 +564,7 @@ func (h *h1conn) Hijack(r *engine.Request) (net.Conn, []byte, error) {
 		return nil, nil, ErrHijacked
 	}
 	hj, ok := h.sink.(hijacker)
-	h.mu.Lock()
-	serving := h.serving == r
-	h.mu.Unlock()
-	if !ok || !serving {
+	if !ok || !h.isServing(r) {
 		return nil, nil, ErrNotSupported
 	}
 	if h.closed.Load() {
@@ -948,25 +903,7 @@ func (h *h1conn) TLS() bool { return h.tls }
 // the phase begin, so they are up to one tick late; a head that trickles in
 // does not reset its clock.
 func (h *h1conn) tick(now time.Time) {
-	cfg := &h.core.opts.Engine
-	h.mu.Lock()
-	if h.gen != h.seenGen || h.seenAt.IsZero() {
-		h.seenGen, h.seenAt = h.gen, now
-	}
-	elapsed := now.Sub(h.seenAt)
-	expired := false
-	switch h.phase {
-	case h1Idle:
-		expired = cfg.IdleTimeout > 0 && elapsed > cfg.IdleTimeout
-	case h1Head:
-		expired = elapsed > cfg.HeaderTimeout
-	case h1Body:
-		expired = elapsed > h.core.opts.ReadTimeout
-	case h1Drain:
-		expired = elapsed >= h1DrainTime
-	}
-	h.mu.Unlock()
-	if expired && !h.closed.Load() {
+	if h.expired(now) && !h.closed.Load() {
 		h.core.Metrics.Timeouts.Add(1)
 		h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: "Timeouts"}, "h2loop: http/1.1 from %v: timeout", h.remote)
 		h.close()
@@ -977,10 +914,7 @@ func (h *h1conn) tick(now time.Time) {
 // the response in progress (which then says "Connection: close").
 func (h *h1conn) shutdown() {
 	h.shutting.Store(true)
-	h.mu.Lock()
-	now := (h.phase == h1Idle || h.phase == h1Drain) && !h.busy
-	h.mu.Unlock()
-	if now {
+	if h.between() {
 		h.close()
 	}
 }
@@ -991,11 +925,7 @@ func (h *h1conn) close() {
 		return
 	}
 	h.closed.Store(true)
-	h.mu.Lock()
-	if r := h.serving; r != nil {
-		h.core.opts.Hooks.Canceled(r)
-	}
-	h.mu.Unlock()
+	h.cancelServing(false)
 	h.sink.closeSocket()
 	h.core.remove(h)
 }
@@ -1006,14 +936,128 @@ func (h *h1conn) idle() bool { return h.closed.Load() }
 // onClosed is called once the socket is closed, when input no longer runs.
 func (h *h1conn) onClosed() {
 	h.closed.Store(true)
-	h.mu.Lock()
-	var r *engine.Request
-	if !h.busy {
-		r, h.req = h.req, nil
-	}
-	h.mu.Unlock()
-	if r != nil {
+	if r := h.takeIdleRequest(); r != nil {
 		h.core.opts.Hooks.Release(r)
 	}
 	h.core.remove(h)
+}
+
+// The sections of h1conn under mu, each released by defer.
+
+// beginInput marks a read pass busy (a head begins with its first byte);
+// false if the connection is closed.
+func (h *h1conn) beginInput(bytes bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed.Load() {
+		return false
+	}
+	h.busy = true
+	if h.phase == h1Idle && bytes {
+		h.enter(h1Head)
+	}
+	return true
+}
+
+// endInput ends a read pass: the phase the connection is left in, whether
+// it is done, and a request it leaves behind unfinished (orphan).
+func (h *h1conn) endInput(leftover, done bool) (idle, _ bool, orphan *engine.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.busy = false
+	switch {
+	case h.closed.Load():
+		done = true
+	case h.drain:
+		h.enter(h1Drain)
+	case h.req != nil:
+		// A body is arriving; the phase is h1Body.
+	case leftover || h.up != nil:
+		h.enter(h1Head)
+	default:
+		h.enter(h1Idle)
+		if h.shutting.Load() {
+			done = true
+		}
+	}
+	idle = h.phase == h1Idle && !done
+	if done && h.req != nil {
+		orphan, h.req = h.req, nil
+	}
+	return idle, done, orphan
+}
+
+func (h *h1conn) setPhase(p h1phase) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.enter(p)
+}
+
+// setServing records the request whose handler runs (nil when it returned).
+func (h *h1conn) setServing(r *engine.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.serving = r
+	if r != nil {
+		h.enter(h1Serving)
+	}
+}
+
+func (h *h1conn) isServing(r *engine.Request) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.serving == r
+}
+
+// cancelServing cancels the request whose handler runs, if any; mark also
+// marks it canceled for the engine.
+func (h *h1conn) cancelServing(mark bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r := h.serving; r != nil {
+		if mark {
+			r.Canceled = true
+		}
+		h.core.opts.Hooks.Canceled(r)
+	}
+}
+
+// expired reports whether the connection has been in its phase too long.
+func (h *h1conn) expired(now time.Time) bool {
+	cfg := &h.core.opts.Engine
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gen != h.seenGen || h.seenAt.IsZero() {
+		h.seenGen, h.seenAt = h.gen, now
+	}
+	elapsed := now.Sub(h.seenAt)
+	switch h.phase {
+	case h1Idle:
+		return cfg.IdleTimeout > 0 && elapsed > cfg.IdleTimeout
+	case h1Head:
+		return elapsed > cfg.HeaderTimeout
+	case h1Body:
+		return elapsed > h.core.opts.ReadTimeout
+	case h1Drain:
+		return elapsed >= h1DrainTime
+	}
+	return false
+}
+
+// between reports whether no request is in progress.
+func (h *h1conn) between() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return (h.phase == h1Idle || h.phase == h1Drain) && !h.busy
+}
+
+// takeIdleRequest takes the request the connection holds when no read
+// pass runs (one that does releases it itself).
+func (h *h1conn) takeIdleRequest() (r *engine.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.busy {
+		r, h.req = h.req, nil
+	}
+	return r
 }

@@ -224,10 +224,15 @@ func (h *h2conn) runInline() {
 			h.setInline(nil)
 			tasks[i] = task{}
 		}
-		h.mu.Lock()
-		h.inlineSpare = tasks[:0]
-		h.mu.Unlock()
+		h.keepInlineSpare(tasks[:0])
 	}
+}
+
+// keepInlineSpare keeps the emptied task slice for the next batch.
+func (h *h2conn) keepInlineSpare(tasks []task) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inlineSpare = tasks
 }
 
 func (h *h2conn) takeInline() []task {
