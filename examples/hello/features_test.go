@@ -22,6 +22,15 @@ var (
 	buildOut  []byte
 )
 
+// TestMain removes the command helloBin built once every test is done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
 // helloBin builds the command once for the tests of this file.
 func helloBin(t *testing.T) string {
 	t.Helper()
