@@ -40,6 +40,9 @@ func IsToken(b []byte) bool {
 	return len(b) > 0
 }
 
+// IsTokenChar reports whether c is a tchar, a byte of a token.
+func IsTokenChar(c byte) bool { return tokenTable[c] }
+
 func isTokenString(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !tokenTable[s[i]] {

@@ -357,32 +357,28 @@ func (core *Core) onRequest(ctx context.Context, nc netpoll.Connection) (err err
 	return nil
 }
 
-// sniff picks the protocol from the first bytes. "On a port that also
-// serves HTTP/1.1, bytes that are neither the preface nor a valid HTTP/1.1
-// request line close the connection."
+// sniff picks the protocol from the first bytes (see sniff), waiting for
+// the whole preface before committing to HTTP/2.
 func (c *npConn) sniff(r netpoll.Reader) bool {
-	n := r.Len()
-	if n > len(codec.ClientPreface) {
-		n = len(codec.ClientPreface)
-	}
-	buf, err := r.Peek(n)
+	buf, err := r.Peek(min(r.Len(), len(codec.ClientPreface)))
 	if err != nil {
 		return false
 	}
-	if string(buf) == codec.ClientPreface[:n] {
-		if n < len(codec.ClientPreface) {
-			// Wait for the whole preface before committing.
-			if buf, err = r.Peek(len(codec.ClientPreface)); err != nil {
-				return false
-			}
-			if string(buf) != codec.ClientPreface {
-				return c.startH1(buf)
-			}
+	p := sniff(buf, c.core.opts.DisableHTTP1)
+	if p == sniffMore {
+		if buf, err = r.Peek(len(codec.ClientPreface)); err != nil {
+			return false
 		}
+		p = sniff(buf, c.core.opts.DisableHTTP1)
+	}
+	switch p {
+	case sniffH2:
 		c.startH2()
 		return true
+	case sniffH1:
+		return c.startH1()
 	}
-	return c.startH1(buf)
+	return false
 }
 
 // begin hands the connection over from the Core's registry of connections
@@ -427,10 +423,7 @@ func (c *npConn) startH2() {
 	}
 }
 
-func (c *npConn) startH1(first []byte) bool {
-	if c.core.opts.DisableHTTP1 || !looksLikeHTTP1(first) {
-		return false
-	}
+func (c *npConn) startH1() bool {
 	c.begin()
 	c.h1 = newH1Conn(c.core, c, c.peer(), false)
 	c.h1p.Store(c.h1)

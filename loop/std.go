@@ -190,21 +190,21 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		buf = buf[:len(buf)+n]
 		if h2 == nil && h1 == nil {
 			// Cleartext: sniff as on the netpoll path.
-			if len(buf) < len(prefaceBytes) && string(buf) == string(prefaceBytes[:len(buf)]) {
+			switch sniff(buf, core.opts.DisableHTTP1) {
+			case sniffMore:
 				continue
-			}
-			if string(buf[:min(len(buf), len(prefaceBytes))]) == string(prefaceBytes) {
+			case sniffH2:
 				h2 = newH2Conn(core, s, nc.RemoteAddr(), false)
 				if !core.add(h2) {
 					return
 				}
-			} else if !core.opts.DisableHTTP1 && looksLikeHTTP1(buf[:min(len(buf), 16)]) {
+			case sniffH1:
 				h1 = newH1Conn(core, s, nc.RemoteAddr(), false)
 				watchH1(h1)
 				if !core.add(h1) {
 					return
 				}
-			} else {
+			default:
 				return
 			}
 		}
@@ -242,8 +242,6 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		}
 	}
 }
-
-var prefaceBytes = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
 // watchPeer reads the socket while an HTTP/1.1 handler runs on the reading
 // goroutine, as net/http's background read does: when the client goes
