@@ -1,6 +1,10 @@
 package codec
 
-import "golang.org/x/net/http2/hpack"
+import (
+	"unsafe"
+
+	"golang.org/x/net/http2/hpack"
+)
 
 // maxEncoderTableSize caps the dynamic table our encoder uses, whatever larger
 // SETTINGS_HEADER_TABLE_SIZE the peer allows (RFC 7541 §4.2: the encoder may
@@ -35,6 +39,15 @@ type HeaderEncoder struct {
 	ring    []encEntry
 	head, n int
 	size    uint32 // sum of entry sizes
+	// added counts the entries ever inserted: the entry inserted as the
+	// s-th (from 0) is in the table while added-s <= n.
+	added uint32
+	// memo remembers, by the address of a value's bytes, the insertion
+	// number plus one of the entry that field was last found in or added
+	// as: fields written again from the same strings (constants, a cached
+	// Date) are found without a scan. Checked against the entry, so a stale
+	// or colliding slot only costs the scan.
+	memo    [4]uint32
 	maxSize uint32 // the size the peer's decoder was last told (or 4096)
 
 	// peer's SETTINGS_HEADER_TABLE_SIZE and the changes not yet signalled
@@ -116,12 +129,22 @@ func (e *HeaderEncoder) Bytes() []byte { return e.out }
 // none).
 func (e *HeaderEncoder) search(name, value string) (exact, named uint64) {
 	mask := len(e.ring) - 1
+	slot := &e.memo[memoSlot(value)]
+	if m := *slot; m != 0 {
+		if k := int(e.added - m); k < e.n { // k = 0 is the newest
+			en := &e.ring[(e.head+e.n-1-k)&mask]
+			if en.value == value && en.name == name {
+				return uint64(staticTableLen + 1 + k), 0
+			}
+		}
+	}
 	for k := 0; k < e.n; k++ { // k = 0 is the newest
 		en := &e.ring[(e.head+e.n-1-k)&mask]
 		if en.name != name {
 			continue
 		}
 		if en.value == value {
+			*slot = e.added - uint32(k)
 			return uint64(staticTableLen + 1 + k), 0
 		}
 		if named == 0 {
@@ -141,6 +164,14 @@ func (e *HeaderEncoder) add(name, value string, size uint32) {
 	e.ring[(e.head+e.n)&(len(e.ring)-1)] = encEntry{name: name, value: value, size: size}
 	e.n++
 	e.size += size
+	e.added++
+	e.memo[memoSlot(value)] = e.added
+}
+
+// memoSlot picks a memo slot by the address of s's bytes.
+func memoSlot(s string) int {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return int((p>>3 ^ p>>6 ^ p>>9) & 3)
 }
 
 // grow doubles the ring (4 entries at first), keeping the order.
