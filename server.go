@@ -429,8 +429,6 @@ func (s *Server) init() (*loop.Core, error) {
 		Hooks: loop.Hooks{
 			Acquire:  s.acquire,
 			Release:  s.release,
-			Reset:    resetRequest,
-			Put:      s.put,
 			Serve:    s.serve,
 			Canceled: canceled,
 		},
@@ -460,14 +458,10 @@ func (s *Server) acquire() *engine.Request {
 }
 
 func (s *Server) release(r *engine.Request) {
-	resetRequest(r)
-	s.put(r)
+	ctx := r.Owner.(*RequestCtx)
+	ctx.reset()
+	s.ctxPool.Put(ctx)
 }
-
-func resetRequest(r *engine.Request) { r.Owner.(*RequestCtx).reset() }
-
-// put takes back a request reset by resetRequest.
-func (s *Server) put(r *engine.Request) { s.ctxPool.Put(r.Owner.(*RequestCtx)) }
 
 func canceled(r *engine.Request) { r.Owner.(*RequestCtx).cancel() }
 

@@ -66,13 +66,6 @@ type Hooks struct {
 	Acquire func() *engine.Request
 	// Release takes back a Request from Acquire.
 	Release func(r *engine.Request)
-	// Reset and Put, when both set, split Release in two: Reset makes r a
-	// reset Request as Acquire returns them, Put takes back a reset one.
-	// An HTTP/2 connection with streams still open then keeps a few of
-	// the requests its streams released for its next streams, instead of
-	// a round trip through the server's pool each.
-	Reset func(r *engine.Request)
-	Put   func(r *engine.Request)
 	// Serve runs the handler for r on the calling goroutine and then calls
 	// t.Finish(r).
 	Serve func(r *engine.Request, t Transport)

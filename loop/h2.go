@@ -75,13 +75,6 @@ type h2conn struct {
 	inlineSpare []task
 	inlineReq   atomic.Pointer[engine.Request] // set without mu: only its own goroutine compares it with its request
 	spare       []task
-
-	// reqs holds requests its streams released, reset, for its next
-	// streams (see Hooks.Reset); they go back to the server's pool at the
-	// first tick after a tick interval without a new stream, and when the
-	// connection closes, so an idle connection holds none.
-	reqs     []*engine.Request // up to maxKeptRequests, grown on demand
-	reqsUsed bool              // a stream opened since the last tick
 }
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
@@ -96,20 +89,7 @@ func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 
 // engine.Callbacks, called under mu.
 
-// maxKeptRequests bounds the requests an HTTP/2 connection keeps for its
-// next streams.
-const maxKeptRequests = 16
-
-func (h *h2conn) AcquireRequest() *engine.Request {
-	h.reqsUsed = true
-	if n := len(h.reqs); n > 0 {
-		r := h.reqs[n-1]
-		h.reqs[n-1] = nil
-		h.reqs = h.reqs[:n-1]
-		return r
-	}
-	return h.core.opts.Hooks.Acquire()
-}
+func (h *h2conn) AcquireRequest() *engine.Request { return h.core.opts.Hooks.Acquire() }
 
 func (h *h2conn) Dispatch(r *engine.Request) {
 	t := task{r: r, t: h}
@@ -127,29 +107,7 @@ func (h *h2conn) Wake(r *engine.Request) {
 	}
 }
 
-func (h *h2conn) ReleaseRequest(r *engine.Request) {
-	hk := &h.core.opts.Hooks
-	if hk.Reset == nil || hk.Put == nil {
-		hk.Release(r)
-		return
-	}
-	hk.Reset(r)
-	if len(h.reqs) < maxKeptRequests && !h.closed.Load() {
-		h.reqs = append(h.reqs, r)
-		return
-	}
-	hk.Put(r)
-}
-
-// dropRequests hands the kept requests back to the server's pool. Called
-// with mu held.
-func (h *h2conn) dropRequests() {
-	for i, r := range h.reqs {
-		h.core.opts.Hooks.Put(r)
-		h.reqs[i] = nil
-	}
-	h.reqs = h.reqs[:0]
-}
+func (h *h2conn) ReleaseRequest(r *engine.Request) { h.core.opts.Hooks.Release(r) }
 
 // input feeds buffered bytes to the engine. It returns the bytes consumed,
 // the bytes needed for the next frame, and whether the connection is done.
@@ -359,7 +317,6 @@ func (h *h2conn) closeLocked() {
 	}
 	h.closed.Store(true)
 	h.eng.Abort()
-	h.dropRequests()
 	h.cond.Broadcast()
 	go h.sink.closeSocket() // not under mu: netpoll runs the close callback (onClosed, which takes mu) synchronously
 	h.core.remove(h)
@@ -378,7 +335,6 @@ func (h *h2conn) onClosed() {
 	if !h.closed.Load() {
 		h.closed.Store(true)
 		h.eng.Abort()
-		h.dropRequests()
 		h.cond.Broadcast()
 	}
 }
@@ -578,10 +534,6 @@ func (h *h2conn) tick(now time.Time) {
 		if !h.inLoop {
 			h.flushLocked()
 		}
-		if !h.reqsUsed {
-			h.dropRequests()
-		}
-		h.reqsUsed = false
 	}
 }
 
