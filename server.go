@@ -50,6 +50,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -222,7 +223,8 @@ type Server struct {
 	// InlineHandlerFunc, when set, decides per request whether its handler
 	// never blocks and may run inline (as InlineHandlers does for all); the
 	// others go to the worker pool. Requests whose body is still arriving
-	// always go to the pool.
+	// always go to the pool, and so does a request for which it panicked
+	// (counted in Stats.CallbackPanics and logged).
 	InlineHandlerFunc func(ctx *RequestCtx) bool
 	// MaxConns bounds open connections of every kind (cleartext and TLS,
 	// HTTP/2 and HTTP/1.1, and ones that have not sent anything yet).
@@ -241,7 +243,9 @@ type Server struct {
 	// ErrorLog receives protocol error lines; nil discards them. Panics
 	// (a handler's, or the server's own) are always logged with their
 	// stack: to ErrorLog, or to the standard logger when it is nil.
-	// Logger, when set, takes precedence: ErrorLog is then unused.
+	// Logger, when set, takes precedence: ErrorLog is then unused. A
+	// panic in its writer (or in Logger's handler) is recovered, counted
+	// in Stats.CallbackPanics and reported to the standard logger.
 	ErrorLog *log.Logger
 
 	// Logger, when set, receives every line the server logs as a
@@ -256,8 +260,9 @@ type Server struct {
 	// and WrapHandler's), before the response is completed, with the
 	// response status (0 when a panic reset the stream) and the time the
 	// handler took. ctx is valid during the call only. It runs on the
-	// handler's goroutine: a slow AccessLog slows the request. Unset, it
-	// costs nothing.
+	// handler's goroutine: a slow AccessLog slows the request. A panic
+	// in it is counted in Stats.CallbackPanics and logged; the response
+	// completes. Unset, it costs nothing.
 	AccessLog func(ctx *RequestCtx, status int, elapsed time.Duration)
 
 	// ConnState, when set, is called when a connection changes state, with
@@ -275,14 +280,19 @@ type Server struct {
 	// not reported. Calls for one connection never overlap; they run on
 	// the server's goroutines and must not block. A connection served on
 	// the netpoll reactor is reported as its netpoll.Connection (Hijack
-	// returns another net.Conn for it). Unset, it costs nothing.
+	// returns another net.Conn for it). A panic in it is recovered,
+	// counted in Stats.CallbackPanics and logged with its stack; one in
+	// the StateNew call closes that connection (with nothing more
+	// reported for it). Unset, it costs nothing.
 	ConnState func(net.Conn, http.ConnState)
 	// ConnContext, when set, returns the context of a new connection's
 	// requests (ctx.Context(), and r.Context() under WrapHandler) from
 	// the server's base context (BaseContext) and the connection, as
 	// net/http's does; a nil result means the base context. It runs
 	// when the connection is accepted, before StateNew, on the
-	// accepting goroutine: it must not block.
+	// accepting goroutine: it must not block. A panic in it (or in
+	// BaseContext called from it) closes that connection, and is counted
+	// in Stats.CallbackPanics and logged.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
 	// net/http parity: hooks and logging (see nethttp.go, log.go)
@@ -292,8 +302,9 @@ type Server struct {
 	mu         sync.Mutex
 	onShutdown []func()
 	core       *loop.Core
-	evls       []netpoll.EventLoop // netpoll event loops
-	lns        []net.Listener      // every listener, closed first by Shutdown and Close
+	live       atomic.Pointer[loop.Core] // core, for the log hooks, which run without mu
+	evls       []netpoll.EventLoop       // netpoll event loops
+	lns        []net.Listener            // every listener, closed first by Shutdown and Close
 	closed     bool
 	ctxPool    sync.Pool
 	doneOnce   sync.Once
@@ -328,6 +339,7 @@ func (s *Server) Metrics() *Stats {
 
 func (s *Server) logf(format string, args ...any) {
 	if s.ErrorLog != nil {
+		defer s.recoverLog("ErrorLog")
 		s.ErrorLog.Printf(format, args...)
 	}
 }
@@ -398,6 +410,7 @@ func (s *Server) init() (*loop.Core, error) {
 	if s.ErrorLog != nil && s.Logger == nil {
 		logf = s.logf
 	}
+	defer func() { s.live.Store(s.core) }()
 	s.core = loop.NewCore(loop.Options{
 		Engine: engine.Config{
 			MaxConcurrentStreams:         s.MaxConcurrentStreams,
@@ -487,12 +500,23 @@ func (s *Server) serve(r *engine.Request, t loop.Transport) {
 			status = http.StatusOK
 		}
 		if s.AccessLog != nil {
-			s.AccessLog(ctx, status, time.Since(start))
+			s.accessLog(ctx, status, time.Since(start))
 		}
 		ctx.endContext()
 		t.Finish(r)
 	}()
 	s.Handler.Serve(ctx)
+}
+
+// accessLog calls AccessLog; a panic in it is recovered, counted and
+// logged, and the response completes as usual.
+func (s *Server) accessLog(ctx *RequestCtx, status int, elapsed time.Duration) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.core.CallbackPanicked("AccessLog", ctx.t.RemoteAddr(), p)
+		}
+	}()
+	s.AccessLog(ctx, status, elapsed)
 }
 
 // ListenAndServe listens on s.Addr (TCP) and serves cleartext HTTP/2 and
@@ -554,6 +578,8 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // ServeTLS serves TLS connections from ln: ALPN selects h2 or http/1.1.
 // certFile and keyFile are loaded unless s.TLSConfig has certificates.
+// A panic in a TLSConfig callback (GetCertificate, ...) fails that
+// connection's handshake, counted in Stats.CallbackPanics and logged.
 func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 	core, err := s.init()
 	if err != nil {
@@ -636,7 +662,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	defer s.finish()
 	for _, f := range hooks {
-		go f()
+		go s.onShutdownFunc(f)
 	}
 	for _, ln := range lns {
 		ln.Close()
@@ -669,11 +695,27 @@ wait:
 // RegisterOnShutdown registers a function to call when Shutdown starts, as
 // http.Server's does: each runs on its own goroutine, and Shutdown does not
 // wait for it (use it to tell long-lived handlers, WebSockets or streams,
-// to finish).
+// to finish). A panic in f is recovered, counted in Stats.CallbackPanics
+// and logged.
 func (s *Server) RegisterOnShutdown(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.onShutdown = append(s.onShutdown, f)
+}
+
+// onShutdownFunc runs a RegisterOnShutdown function; a panic in it is
+// recovered, counted and logged.
+func (s *Server) onShutdownFunc(f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			if core := s.live.Load(); core != nil {
+				core.CallbackPanicked("RegisterOnShutdown function", nil, p)
+			} else {
+				log.Printf("h2loop: panic in RegisterOnShutdown function: %v\n%s", p, debug.Stack())
+			}
+		}
+	}()
+	f()
 }
 
 // Close closes every listener and connection at once.
@@ -717,7 +759,16 @@ func (s *Server) inlineFunc() func(r *engine.Request) bool {
 	if f == nil {
 		return nil
 	}
-	return func(r *engine.Request) bool { return f(r.Owner.(*RequestCtx)) }
+	return func(r *engine.Request) (inline bool) {
+		defer func() {
+			if p := recover(); p != nil {
+				// Not known to be safe inline: the worker pool runs it.
+				s.core.CallbackPanicked("InlineHandlerFunc", nil, p)
+				inline = false
+			}
+		}()
+		return f(r.Owner.(*RequestCtx))
+	}
 }
 
 // onceListener makes Close idempotent: closing a socket descriptor twice

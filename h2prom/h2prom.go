@@ -99,6 +99,7 @@ var counters = []counter{
 	{"writes_blocked_total", "Socket writes that found the send buffer full and waited for the peer to read.", func(m *h2loop.Stats) uint64 { return m.WritesBlocked.Load() }},
 	{"handler_panics_total", "Handlers that panicked (stream reset, panic logged).", func(m *h2loop.Stats) uint64 { return m.HandlerPanics.Load() }},
 	{"panics_total", "Panics inside the server itself (connection closed, panic logged): bugs worth reporting.", func(m *h2loop.Stats) uint64 { return m.Panics.Load() }},
+	{"callback_panics_total", "Panics in user callbacks outside handlers (ConnState, ConnContext, AccessLog, ...): recovered and logged.", func(m *h2loop.Stats) uint64 { return m.CallbackPanics.Load() }},
 }
 
 // gauge maps one field of h2loop.Gauges to a Prometheus gauge.
