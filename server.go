@@ -302,13 +302,14 @@ type Server struct {
 	mu         sync.Mutex
 	onShutdown []func()
 	core       *loop.Core
-	live       atomic.Pointer[loop.Core] // core, for the log hooks, which run without mu
-	evls       []netpoll.EventLoop       // netpoll event loops
-	lns        []net.Listener            // every listener, closed first by Shutdown and Close
+	evls       []netpoll.EventLoop // netpoll event loops
+	lns        []net.Listener      // every listener, closed first by Shutdown and Close
 	closed     bool
 	ctxPool    sync.Pool
 	doneOnce   sync.Once
 	done       chan struct{}
+
+	live atomic.Pointer[loop.Core] // core, for the log hooks, which run without mu
 }
 
 // Stats are the server's counters.
