@@ -331,6 +331,9 @@ func (c *Core) writeTimedOut(remote net.Addr) {
 // EngineConfig is the normalised engine configuration.
 func (c *Core) EngineConfig() *engine.Config { return &c.opts.Engine }
 
+// Options are the Core's options, with defaults applied. Read only.
+func (c *Core) Options() *Options { return &c.opts }
+
 // add registers a new connection; false means it must be closed at once.
 func (c *Core) add(x closer) bool {
 	c.mu.Lock()
