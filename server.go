@@ -4,25 +4,14 @@
 // handlers with a pooled, allocation-free request context, and net/http
 // handlers through WrapHandler.
 //
-// Server's fields follow http.Server's names; where the meaning differs,
-// it is on purpose:
-//   - Addr "" listens on 127.0.0.1:8080 (8443 for TLS), not ":http".
-//   - ReadTimeout bounds the rest of one partially received frame (HTTP/1.1:
-//     body progress), not the whole request; stalled streams end after
-//     StreamIdleTimeout and header blocks after HeaderTimeout.
-//   - WriteTimeout bounds one blocked socket write, not the whole response.
-//   - IdleTimeout also closes HTTP/2 connections without streams.
-//   - BaseContext takes no listener.
-//   - ConnState counts running handlers on HTTP/2 connections, not open
-//     streams; see ConnState.
-//   - Logger (log/slog) takes precedence over ErrorLog.
-//   - EnableConnectProtocol turns on extended CONNECT (RFC 8441), which
-//     net/http enables with GODEBUG=http2xconnect=1.
-//   - WrapHandler: see its documentation for http.ServerContextKey,
-//     deadlines, Hijack and 1xx responses.
-//   - At most MaxWorkers handlers run; more requests wait in a bounded
-//     queue and are then refused with REFUSED_STREAM (see MaxWorkers).
-//   - A RequestCtx is pooled: valid until the handler returns.
+// Server's fields follow http.Server's names. Where one means something
+// else here (Addr "", ReadTimeout, WriteTimeout, IdleTimeout, zero
+// timeouts, BaseContext, ConnState, ...), or an http.Server field has
+// another name (ReadHeaderTimeout is HeaderTimeout, MaxHeaderBytes is
+// MaxHeaderListSize), it is on purpose: the README's "Coming from
+// net/http" section lists every difference in one table
+// (https://github.com/h2loop/h2loop#coming-from-net-http, README.md in
+// the module's root).
 //
 // Beyond RFC 9113, the HTTP/2 extensions the most complete servers have:
 //
@@ -336,8 +325,10 @@ type Server struct {
 	// (counted in Stats.CallbackPanics and logged).
 	InlineHandlerFunc func(ctx *RequestCtx) bool
 	// BaseContext, when set, returns the context every request's
-	// ctx.Context() derives from (net/http's BaseContext takes the
-	// listener; here it is one context for the server). Default
+	// ctx.Context() (and r.Context() under WrapHandler) derives from.
+	// Unlike net/http's, it takes no listener and is called for each
+	// request whose context is used (with ConnContext set, once per
+	// connection instead): return a context made once. Default
 	// context.Background().
 	BaseContext func() context.Context
 
