@@ -61,7 +61,8 @@ type Metrics struct {
 	// Overloaded counts requests refused because MaxWorkers handlers were
 	// running: the wait queue was full, or the request waited
 	// QueueTimeout without a worker. HTTP/2 gets RST_STREAM
-	// (REFUSED_STREAM, safe to retry), HTTP/1.1 a 503.
+	// (REFUSED_STREAM, safe to retry); HTTP/1.1 handlers do not use the
+	// workers.
 	Overloaded atomic.Uint64
 	// Pushes counts requests promised with PUSH_PROMISE (server push).
 	Pushes atomic.Uint64

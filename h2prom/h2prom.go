@@ -82,7 +82,7 @@ var counters = []counter{
 	{"protocol_errors_total", "Invalid connection prefaces and frames out of order.", func(m *h2loop.Stats) uint64 { return m.ProtocolErrors.Load() }},
 	{"requests_total", "Requests dispatched to handlers, HTTP/2 and HTTP/1.1.", func(m *h2loop.Stats) uint64 { return m.Requests.Load() }},
 	{"pushes_total", "Requests promised with PUSH_PROMISE (server push).", func(m *h2loop.Stats) uint64 { return m.Pushes.Load() }},
-	{"overloaded_requests_total", "Requests refused because MaxWorkers handlers were busy (REFUSED_STREAM or 503).", func(m *h2loop.Stats) uint64 { return m.Overloaded.Load() }},
+	{"overloaded_requests_total", "HTTP/2 requests refused with REFUSED_STREAM because MaxWorkers handlers were busy.", func(m *h2loop.Stats) uint64 { return m.Overloaded.Load() }},
 	{"malformed_requests_total", "Malformed requests (RFC 9113 section 8.1.1).", func(m *h2loop.Stats) uint64 { return m.Malformed.Load() }},
 	{"header_sections_too_large_total", "Request header sections above MaxHeaderListSize (answered 431).", func(m *h2loop.Stats) uint64 { return m.HeaderTooLarge.Load() }},
 	{"request_bodies_too_large_total", "Request bodies above MaxRequestBodySize (answered 413).", func(m *h2loop.Stats) uint64 { return m.BodyTooLarge.Load() }},

@@ -89,7 +89,8 @@ type Options struct {
 	// Inline, when set, decides per complete request whether its handler
 	// runs inline (as InlineHandlers does for all).
 	Inline func(r *engine.Request) bool
-	// MaxWorkers bounds concurrently running handlers. Default 10000.
+	// MaxWorkers bounds concurrently running HTTP/2 handlers. Default
+	// 10000.
 	//
 	// Dispatch: a request whose headers are complete starts its handler at
 	// once, on an idle worker or a new one, while fewer than MaxWorkers
@@ -97,10 +98,13 @@ type Options struct {
 	// allows another worker. At MaxWorkers it waits in a queue of
 	// QueueSize requests for at most QueueTimeout, and a worker that frees
 	// up takes the oldest. A request that finds the queue full, or waits
-	// longer, is refused: RST_STREAM(REFUSED_STREAM) over HTTP/2 (nothing
-	// was processed; clients may retry), a 503 over HTTP/1.1, counted in
-	// Stats.Overloaded and logged. The reading goroutine never waits for a
-	// worker.
+	// longer, is refused with RST_STREAM(REFUSED_STREAM) (nothing was
+	// processed; clients may retry), counted in Stats.Overloaded and
+	// logged. The reading goroutine never waits for a worker.
+	//
+	// An HTTP/1.1 connection runs its requests' handlers one at a time on
+	// its own goroutine, as net/http does: they are bounded by MaxConns,
+	// not by MaxWorkers.
 	MaxWorkers int // h2loop.Server option
 	// QueueSize bounds the requests waiting for a worker while MaxWorkers
 	// handlers run; a request that finds it full is refused at once.
