@@ -249,6 +249,7 @@ type Server struct {
 	//
 	// Deprecated: handlers always stream their request body.
 	StreamRequestBodyFunc func(ctx *RequestCtx) bool
+
 	// ---- transport options, generated from loop.Options: edit them in loop/core.go ----
 
 	// InlineHandlers runs handlers on the goroutine that read the request,
