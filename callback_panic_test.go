@@ -381,3 +381,31 @@ func TestTLSCallbackPanic(t *testing.T) {
 	}
 	s.wantNoConns(t)
 }
+
+// BaseContext runs when a request's context is first used, inside the
+// handler: a panic there is the handler's (its stream reset, counted in
+// HandlerPanics); the server goes on serving.
+func TestBaseContextPanicInHandler(t *testing.T) {
+	addr, srv := startServer(t, func(srv *h2loop.Server) {
+		srv.ErrorLog = log.New(io.Discard, "", 0)
+		srv.BaseContext = func() context.Context { panic("BaseContext panics") }
+		srv.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			if ctx.Path() == "/ctx" {
+				<-ctx.Context().Done()
+			}
+			helloHandler(ctx)
+		})
+	})
+	c := h2cClient()
+	defer c.CloseIdleConnections()
+	if resp, err := c.Get("http://" + addr + "/ctx"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("GET /ctx: %s, want the stream reset", resp.Status)
+	}
+	if err := helloOK(addr); err != nil {
+		t.Fatalf("after the panic: %v", err)
+	}
+	if n := srv.Metrics().HandlerPanics.Load(); n != 1 {
+		t.Fatalf("HandlerPanics = %d, want 1", n)
+	}
+}
