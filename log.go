@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"runtime/debug"
 )
 
 // Logging. With Server.Logger set, every line the server writes goes to
@@ -29,7 +30,21 @@ func (s *Server) slogFunc() func(slog.Level, string, ...slog.Attr) {
 		return nil
 	}
 	return func(level slog.Level, msg string, attrs ...slog.Attr) {
+		defer s.recoverLog("Logger")
 		l.LogAttrs(context.Background(), level, msg, attrs...)
+	}
+}
+
+// recoverLog, deferred around a call of the Logger's handler or
+// ErrorLog's writer (which), recovers a panic in it: counted in
+// Stats.CallbackPanics and reported, with its stack, to the standard
+// logger (not to the log that panicked). The line being logged is lost.
+func (s *Server) recoverLog(which string) {
+	if p := recover(); p != nil {
+		if core := s.live.Load(); core != nil {
+			core.Metrics.CallbackPanics.Add(1)
+		}
+		log.Printf("h2loop: panic in %s: %v\n%s", which, p, debug.Stack())
 	}
 }
 
@@ -37,6 +52,7 @@ func (s *Server) slogFunc() func(slog.Level, string, ...slog.Attr) {
 func (s *Server) logRequest(level slog.Level, ctx *RequestCtx, counter string, format string, args ...any) {
 	switch {
 	case s.Logger != nil:
+		defer s.recoverLog("Logger")
 		attrs := []slog.Attr{slog.String("remote", ctx.t.RemoteAddrString())}
 		if id := ctx.StreamID(); id != 0 {
 			attrs = append(attrs, slog.Any("stream", id))
@@ -46,6 +62,7 @@ func (s *Server) logRequest(level slog.Level, ctx *RequestCtx, counter string, f
 	case level >= slog.LevelError && s.ErrorLog == nil:
 		log.Printf(format, args...) // panics, as net/http: always logged
 	case s.ErrorLog != nil:
+		defer s.recoverLog("ErrorLog")
 		s.ErrorLog.Printf(format, args...)
 	}
 }

@@ -4,25 +4,14 @@
 // handlers with a pooled, allocation-free request context, and net/http
 // handlers through WrapHandler.
 //
-// Server's fields follow http.Server's names; where the meaning differs,
-// it is on purpose:
-//   - Addr "" listens on 127.0.0.1:8080 (8443 for TLS), not ":http".
-//   - ReadTimeout bounds the rest of one partially received frame (HTTP/1.1:
-//     body progress), not the whole request; stalled streams end after
-//     StreamIdleTimeout and header blocks after HeaderTimeout.
-//   - WriteTimeout bounds one blocked socket write, not the whole response.
-//   - IdleTimeout also closes HTTP/2 connections without streams.
-//   - BaseContext takes no listener.
-//   - ConnState counts running handlers on HTTP/2 connections, not open
-//     streams; see ConnState.
-//   - Logger (log/slog) takes precedence over ErrorLog.
-//   - EnableConnectProtocol turns on extended CONNECT (RFC 8441), which
-//     net/http enables with GODEBUG=http2xconnect=1.
-//   - WrapHandler: see its documentation for http.ServerContextKey,
-//     deadlines, Hijack and 1xx responses.
-//   - At most MaxWorkers handlers run; more requests wait in a bounded
-//     queue and are then refused with REFUSED_STREAM (see MaxWorkers).
-//   - A RequestCtx is pooled: valid until the handler returns.
+// Server's fields follow http.Server's names. Where one means something
+// else here (Addr "", ReadTimeout, WriteTimeout, IdleTimeout, zero
+// timeouts, BaseContext, ConnState, ...), or an http.Server field has
+// another name (ReadHeaderTimeout is HeaderTimeout, MaxHeaderBytes is
+// MaxHeaderListSize), it is on purpose: the README's "Coming from
+// net/http" section lists every difference in one table
+// (https://github.com/h2loop/h2loop#coming-from-net-http, README.md in
+// the module's root).
 //
 // Beyond RFC 9113, the HTTP/2 extensions the most complete servers have:
 //
@@ -50,6 +39,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -59,6 +49,11 @@ import (
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
 var ErrServerClosed = errors.New("h2loop: server closed")
+
+// The Server's option fields declared in engine.Config and loop.Options
+// are written from there, with options_gen.go:
+//
+//go:generate go run ./internal/optgen
 
 // Server is an HTTP/2 server. Set its fields before the first Serve (or
 // Metrics) call; zero values mean the documented defaults.
@@ -86,34 +81,163 @@ type Server struct {
 	// and one is bad protocol bytes.
 	ProxyProtocol *ProxyProtocol
 
-	// MaxConcurrentStreams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256.
+	// ---- protocol options, generated from engine.Config: edit them in engine/config.go ----
+
+	// MaxConcurrentStreams is advertised as SETTINGS_MAX_CONCURRENT_STREAMS
+	// on each HTTP/2 connection; streams beyond it are refused with
+	// RST_STREAM(REFUSED_STREAM). Default 256, at most 65536.
 	MaxConcurrentStreams uint32
-	// InitialStreamWindow is SETTINGS_INITIAL_WINDOW_SIZE. Default 256 KiB.
+
+	// InitialStreamWindow is the server's SETTINGS_INITIAL_WINDOW_SIZE: how
+	// many request body bytes a client may send on one HTTP/2 stream before
+	// they are read. Default 256 KiB, at least 65535, at most 2^31-1.
 	InitialStreamWindow uint32
-	// InitialConnWindow is the connection receive window. Default 1 MiB.
+
+	// InitialConnWindow is the receive window of each HTTP/2 connection:
+	// how many request body bytes a client may send on it, over all its
+	// streams, before they are read (see MaxConnBodyBuffer). Default 1 MiB,
+	// at least 65535, at most 2^31-1.
 	InitialConnWindow uint32
-	// MaxFrameSize is SETTINGS_MAX_FRAME_SIZE. Default 16384.
+
+	// MaxFrameSize is the server's SETTINGS_MAX_FRAME_SIZE: the largest
+	// frame payload a client may send. Default and minimum 16384, at most
+	// 16777215.
 	MaxFrameSize uint32
-	// MaxHeaderListSize is SETTINGS_MAX_HEADER_LIST_SIZE; larger header
-	// sections get 431. Default 64 KiB.
+
+	// MaxHeaderListSize is the server's SETTINGS_MAX_HEADER_LIST_SIZE; a
+	// larger request header section is answered with 431 (see
+	// MaxRejectedHeaderSections). It also bounds an HTTP/1.1 request's
+	// head. Default 64 KiB.
 	MaxHeaderListSize uint32
-	// HeaderTableSize is SETTINGS_HEADER_TABLE_SIZE. Default 4096.
+
+	// HeaderTableSize is the server's SETTINGS_HEADER_TABLE_SIZE: the size
+	// of the HPACK dynamic table the client may use for request headers.
+	// Default 4096.
 	HeaderTableSize uint32
-	// MaxRequestBodySize caps request bodies that are declared or gathered
+
+	// MaxRequestBodySize caps a request body that is declared or gathered
 	// whole: a content-length above it, or more than it arriving before
-	// the handler starts, gets 413, and ctx.Body stops there with
-	// ErrBodyTooLarge. A body of undeclared length that the handler reads
-	// as it arrives (ctx.Read, r.Body under WrapHandler: gRPC streams,
-	// long uploads) is bounded by flow control, not by its total.
+	// the handler starts, is answered with 413, and ctx.Body stops there
+	// with ErrBodyTooLarge. A body of undeclared length that the handler
+	// reads as it arrives (ctx.Read, r.Body under WrapHandler: gRPC
+	// streams, long uploads) is bounded by flow control, not by its total.
 	// Default 8 MiB; negative means no limit.
 	MaxRequestBodySize int64
-	// MaxConnBodyBuffer bounds the request body bytes one connection holds
-	// for running handlers that have not read them yet; below it the
-	// connection's flow-control window is returned as bytes arrive, so a
-	// handler that does not read its body cannot stall another one's on
-	// the same connection (each stream is held to its own window).
-	// Default 8 MiB.
+
+	// BodyStreamThreshold is how many request body bytes one read pass may
+	// buffer for a request before its handler is started at once (handlers
+	// start when the frames at hand are processed anyway). Default 64 KiB.
+	BodyStreamThreshold int
+
+	// MaxConnBodyBuffer bounds the request body bytes one HTTP/2 connection
+	// holds for running handlers that have not read them yet. Below it,
+	// the connection window is returned as bytes arrive, so that streams
+	// whose handlers do not read (queued, busy elsewhere) cannot use up the
+	// window a reading handler needs; each stream is held to its own
+	// window. Above it, connection credit waits for the handlers to read.
+	// Default 8 MiB, at least InitialConnWindow.
 	MaxConnBodyBuffer int64
+
+	// MaxQueuedControlFrames caps control frames (SETTINGS ACK, PING ACK,
+	// RST_STREAM) produced but not yet written; a peer that provokes more
+	// without reading gets GOAWAY(ENHANCE_YOUR_CALM). Default 10000.
+	MaxQueuedControlFrames int
+
+	// MaxResetsPerSecond caps resets of active streams: the client's own
+	// RST_STREAM (the rapid reset attack, CVE-2023-44487) and the stream
+	// errors it provokes (MadeYouReset, CVE-2025-8671); beyond it the
+	// connection gets GOAWAY(ENHANCE_YOUR_CALM). Default 200 a second
+	// (with a burst of 2x).
+	MaxResetsPerSecond int
+
+	// MaxUselessFrames caps frames that do no work (empty DATA without
+	// END_STREAM, PRIORITY, WINDOW_UPDATE on closed streams, unknown frame
+	// types); the count decays by one per request served. Beyond it the
+	// connection gets GOAWAY(ENHANCE_YOUR_CALM). Default 10000.
+	MaxUselessFrames int
+
+	// MaxHeaderBlockFrames caps CONTINUATION frames in one field block (the
+	// CONTINUATION flood); beyond it the connection gets
+	// GOAWAY(ENHANCE_YOUR_CALM). Default 64.
+	MaxHeaderBlockFrames int
+
+	// MaxRejectedHeaderSections caps the header sections above
+	// MaxHeaderListSize (each answered 431, or a reset for trailers) a
+	// connection may send; the count decays by one per request served.
+	// Beyond it the connection is closed with GOAWAY(ENHANCE_YOUR_CALM):
+	// an HPACK bomb (small blocks that refer to one large table entry
+	// thousands of times) costs decoding time on every block. Default 32.
+	MaxRejectedHeaderSections int
+
+	// MaxWindowUpdatesPerDataFrame bounds the WINDOW_UPDATE frames a client
+	// may send, which are due only for DATA the server sends: over the
+	// connection's life at most 100, plus this many per DATA frame sent,
+	// plus one per KiB of DATA sent; more is a WINDOW_UPDATE flood,
+	// answered with GOAWAY(ENHANCE_YOUR_CALM). Default 10.
+	MaxWindowUpdatesPerDataFrame int
+
+	// WriteChunk is how many bytes of DATA are framed per scheduling round
+	// before the output is written, when windows allow more. Default 256
+	// KiB.
+	WriteChunk int
+
+	// SettingsTimeout is how long an HTTP/2 client has to acknowledge the
+	// server's SETTINGS and, at the start, to send its preface and
+	// SETTINGS. It also bounds a new connection's wait for its first bytes
+	// and the TLS handshake. Default 10s.
+	SettingsTimeout time.Duration
+
+	// IdleTimeout closes an HTTP/2 connection with no open streams after
+	// this long (GOAWAY NO_ERROR), and an HTTP/1.1 connection that waits
+	// this long for its next request. Default 5 minutes; negative disables.
+	IdleTimeout time.Duration
+
+	// HeaderTimeout bounds the time between the first and the last frame of
+	// an HTTP/2 request's header section, and the receipt of an HTTP/1.1
+	// request's head (net/http's ReadHeaderTimeout). Default 10s.
+	HeaderTimeout time.Duration
+
+	// EnableConnectProtocol advertises SETTINGS_ENABLE_CONNECT_PROTOCOL
+	// (RFC 8441) and accepts extended CONNECT requests (:method CONNECT
+	// with :protocol, e.g. WebSockets over HTTP/2; ctx.Protocol() names
+	// it), whose handlers then stream both ways. Off by default: a request
+	// with :protocol is then malformed.
+	EnableConnectProtocol bool
+
+	// StreamIdleTimeout ends a stream that waits on the client when no
+	// frame went either way on it for this long, with a Timeouts count and
+	// a log line: a stream whose request is still arriving (the client has
+	// not ended its side) gets a 408 response if none has started,
+	// RST_STREAM(CANCEL) otherwise; a stream whose response bytes wait for
+	// window the client does not grant gets RST_STREAM(CANCEL). It bounds
+	// how long a stalled upload or a zero-window reader holds a stream slot,
+	// its handler and its buffered response. Streams waiting on their
+	// handler (a long poll, a slow handler) are not affected.
+	// Default 5 minutes; negative disables.
+	StreamIdleTimeout time.Duration
+
+	// EnablePush lets handlers push (ctx.Push, http.Pusher through
+	// WrapHandler): PUSH_PROMISE for requests the server then answers on
+	// streams it reserves, when the client allows it
+	// (SETTINGS_ENABLE_PUSH). Off by default.
+	EnablePush bool
+
+	// AltSvc, when set, is an Alt-Svc field value (RFC 7838 §3, such as
+	// `h3=":443"; ma=86400`) sent in an ALTSVC frame on stream 0 on every
+	// HTTP/2 connection, for the origin of its first request (scheme and
+	// :authority), before that request's response. A handler can send one
+	// for its request with ctx.SendAltSvc.
+	AltSvc string
+
+	// Origins, when set, are sent in an ORIGIN frame (RFC 8336) when an
+	// HTTP/2 connection over TLS starts (see Conn.StartTLS): the origins
+	// ("https://host[:port]") the client may send requests for on it (the
+	// certificate must cover them). A handler can send one with
+	// ctx.SendOrigin.
+	Origins []string
+
+	// ---- end of the generated protocol options ----
+
 	// StreamRequestBody is kept for compatibility and has no effect:
 	// handlers always start as soon as the request header section is
 	// complete (and the frames that came with it are processed), with
@@ -125,77 +249,16 @@ type Server struct {
 	//
 	// Deprecated: handlers always stream their request body.
 	StreamRequestBodyFunc func(ctx *RequestCtx) bool
-	// MaxQueuedControlFrames, MaxResetsPerSecond, MaxUselessFrames and
-	// MaxHeaderBlockFrames bound floods (see engine.Config). Defaults 10000,
-	// 200, 10000, 64.
-	MaxQueuedControlFrames int
-	MaxResetsPerSecond     int
-	MaxUselessFrames       int
-	MaxHeaderBlockFrames   int
-	// MaxRejectedHeaderSections bounds the header sections above
-	// MaxHeaderListSize (answered 431) one connection may send, decaying
-	// by one per request served; beyond it the connection gets
-	// GOAWAY(ENHANCE_YOUR_CALM) (HPACK bombs). Default 32.
-	MaxRejectedHeaderSections int
-	// MaxWindowUpdatesPerDataFrame bounds WINDOW_UPDATE frames relative to
-	// the DATA we send (the WINDOW_UPDATE flood). Default 10.
-	MaxWindowUpdatesPerDataFrame int
-	// BodyStreamThreshold is how many request body bytes one read pass
-	// may buffer before the handler is started at once. Default 64 KiB.
-	BodyStreamThreshold int
-	// WriteChunk is how many bytes of DATA are framed before the output is
-	// written, when windows allow more. Default 256 KiB.
-	WriteChunk int
-	// SettingsTimeout bounds the wait for the client's preface, SETTINGS and
-	// SETTINGS ACK. Default 10s.
-	SettingsTimeout time.Duration
-	// IdleTimeout closes connections without streams. Default 5 minutes.
-	IdleTimeout time.Duration
-	// HeaderTimeout bounds the receipt of one request header section. Default 10s.
-	HeaderTimeout time.Duration
-	// EnableConnectProtocol advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and
-	// accepts extended CONNECT (RFC 8441: :method CONNECT with :protocol,
-	// e.g. WebSockets over HTTP/2; ctx.Protocol() names it, and the handler
-	// streams both ways). Off by default: a request with :protocol is then
-	// malformed.
-	EnableConnectProtocol bool
-	// EnablePush lets handlers push (ctx.Push, http.Pusher through
-	// WrapHandler): PUSH_PROMISE for requests the server then answers on
-	// streams it reserves, when the client allows it. Off by default.
-	EnablePush bool
-	// AltSvc, when set, is an Alt-Svc field value (RFC 7838 §3, e.g.
-	// `h2="alt.example.com:443"; ma=3600`) sent in an ALTSVC frame on
-	// stream 0 on every HTTP/2 connection, for the origin of its first
-	// request (scheme://:authority), before that request's response. A
-	// handler can send one for its request with ctx.SendAltSvc.
-	AltSvc string
-	// Origins, when set, are sent in an ORIGIN frame (RFC 8336) when an
-	// HTTP/2 connection over TLS starts: the origins ("https://host[:port]")
-	// the client may send requests for on it (the certificate must cover
-	// them). A handler can send one with ctx.SendOrigin.
-	Origins []string
-	// StreamIdleTimeout ends a stream that waits on the client when no
-	// frame went either way on it for this long: one whose request body is
-	// still arriving (a 408, or RST_STREAM(CANCEL) once the response
-	// started), and one whose response bytes wait for flow-control window
-	// the client does not grant (RST_STREAM(CANCEL)). So neither a stalled
-	// upload nor a zero-window reader holds a stream, its handler and its
-	// buffered response forever. Streams waiting on their handler (long
-	// polls, slow handlers) are not affected. Default 5 minutes; negative
-	// disables.
-	StreamIdleTimeout time.Duration
-	// ReadTimeout bounds the wait for the rest of a partially received frame. Default 30s.
-	ReadTimeout time.Duration
-	// WriteTimeout bounds one blocked socket write. Default 30s.
-	WriteTimeout time.Duration
 
-	// MaxBufferedInput bounds the bytes a connection may have received but
-	// not processed (the reactor keeps reading while a write to a client
-	// that does not read is blocked); above it the connection is closed.
-	// Default: InitialConnWindow plus 1 MiB.
-	MaxBufferedInput int
+	// ---- transport options, generated from loop.Options: edit them in loop/core.go ----
 
-	// MaxWorkers bounds concurrently running handlers. Default 10000.
+	// InlineHandlers runs handlers on the goroutine that read the request,
+	// skipping the worker pool: fastest, but only for handlers that never
+	// block.
+	InlineHandlers bool
+
+	// MaxWorkers bounds concurrently running HTTP/2 handlers. Default
+	// 10000.
 	//
 	// Dispatch: a request whose headers are complete starts its handler at
 	// once, on an idle worker or a new one, while fewer than MaxWorkers
@@ -203,45 +266,83 @@ type Server struct {
 	// allows another worker. At MaxWorkers it waits in a queue of
 	// QueueSize requests for at most QueueTimeout, and a worker that frees
 	// up takes the oldest. A request that finds the queue full, or waits
-	// longer, is refused: RST_STREAM(REFUSED_STREAM) over HTTP/2 (nothing
-	// was processed; clients may retry), counted in Stats.Overloaded and
+	// longer, is refused with RST_STREAM(REFUSED_STREAM) (nothing was
+	// processed; clients may retry), counted in Stats.Overloaded and
 	// logged. The reading goroutine never waits for a worker.
+	//
+	// An HTTP/1.1 connection runs its requests' handlers one at a time on
+	// its own goroutine, as net/http does: they are bounded by MaxConns,
+	// not by MaxWorkers.
 	MaxWorkers int
+
 	// QueueSize bounds the requests waiting for a worker while MaxWorkers
-	// handlers run. Default 1024.
+	// handlers run; a request that finds it full is refused at once.
+	// Default 1024.
 	QueueSize int
-	// QueueTimeout bounds how long a request waits for a worker. Default 1s.
+
+	// QueueTimeout bounds how long a request waits for a worker; then it
+	// is refused. Default 1s.
 	QueueTimeout time.Duration
+
 	// WorkerIdleTimeout is how long an idle worker goroutine waits for a
 	// request before it exits: after a burst, workers and their stacks are
 	// given back within it. Default 10s.
 	WorkerIdleTimeout time.Duration
-	// InlineHandlers runs handlers on the goroutine that read the request,
-	// skipping the worker pool: fastest, but only for handlers that never block.
-	InlineHandlers bool
-	// InlineHandlerFunc, when set, decides per request whether its handler
-	// never blocks and may run inline (as InlineHandlers does for all); the
-	// others go to the worker pool. Requests whose body is still arriving
-	// always go to the pool.
-	InlineHandlerFunc func(ctx *RequestCtx) bool
+
+	// WriteTimeout bounds one blocked socket write (a client that does not
+	// read): when it passes, the connection is closed, counted in
+	// Stats.Timeouts. It is not a bound on the whole response, as
+	// net/http's is. Default 30s.
+	WriteTimeout time.Duration
+
+	// ReadTimeout bounds how long an HTTP/1.1 request body may make no
+	// progress and, on cleartext connections served by the netpoll
+	// reactor, the wait for the rest of a partially received HTTP/2 frame.
+	// It is not a bound on the whole request, as net/http's is: stalled
+	// HTTP/2 streams end after StreamIdleTimeout and header sections after
+	// HeaderTimeout. Default 30s.
+	ReadTimeout time.Duration
+
+	// MaxBufferedInput bounds the bytes a connection may have received but
+	// not processed (the reactor keeps reading while a write to a client
+	// that does not read is blocked); above it the connection is closed.
+	// Default: InitialConnWindow plus 1 MiB.
+	MaxBufferedInput int
+
 	// MaxConns bounds open connections of every kind (cleartext and TLS,
 	// HTTP/2 and HTTP/1.1, and ones that have not sent anything yet).
 	// Connections accepted above it are closed at once, counted in
 	// Stats.ConnsRejected and logged (one line a second at most). Default
 	// 100000 (an idle connection costs about 6 KB).
 	MaxConns int
-	// DisableHTTP1 refuses HTTP/1.1 clients.
+
+	// DisableHTTP1 refuses HTTP/1.1 on cleartext connections: bytes that
+	// are not the HTTP/2 preface close the connection (no Upgrade to h2c
+	// either). It does not apply to TLS connections, where ALPN chooses.
 	DisableHTTP1 bool
+
+	// ---- end of the generated transport options ----
+
+	// InlineHandlerFunc, when set, decides per request whether its handler
+	// never blocks and may run inline (as InlineHandlers does for all); the
+	// others go to the worker pool. Requests whose body is still arriving
+	// always go to the pool, and so does a request for which it panicked
+	// (counted in Stats.CallbackPanics and logged).
+	InlineHandlerFunc func(ctx *RequestCtx) bool
 	// BaseContext, when set, returns the context every request's
-	// ctx.Context() derives from (net/http's BaseContext takes the
-	// listener; here it is one context for the server). Default
+	// ctx.Context() (and r.Context() under WrapHandler) derives from.
+	// Unlike net/http's, it takes no listener and is called for each
+	// request whose context is used (with ConnContext set, once per
+	// connection instead): return a context made once. Default
 	// context.Background().
 	BaseContext func() context.Context
 
 	// ErrorLog receives protocol error lines; nil discards them. Panics
 	// (a handler's, or the server's own) are always logged with their
 	// stack: to ErrorLog, or to the standard logger when it is nil.
-	// Logger, when set, takes precedence: ErrorLog is then unused.
+	// Logger, when set, takes precedence: ErrorLog is then unused. A
+	// panic in its writer (or in Logger's handler) is recovered, counted
+	// in Stats.CallbackPanics and reported to the standard logger.
 	ErrorLog *log.Logger
 
 	// Logger, when set, receives every line the server logs as a
@@ -256,8 +357,9 @@ type Server struct {
 	// and WrapHandler's), before the response is completed, with the
 	// response status (0 when a panic reset the stream) and the time the
 	// handler took. ctx is valid during the call only. It runs on the
-	// handler's goroutine: a slow AccessLog slows the request. Unset, it
-	// costs nothing.
+	// handler's goroutine: a slow AccessLog slows the request. A panic
+	// in it is counted in Stats.CallbackPanics and logged; the response
+	// completes. Unset, it costs nothing.
 	AccessLog func(ctx *RequestCtx, status int, elapsed time.Duration)
 
 	// ConnState, when set, is called when a connection changes state, with
@@ -275,14 +377,19 @@ type Server struct {
 	// not reported. Calls for one connection never overlap; they run on
 	// the server's goroutines and must not block. A connection served on
 	// the netpoll reactor is reported as its netpoll.Connection (Hijack
-	// returns another net.Conn for it). Unset, it costs nothing.
+	// returns another net.Conn for it). A panic in it is recovered,
+	// counted in Stats.CallbackPanics and logged with its stack; one in
+	// the StateNew call closes that connection (with nothing more
+	// reported for it). Unset, it costs nothing.
 	ConnState func(net.Conn, http.ConnState)
 	// ConnContext, when set, returns the context of a new connection's
 	// requests (ctx.Context(), and r.Context() under WrapHandler) from
 	// the server's base context (BaseContext) and the connection, as
 	// net/http's does; a nil result means the base context. It runs
 	// when the connection is accepted, before StateNew, on the
-	// accepting goroutine: it must not block.
+	// accepting goroutine: it must not block. A panic in it (or in
+	// BaseContext called from it) closes that connection, and is counted
+	// in Stats.CallbackPanics and logged.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
 	// net/http parity: hooks and logging (see nethttp.go, log.go)
@@ -298,6 +405,8 @@ type Server struct {
 	ctxPool    sync.Pool
 	doneOnce   sync.Once
 	done       chan struct{}
+
+	live atomic.Pointer[loop.Core] // core, for the log hooks, which run without mu
 }
 
 // Stats are the server's counters.
@@ -328,6 +437,7 @@ func (s *Server) Metrics() *Stats {
 
 func (s *Server) logf(format string, args ...any) {
 	if s.ErrorLog != nil {
+		defer s.recoverLog("ErrorLog")
 		s.ErrorLog.Printf(format, args...)
 	}
 }
@@ -398,57 +508,25 @@ func (s *Server) init() (*loop.Core, error) {
 	if s.ErrorLog != nil && s.Logger == nil {
 		logf = s.logf
 	}
-	s.core = loop.NewCore(loop.Options{
-		Engine: engine.Config{
-			MaxConcurrentStreams:         s.MaxConcurrentStreams,
-			InitialStreamWindow:          s.InitialStreamWindow,
-			InitialConnWindow:            s.InitialConnWindow,
-			MaxFrameSize:                 s.MaxFrameSize,
-			MaxHeaderListSize:            s.MaxHeaderListSize,
-			HeaderTableSize:              s.HeaderTableSize,
-			MaxRequestBodySize:           s.MaxRequestBodySize,
-			MaxConnBodyBuffer:            s.MaxConnBodyBuffer,
-			MaxQueuedControlFrames:       s.MaxQueuedControlFrames,
-			MaxResetsPerSecond:           s.MaxResetsPerSecond,
-			MaxUselessFrames:             s.MaxUselessFrames,
-			MaxHeaderBlockFrames:         s.MaxHeaderBlockFrames,
-			MaxRejectedHeaderSections:    s.MaxRejectedHeaderSections,
-			MaxWindowUpdatesPerDataFrame: s.MaxWindowUpdatesPerDataFrame,
-			BodyStreamThreshold:          s.BodyStreamThreshold,
-			WriteChunk:                   s.WriteChunk,
-			SettingsTimeout:              s.SettingsTimeout,
-			IdleTimeout:                  s.IdleTimeout,
-			HeaderTimeout:                s.HeaderTimeout,
-			StreamIdleTimeout:            s.StreamIdleTimeout,
-			EnableConnectProtocol:        s.EnableConnectProtocol,
-			AltSvc:                       s.AltSvc,
-			EnablePush:                   s.EnablePush,
-			Origins:                      s.Origins,
-			Logf:                         logf,
-		},
+	defer func() { s.live.Store(s.core) }()
+	opts := loop.Options{
+		Engine: engine.Config{Logf: logf},
 		Hooks: loop.Hooks{
 			Acquire:  s.acquire,
 			Release:  s.release,
 			Serve:    s.serve,
 			Canceled: canceled,
 		},
-		InlineHandlers:    s.InlineHandlers,
-		Inline:            s.inlineFunc(),
-		MaxWorkers:        s.MaxWorkers,
-		QueueSize:         s.QueueSize,
-		QueueTimeout:      s.QueueTimeout,
-		WorkerIdleTimeout: s.WorkerIdleTimeout,
-		MaxBufferedInput:  s.MaxBufferedInput,
-		WriteTimeout:      s.WriteTimeout,
-		ReadTimeout:       s.ReadTimeout,
-		MaxConns:          s.MaxConns,
-		DisableHTTP1:      s.DisableHTTP1,
-		Logf:              logf,
-		Proxy:             s.proxyOptions(),
-		ConnState:         s.ConnState,
-		ConnContext:       s.connContextFunc(),
-		Log:               s.slogFunc(),
-	})
+		Inline:      s.inlineFunc(),
+		Logf:        logf,
+		Proxy:       s.proxyOptions(),
+		ConnState:   s.ConnState,
+		ConnContext: s.connContextFunc(),
+		Log:         s.slogFunc(),
+	}
+	s.engineOptions(&opts.Engine) // options_gen.go
+	s.loopOptions(&opts)
+	s.core = loop.NewCore(opts)
 	return s.core, nil
 }
 
@@ -487,12 +565,23 @@ func (s *Server) serve(r *engine.Request, t loop.Transport) {
 			status = http.StatusOK
 		}
 		if s.AccessLog != nil {
-			s.AccessLog(ctx, status, time.Since(start))
+			s.accessLog(ctx, status, time.Since(start))
 		}
 		ctx.endContext()
 		t.Finish(r)
 	}()
 	s.Handler.Serve(ctx)
+}
+
+// accessLog calls AccessLog; a panic in it is recovered, counted and
+// logged, and the response completes as usual.
+func (s *Server) accessLog(ctx *RequestCtx, status int, elapsed time.Duration) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.core.CallbackPanicked("AccessLog", ctx.t.RemoteAddr(), p)
+		}
+	}()
+	s.AccessLog(ctx, status, elapsed)
 }
 
 // ListenAndServe listens on s.Addr (TCP) and serves cleartext HTTP/2 and
@@ -554,6 +643,8 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // ServeTLS serves TLS connections from ln: ALPN selects h2 or http/1.1.
 // certFile and keyFile are loaded unless s.TLSConfig has certificates.
+// A panic in a TLSConfig callback (GetCertificate, ...) fails that
+// connection's handshake, counted in Stats.CallbackPanics and logged.
 func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 	core, err := s.init()
 	if err != nil {
@@ -636,7 +727,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	defer s.finish()
 	for _, f := range hooks {
-		go f()
+		go s.onShutdownFunc(f)
 	}
 	for _, ln := range lns {
 		ln.Close()
@@ -669,11 +760,27 @@ wait:
 // RegisterOnShutdown registers a function to call when Shutdown starts, as
 // http.Server's does: each runs on its own goroutine, and Shutdown does not
 // wait for it (use it to tell long-lived handlers, WebSockets or streams,
-// to finish).
+// to finish). A panic in f is recovered, counted in Stats.CallbackPanics
+// and logged.
 func (s *Server) RegisterOnShutdown(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.onShutdown = append(s.onShutdown, f)
+}
+
+// onShutdownFunc runs a RegisterOnShutdown function; a panic in it is
+// recovered, counted and logged.
+func (s *Server) onShutdownFunc(f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			if core := s.live.Load(); core != nil {
+				core.CallbackPanicked("RegisterOnShutdown function", nil, p)
+			} else {
+				log.Printf("h2loop: panic in RegisterOnShutdown function: %v\n%s", p, debug.Stack())
+			}
+		}
+	}()
+	f()
 }
 
 // Close closes every listener and connection at once.
@@ -717,7 +824,16 @@ func (s *Server) inlineFunc() func(r *engine.Request) bool {
 	if f == nil {
 		return nil
 	}
-	return func(r *engine.Request) bool { return f(r.Owner.(*RequestCtx)) }
+	return func(r *engine.Request) (inline bool) {
+		defer func() {
+			if p := recover(); p != nil {
+				// Not known to be safe inline: the worker pool runs it.
+				s.core.CallbackPanicked("InlineHandlerFunc", nil, p)
+				inline = false
+			}
+		}()
+		return f(r.Owner.(*RequestCtx))
+	}
 }
 
 // onceListener makes Close idempotent: closing a socket descriptor twice

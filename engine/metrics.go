@@ -50,10 +50,19 @@ type Metrics struct {
 	// reactor, a transport call): the connection was closed and the panic
 	// logged with its stack. Any count here is a bug worth reporting.
 	Panics atomic.Uint64
+	// CallbackPanics counts panics in the user's callbacks that run
+	// outside a handler (ConnState, ConnContext, AccessLog,
+	// InlineHandlerFunc, RegisterOnShutdown functions, the Logger's
+	// handler or ErrorLog's writer, TLSConfig's callbacks): each was
+	// recovered and logged with its stack, and a connection whose
+	// ConnContext, StateNew report or TLS handshake panicked was closed.
+	// Counted by the server.
+	CallbackPanics atomic.Uint64
 	// Overloaded counts requests refused because MaxWorkers handlers were
 	// running: the wait queue was full, or the request waited
 	// QueueTimeout without a worker. HTTP/2 gets RST_STREAM
-	// (REFUSED_STREAM, safe to retry), HTTP/1.1 a 503.
+	// (REFUSED_STREAM, safe to retry); HTTP/1.1 handlers do not use the
+	// workers.
 	Overloaded atomic.Uint64
 	// Pushes counts requests promised with PUSH_PROMISE (server push).
 	Pushes atomic.Uint64
@@ -90,6 +99,7 @@ func (m *Metrics) Snapshot() map[string]uint64 {
 		"conns_rejected":      m.ConnsRejected.Load(),
 		"handler_panics":      m.HandlerPanics.Load(),
 		"panics":              m.Panics.Load(),
+		"callback_panics":     m.CallbackPanics.Load(),
 		"overloaded":          m.Overloaded.Load(),
 	}
 }

@@ -82,7 +82,7 @@ var counters = []counter{
 	{"protocol_errors_total", "Invalid connection prefaces and frames out of order.", func(m *h2loop.Stats) uint64 { return m.ProtocolErrors.Load() }},
 	{"requests_total", "Requests dispatched to handlers, HTTP/2 and HTTP/1.1.", func(m *h2loop.Stats) uint64 { return m.Requests.Load() }},
 	{"pushes_total", "Requests promised with PUSH_PROMISE (server push).", func(m *h2loop.Stats) uint64 { return m.Pushes.Load() }},
-	{"overloaded_requests_total", "Requests refused because MaxWorkers handlers were busy (REFUSED_STREAM or 503).", func(m *h2loop.Stats) uint64 { return m.Overloaded.Load() }},
+	{"overloaded_requests_total", "HTTP/2 requests refused with REFUSED_STREAM because MaxWorkers handlers were busy.", func(m *h2loop.Stats) uint64 { return m.Overloaded.Load() }},
 	{"malformed_requests_total", "Malformed requests (RFC 9113 section 8.1.1).", func(m *h2loop.Stats) uint64 { return m.Malformed.Load() }},
 	{"header_sections_too_large_total", "Request header sections above MaxHeaderListSize (answered 431).", func(m *h2loop.Stats) uint64 { return m.HeaderTooLarge.Load() }},
 	{"request_bodies_too_large_total", "Request bodies above MaxRequestBodySize (answered 413).", func(m *h2loop.Stats) uint64 { return m.BodyTooLarge.Load() }},
@@ -99,6 +99,7 @@ var counters = []counter{
 	{"writes_blocked_total", "Socket writes that found the send buffer full and waited for the peer to read.", func(m *h2loop.Stats) uint64 { return m.WritesBlocked.Load() }},
 	{"handler_panics_total", "Handlers that panicked (stream reset, panic logged).", func(m *h2loop.Stats) uint64 { return m.HandlerPanics.Load() }},
 	{"panics_total", "Panics inside the server itself (connection closed, panic logged): bugs worth reporting.", func(m *h2loop.Stats) uint64 { return m.Panics.Load() }},
+	{"callback_panics_total", "Panics in user callbacks outside handlers (ConnState, ConnContext, AccessLog, ...): recovered and logged.", func(m *h2loop.Stats) uint64 { return m.CallbackPanics.Load() }},
 }
 
 // gauge maps one field of h2loop.Gauges to a Prometheus gauge.

@@ -74,45 +74,79 @@ type Hooks struct {
 }
 
 // Options configure the transports.
+//
+// The fields marked "h2loop.Server option" are the Server's transport
+// options: the Server's fields and their docs are generated from these (go
+// generate in the module's root runs internal/optgen), so these docs are
+// written for the Server's users, and a change here is a change there.
 type Options struct {
 	Engine engine.Config
 	Hooks  Hooks
-	// InlineHandlers runs handlers of complete requests on the goroutine that
-	// read them, without a hand-off to the worker pool. Only for handlers
-	// that never block.
-	InlineHandlers bool
+	// InlineHandlers runs handlers on the goroutine that read the request,
+	// skipping the worker pool: fastest, but only for handlers that never
+	// block.
+	InlineHandlers bool // h2loop.Server option
 	// Inline, when set, decides per complete request whether its handler
 	// runs inline (as InlineHandlers does for all).
 	Inline func(r *engine.Request) bool
-	// MaxWorkers bounds concurrent handlers (default 10000).
-	MaxWorkers int
-	// QueueSize bounds the requests that wait for a worker while
-	// MaxWorkers handlers run (default 1024); above it a request is
-	// refused at once.
-	QueueSize int
-	// QueueTimeout bounds how long a request waits for a worker (default
-	// 1s); then it is refused.
-	QueueTimeout time.Duration
-	// WorkerIdleTimeout is how long an idle worker waits for a request
-	// before it exits (default 10s).
-	WorkerIdleTimeout time.Duration
-	// WriteTimeout bounds one blocked socket write.
-	WriteTimeout time.Duration
-	// ReadTimeout bounds the wait for the rest of a partial frame.
-	ReadTimeout time.Duration
-	// MaxBufferedInput bounds received but unprocessed bytes per connection
-	// (the reactor reads while a write to a peer that does not read is
-	// blocked); above it the connection is closed. Default: the connection
-	// window plus 1 MiB.
-	MaxBufferedInput int
-	// MaxConns bounds open connections (default 100000); connections
-	// accepted above it are closed at once.
-	MaxConns int
+	// MaxWorkers bounds concurrently running HTTP/2 handlers. Default
+	// 10000.
+	//
+	// Dispatch: a request whose headers are complete starts its handler at
+	// once, on an idle worker or a new one, while fewer than MaxWorkers
+	// handlers run; it never waits behind another handler while the limit
+	// allows another worker. At MaxWorkers it waits in a queue of
+	// QueueSize requests for at most QueueTimeout, and a worker that frees
+	// up takes the oldest. A request that finds the queue full, or waits
+	// longer, is refused with RST_STREAM(REFUSED_STREAM) (nothing was
+	// processed; clients may retry), counted in Stats.Overloaded and
+	// logged. The reading goroutine never waits for a worker.
+	//
+	// An HTTP/1.1 connection runs its requests' handlers one at a time on
+	// its own goroutine, as net/http does: they are bounded by MaxConns,
+	// not by MaxWorkers.
+	MaxWorkers int // h2loop.Server option
+	// QueueSize bounds the requests waiting for a worker while MaxWorkers
+	// handlers run; a request that finds it full is refused at once.
+	// Default 1024.
+	QueueSize int // h2loop.Server option
+	// QueueTimeout bounds how long a request waits for a worker; then it
+	// is refused. Default 1s.
+	QueueTimeout time.Duration // h2loop.Server option
+	// WorkerIdleTimeout is how long an idle worker goroutine waits for a
+	// request before it exits: after a burst, workers and their stacks are
+	// given back within it. Default 10s.
+	WorkerIdleTimeout time.Duration // h2loop.Server option
+	// WriteTimeout bounds one blocked socket write (a client that does not
+	// read): when it passes, the connection is closed, counted in
+	// Stats.Timeouts. It is not a bound on the whole response, as
+	// net/http's is. Default 30s.
+	WriteTimeout time.Duration // h2loop.Server option
+	// ReadTimeout bounds how long an HTTP/1.1 request body may make no
+	// progress and, on cleartext connections served by the netpoll
+	// reactor, the wait for the rest of a partially received HTTP/2 frame.
+	// It is not a bound on the whole request, as net/http's is: stalled
+	// HTTP/2 streams end after StreamIdleTimeout and header sections after
+	// HeaderTimeout. Default 30s.
+	ReadTimeout time.Duration // h2loop.Server option
+	// MaxBufferedInput bounds the bytes a connection may have received but
+	// not processed (the reactor keeps reading while a write to a client
+	// that does not read is blocked); above it the connection is closed.
+	// Default: InitialConnWindow plus 1 MiB.
+	MaxBufferedInput int // h2loop.Server option
+	// MaxConns bounds open connections of every kind (cleartext and TLS,
+	// HTTP/2 and HTTP/1.1, and ones that have not sent anything yet).
+	// Connections accepted above it are closed at once, counted in
+	// Stats.ConnsRejected and logged (one line a second at most). Default
+	// 100000 (an idle connection costs about 6 KB).
+	MaxConns int // h2loop.Server option
 	// Date, when set, replaces the clock for the Date field of HTTP/1.1
 	// responses (tests); HTTP/2 responses use Engine.Date.
 	Date func() string
-	// DisableHTTP1 refuses HTTP/1.1 on the cleartext port.
-	DisableHTTP1 bool
+	// DisableHTTP1 refuses HTTP/1.1 on cleartext connections: bytes that
+	// are not the HTTP/2 preface close the connection (no Upgrade to h2c
+	// either). It does not apply to TLS connections, where ALPN chooses.
+	DisableHTTP1 bool // h2loop.Server option
 	// Logf receives transport log lines.
 	Logf func(format string, args ...any)
 
@@ -129,7 +163,8 @@ type Options struct {
 	// net/http's states: StateNew when accepted, StateActive while an
 	// HTTP/1.1 request is read and served or HTTP/2 handlers run,
 	// StateIdle between, and StateHijacked or StateClosed at its end.
-	// Calls for one connection never overlap.
+	// Calls for one connection never overlap. h2loop.Server.ConnState
+	// documents it for users.
 	ConnState func(c net.Conn, state http.ConnState)
 	// ConnContext, when set, makes the context of a newly accepted
 	// connection, which its requests' contexts derive from.
@@ -299,6 +334,9 @@ func (c *Core) writeTimedOut(remote net.Addr) {
 
 // EngineConfig is the normalised engine configuration.
 func (c *Core) EngineConfig() *engine.Config { return &c.opts.Engine }
+
+// Options are the Core's options, with defaults applied. Read only.
+func (c *Core) Options() *Options { return &c.opts }
 
 // add registers a new connection; false means it must be closed at once.
 func (c *Core) add(x closer) bool {

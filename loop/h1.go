@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -136,6 +137,9 @@ func newH1Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h1conn {
 	cfg := &core.opts.Engine
 	h.lim = http1.Limits{MaxHeadBytes: int(cfg.MaxHeaderListSize)}
 	h.maxBody = cfg.MaxRequestBodySize
+	if h.maxBody < 0 {
+		h.maxBody = math.MaxInt64 // negative: no limit
+	}
 	return h
 }
 

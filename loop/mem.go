@@ -28,8 +28,12 @@ func (m memSink) hooks() *connHooks    { return m.hk }
 // only valid during the call).
 func (core *Core) NewMemConn(w func(b []byte)) *MemConn {
 	// Its hooks (Options.ConnState, ConnContext) see a nil net.Conn.
-	h := newH2Conn(core, memSink{w: w, hk: core.newConnHooks(nil)}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, false)
+	hk, ok := core.newConnHooks(nil)
+	h := newH2Conn(core, memSink{w: w, hk: hk}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, false)
 	core.add(h) // as any connection: its timers (and the date) tick
+	if !ok {
+		h.close() // a hook panicked
+	}
 	return &MemConn{h: h}
 }
 

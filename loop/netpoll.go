@@ -257,7 +257,8 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 	if !core.add(c) {
 		c.bad = true // shutting down: closed on its first bytes, or by netpoll's own shutdown
 	}
-	c.hk = core.newConnHooks(nc)
+	hk, hooked := core.newConnHooks(nc)
+	c.hk = hk
 	nc.AddCloseCallback(func(netpoll.Connection) error {
 		// Runs before netpoll's own close callback closes the descriptor,
 		// on a goroutine nothing else recovers.
@@ -282,6 +283,12 @@ func (core *Core) onPrepare(nc netpoll.Connection) context.Context {
 		c.hk.end(http.StateClosed) // nothing after StateHijacked
 		return nil
 	})
+	if !hooked {
+		// ConnContext or ConnState panicked: the connection is closed
+		// (now that the close callback releases it).
+		c.bad = true
+		nc.Close()
+	}
 	return context.WithValue(context.Background(), connKey{}, c)
 }
 

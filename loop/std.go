@@ -89,6 +89,14 @@ func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
 		}
 		go func() {
 			defer core.release()
+			defer func() {
+				// The connection's own defers have run; nothing above
+				// this goroutine would recover.
+				if p := recover(); p != nil {
+					core.recovered("connection", nc.RemoteAddr(), p)
+					nc.Close()
+				}
+			}()
 			core.serveStd(nc, tlsConf)
 		}()
 	}
@@ -114,11 +122,15 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		tc = tls.Server(nc, tlsConf)
 		nc = tc
 	}
-	hk := core.newConnHooks(nc)
+	hk, ok := core.newConnHooks(nc)
 	defer hk.end(http.StateClosed) // nothing after StateHijacked
+	if !ok {
+		nc.Close() // ConnContext or ConnState panicked
+		return
+	}
 	if isTLS {
 		tc.SetDeadline(time.Now().Add(core.opts.Engine.SettingsTimeout))
-		if err := tc.Handshake(); err != nil {
+		if err := core.handshake(tc); err != nil {
 			core.logf("h2loop: TLS handshake from %v: %v", nc.RemoteAddr(), err)
 			nc.Close()
 			return
@@ -272,4 +284,20 @@ func (s *stdConn) watchPeer(h *h1conn, early *[]byte) (stop func()) {
 		<-done
 		s.nc.SetReadDeadline(time.Time{})
 	}
+}
+
+// errHandshakePanic is the handshake error of a TLS callback that panicked.
+var errHandshakePanic = errors.New("a TLSConfig callback panicked")
+
+// handshake runs tc's handshake, in which the TLSConfig's callbacks
+// (GetCertificate, GetConfigForClient, VerifyPeerCertificate, ...) run: a
+// panic in one is recovered, counted and logged, and fails the handshake.
+func (core *Core) handshake(tc *tls.Conn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			core.CallbackPanicked("TLS handshake", tc.RemoteAddr(), p)
+			err = errHandshakePanic
+		}
+	}()
+	return tc.Handshake()
 }
