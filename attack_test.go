@@ -248,7 +248,9 @@ func liveGoroutines() (int, string) {
 // and that the live heap comes back within 20 % of its baseline: the
 // attack's buffers are released, not kept. The test's own client side
 // lives in the same process (a raw connection keeps a 64 KiB read buffer
-// until the test ends): 64 KiB more are allowed for it.
+// until the test ends), and the runtime's own structures move by some
+// 100 KiB on a loaded machine: 256 KiB more are allowed. A leak of the
+// attack's connections or streams is megabytes.
 func afterAttack(t *testing.T, g0 int, h0 uint64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -266,7 +268,7 @@ func afterAttack(t *testing.T, g0 int, h0 uint64) {
 		t.Log("live heap not checked under -race (the detector keeps per-goroutine state); the run without -race checks it")
 		return
 	}
-	limit := h0 + h0/5 + 64<<10
+	limit := h0 + h0/5 + 256<<10
 	for {
 		h := heapLive()
 		if h <= limit {
@@ -379,6 +381,7 @@ func TestSocketPingFloodPaced(t *testing.T) {
 	rc.handshake()
 	chunk := pings(1000)
 	var werr error
+	var peak uint64
 	start := time.Now()
 	for i := 0; time.Since(start) < 10*time.Second && werr == nil; i++ {
 		rc.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
@@ -387,10 +390,13 @@ func TestSocketPingFloodPaced(t *testing.T) {
 		if i%500 != 0 {
 			continue
 		}
-		if h := heapLive(); h > h0+32<<20 {
+		h := heapLive()
+		if h > h0+16<<20 { // MaxBufferedInput is 2 MiB; a blocked write watches the input every 10 ms
 			t.Fatalf("heap grew by %d MB under the flood", (h-h0)>>20)
 		}
+		peak = max(peak, h)
 	}
+	t.Logf("live heap at most %d KiB above its baseline during the flood", (peak-min(peak, h0))>>10)
 	if werr == nil {
 		t.Fatal("the flood went on for 10s")
 	}

@@ -159,6 +159,7 @@ func (c *npConn) write(b []byte) error {
 		return nil
 	}
 	c.core.Metrics.WritesBlocked.Add(1)
+	defer c.watchInput()()
 	w := c.nc.Writer()
 	buf, err := w.Malloc(len(b) - n)
 	if err != nil {
@@ -170,6 +171,39 @@ func (c *npConn) write(b []byte) error {
 		c.core.writeTimedOut(c.nc.RemoteAddr())
 	}
 	return err
+}
+
+// inputWatchPeriod is how often a blocked write checks the input netpoll
+// buffers meanwhile.
+const inputWatchPeriod = 10 * time.Millisecond
+
+// watchInput bounds the input netpoll buffers while an HTTP/2 write blocks
+// on a client that does not read: the reactor reads on meanwhile, and the
+// Core's once-a-second tick alone would let a fast sender pile up a
+// second's worth above MaxBufferedInput. It returns the function that
+// stops the watch.
+func (c *npConn) watchInput() (stop func()) {
+	h := c.h2
+	if h == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(inputWatchPeriod)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if n := c.buffered(); n > c.core.opts.MaxBufferedInput {
+					h.tooMuchInput(n)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // tryWrite writes what of b the socket takes at once, and drops the rest.
