@@ -63,7 +63,7 @@ type Server struct {
 	// Handler serves every request.
 	Handler Handler
 	// TLSConfig, for ServeTLS and ListenAndServeTLS. NextProtos defaults to
-	// "h2", "http/1.1".
+	// "h2", "http/1.1" ("h2" alone with DisableHTTP1).
 	TLSConfig *tls.Config
 
 	// ReusePort sets SO_REUSEPORT on the socket ListenAndServe and
@@ -316,9 +316,11 @@ type Server struct {
 	// 100000 (an idle connection costs about 6 KB).
 	MaxConns int
 
-	// DisableHTTP1 refuses HTTP/1.1 on cleartext connections: bytes that
+	// DisableHTTP1 refuses HTTP/1.1. On cleartext connections, bytes that
 	// are not the HTTP/2 preface close the connection (no Upgrade to h2c
-	// either). It does not apply to TLS connections, where ALPN chooses.
+	// either). Over TLS, ALPN offers "h2" alone (unless TLSConfig sets
+	// NextProtos), and a connection whose ALPN did not pick "h2" (a client
+	// without ALPN) is closed after the handshake, with a log line.
 	DisableHTTP1 bool
 
 	// ---- end of the generated transport options ----
@@ -655,7 +657,9 @@ func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 	if s.TLSConfig != nil {
 		conf = s.TLSConfig.Clone()
 	}
-	if len(conf.NextProtos) == 0 {
+	if len(conf.NextProtos) == 0 && s.DisableHTTP1 {
+		conf.NextProtos = []string{"h2"}
+	} else if len(conf.NextProtos) == 0 {
 		conf.NextProtos = []string{"h2", "http/1.1"}
 	}
 	if len(conf.Certificates) == 0 && conf.GetCertificate == nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -274,5 +275,53 @@ func TestTLSClientCertificate(t *testing.T) {
 			}
 		}
 		tr.CloseIdleConnections()
+	}
+}
+
+// TestTLSDisableHTTP1: with DisableHTTP1, ALPN offers h2 alone; a client
+// whose ALPN does not pick h2 is closed after the handshake (with a log
+// line), and an h2 client is served.
+func TestTLSDisableHTTP1(t *testing.T) {
+	var logs logBuffer
+	addr, pool := startTLSServer(t, h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) { ctx.WriteString("ok") }), func(s *h2loop.Server) {
+		s.DisableHTTP1 = true
+		s.ErrorLog = log.New(&logs, "", 0)
+	})
+
+	resp, err := h2TLSClient(t, pool).Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatalf("h2 client: %v", err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("h2 client served %s", resp.Proto)
+	}
+
+	// A client offering http/1.1 alone (crypto/tls completes its handshake
+	// without a protocol, for compatibility), and one without ALPN: closed
+	// without an HTTP/1.1 answer.
+	for _, protos := range [][]string{{"http/1.1"}, nil} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: protos})
+		if err != nil {
+			t.Logf("ALPN %q: handshake failed: %v", protos, err)
+			continue
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		b, err := io.ReadAll(c)
+		c.Close()
+		if len(b) > 0 {
+			t.Fatalf("ALPN %q: answered %q", protos, b)
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("ALPN %q: not closed", protos)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "HTTP/1.1 is disabled") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for the refused connection in %q", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

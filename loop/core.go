@@ -143,9 +143,11 @@ type Options struct {
 	// Date, when set, replaces the clock for the Date field of HTTP/1.1
 	// responses (tests); HTTP/2 responses use Engine.Date.
 	Date func() string
-	// DisableHTTP1 refuses HTTP/1.1 on cleartext connections: bytes that
+	// DisableHTTP1 refuses HTTP/1.1. On cleartext connections, bytes that
 	// are not the HTTP/2 preface close the connection (no Upgrade to h2c
-	// either). It does not apply to TLS connections, where ALPN chooses.
+	// either). Over TLS, ALPN offers "h2" alone (unless TLSConfig sets
+	// NextProtos), and a connection whose ALPN did not pick "h2" (a client
+	// without ALPN) is closed after the handshake, with a log line.
 	DisableHTTP1 bool // h2loop.Server option
 	// Logf receives transport log lines.
 	Logf func(format string, args ...any)

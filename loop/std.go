@@ -148,6 +148,11 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	case proto == "h2":
 		h2 = newH2Conn(core, s, nc.RemoteAddr(), true)
 		h2.tlsState = state
+	case isTLS && core.opts.DisableHTTP1:
+		// ALPN did not choose h2: the client would speak HTTP/1.1.
+		core.logf("h2loop: TLS from %v: ALPN protocol %q, and HTTP/1.1 is disabled: closing", nc.RemoteAddr(), proto)
+		nc.Close()
+		return
 	case isTLS:
 		// ALPN chose http/1.1, or the client offered no ALPN at all.
 		h1 = newH1Conn(core, s, nc.RemoteAddr(), true)
