@@ -51,6 +51,7 @@ type config struct {
 	generators    bool
 	genN          int
 	rev           string
+	baseline      string // a git revision served as h2loop-base beside h2loop
 	out           string
 	md            string
 	serverCPU     string
@@ -121,6 +122,7 @@ func main() {
 	flag.BoolVar(&cfg.generators, "generators", true, "compare h2bench with h2load: CPU per request against h2loop and h2o, throughput against a server-paced workload")
 	flag.IntVar(&cfg.genN, "generators-n", 1000000, "requests per run of the generator comparison's GET / workload")
 	flag.StringVar(&cfg.rev, "rev", "", "build examples/hello from this git revision (default: the working tree)")
+	flag.StringVar(&cfg.baseline, "baseline", "", "also serve examples/hello built from this git revision, as server h2loop-base, in the same alternated rounds (÷base: CPU per request against it)")
 	flag.StringVar(&cfg.out, "out", "", "directory for logs, profiles and results.json (default: a new temporary directory)")
 	flag.StringVar(&cfg.md, "md", "", "also write the report to this file")
 	flag.StringVar(&cfg.serverCPU, "server-cpu", "0", "CPU list the servers are pinned to (taskset -c)")
@@ -129,6 +131,9 @@ func main() {
 	flag.Parse()
 	cfg.workloads = splitList(wl)
 	cfg.servers = splitList(sv)
+	if cfg.baseline != "" && !slices.Contains(cfg.servers, "h2loop-base") {
+		cfg.servers = append(cfg.servers, "h2loop-base")
+	}
 	cfg.profiles = splitList(prof)
 	cfg.allocProfiles = splitList(aprof)
 	for _, s := range splitList(idle) {
@@ -202,9 +207,18 @@ func compare(cfg *config) error {
 	if !debugFlag {
 		env.Notes = append(env.Notes, "examples/hello has no -debug flag at this revision: no allocation counts for h2loop")
 	}
+	baseDebug := false
+	if cfg.baseline != "" {
+		if err := buildHello(root, filepath.Join(bin, "base"), cfg.baseline); err != nil {
+			return err
+		}
+		out, _ := exec.Command(filepath.Join(bin, "base", "hello"), "-h").CombinedOutput()
+		baseDebug = strings.Contains(string(out), "-debug")
+		env.Notes = append(env.Notes, "h2loop-base is examples/hello at "+git(root, "rev-parse", "--short=12", cfg.baseline)+" "+git(root, "log", "-1", "--format=%s", cfg.baseline))
+	}
 
 	var specs []*serverSpec
-	for _, s := range serverSpecs(bin, cfg.out, debugFlag) {
+	for _, s := range serverSpecs(bin, cfg.out, debugFlag, baseDebug) {
 		if !slices.Contains(cfg.servers, s.name) {
 			continue
 		}
@@ -420,14 +434,9 @@ func moduleRoot() (string, error) {
 func build(root, bin, rev string, env *environment) error {
 	helloSrc := root
 	if rev != "" {
-		src := filepath.Join(bin, "src")
-		if err := os.MkdirAll(src, 0o755); err != nil {
+		src, err := exportRev(root, filepath.Join(bin, "src"), rev)
+		if err != nil {
 			return err
-		}
-		arch := exec.Command("sh", "-c", "git archive --format=tar \"$0\" | tar -x -C \"$1\"", rev, src)
-		arch.Dir = root
-		if out, err := arch.CombinedOutput(); err != nil {
-			return fmt.Errorf("git archive %s: %v\n%s", rev, err, out)
 		}
 		helloSrc = src
 	}
@@ -445,6 +454,33 @@ func build(root, bin, rev string, env *environment) error {
 			}
 			return fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
+	}
+	return nil
+}
+
+// exportRev writes the tree of git revision rev into dir.
+func exportRev(root, dir, rev string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	arch := exec.Command("sh", "-c", "git archive --format=tar \"$0\" | tar -x -C \"$1\"", rev, dir)
+	arch.Dir = root
+	if out, err := arch.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git archive %s: %v\n%s", rev, err, out)
+	}
+	return dir, nil
+}
+
+// buildHello compiles examples/hello at git revision rev into dir/hello.
+func buildHello(root, dir, rev string) error {
+	src, err := exportRev(root, filepath.Join(dir, "src"), rev)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "hello"), "./examples/hello")
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./examples/hello at %s: %v\n%s", rev, err, out)
 	}
 	return nil
 }

@@ -58,12 +58,7 @@ func describe(root string, cfg *config) environment {
 		LoadStart: loadavg(),
 		Args:      strings.Join(os.Args[1:], " "),
 	}
-	git := func(args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = root
-		out, _ := cmd.Output()
-		return strings.TrimSpace(string(out))
-	}
+	git := func(args ...string) string { return git(root, args...) }
 	rev := cfg.rev
 	if rev == "" {
 		rev = "HEAD"
@@ -74,6 +69,14 @@ func describe(root string, cfg *config) environment {
 	e.CPU = lscpu
 	e.CPUs = cmdLine("nproc")
 	return e
+}
+
+// git runs git in root and returns its output, trimmed ("" on failure).
+func git(root string, args ...string) string {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = root
+	out, _ := cmd.Output()
+	return strings.TrimSpace(string(out))
 }
 
 // stats are the median and range of a series.
@@ -276,6 +279,22 @@ func report(b *strings.Builder, env environment, cfg *config, specs []*serverSpe
 				cell(series(runs, func(r run) float64 { return 100 * r.SrvBusy }), "%.0f%%"),
 				cell(series(runs, func(r run) float64 { return 100 * r.SrvWait }), "%.0f%%"),
 				cell(series(runs, func(r run) float64 { return 100 * r.CliBusy }), "%.0f%%"))
+		}
+	}
+
+	if cfg.baseline != "" {
+		b.WriteString("\n### Against the baseline (h2loop-base, see the note above)\n\n")
+		b.WriteString("h2loop÷base is the per-round ratio of h2loop's server CPU per request to h2loop-base's, from runs alternated within each round.\n\n")
+		b.WriteString("| workload | h2loop CPU µs/req | h2loop-base CPU µs/req | h2loop÷base |\n|---|---|---|---|\n")
+		for _, c := range cases {
+			title := c.W.title
+			if c.Tool != "h2load" {
+				title += " (" + c.Tool + ")"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", title,
+				cell(series(measured(c, "h2loop"), cpuOf), "%.2f"),
+				cell(series(measured(c, "h2loop-base"), cpuOf), "%.2f"),
+				cell(ratios(c, "h2loop", "h2loop-base", cpuOf), "%.3f"))
 		}
 	}
 

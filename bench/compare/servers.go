@@ -259,21 +259,27 @@ hosts:
 `
 
 // serverSpecs are the servers in the order of the table.
-func serverSpecs(bin, dir string, debugFlag bool) []*serverSpec {
+func serverSpecs(bin, dir string, debugFlag, baseDebug bool) []*serverSpec {
 	goArgv := func(path string, extra ...string) func(int, int) []string {
 		return func(port, debugPort int) []string {
 			a := []string{path, "-addr", "127.0.0.1:" + strconv.Itoa(port)}
-			if debugFlag || !strings.HasSuffix(path, "/hello") {
+			debug := debugFlag
+			if path == filepath.Join(bin, "base", "hello") {
+				debug = baseDebug
+			}
+			if debug || !strings.HasSuffix(path, "/hello") {
 				a = append(a, "-debug", "127.0.0.1:"+strconv.Itoa(debugPort))
 			}
 			return append(a, extra...)
 		}
 	}
 	hello := filepath.Join(bin, "hello")
+	base := filepath.Join(bin, "base", "hello")
 	nethttpd := filepath.Join(bin, "nethttpd")
 	return []*serverSpec{
 		{name: "h2loop", goMem: debugFlag, binary: hello, argv: goArgv(hello)},
 		{name: "h2loop-inline", goMem: debugFlag, binary: hello, argv: goArgv(hello, "-inline")},
+		{name: "h2loop-base", goMem: baseDebug, binary: base, argv: goArgv(base)},
 		{name: "net/http", goMem: true, binary: nethttpd, argv: goArgv(nethttpd)},
 		{name: "h2o", binary: "h2o",
 			argv: func(port, _ int) []string {
