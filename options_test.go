@@ -1,6 +1,10 @@
 package h2loop
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"reflect"
 	"regexp"
@@ -134,5 +138,80 @@ func TestOptionsReachCore(t *testing.T) {
 				t.Errorf("Server.%s re-declares %s.%s by hand: mark it there as a Server option", f.Name, decl, f.Name)
 			}
 		}
+	}
+}
+
+// TestNegativeOptionsMeanDefaults: a negative limit or timeout means its
+// default (only MaxRequestBodySize, IdleTimeout and StreamIdleTimeout give
+// a negative value a meaning of its own), and a server so configured serves: a
+// negative ReadTimeout once expired every HTTP/1.1 request body at once.
+func TestNegativeOptionsMeanDefaults(t *testing.T) {
+	own := map[string]bool{"MaxRequestBodySize": true, "IdleTimeout": true, "StreamIdleTimeout": true}
+	handler := HandlerFunc(func(ctx *RequestCtx) {
+		b, err := ctx.Body()
+		if err != nil {
+			ctx.SetStatus(500)
+			return
+		}
+		ctx.Write(b)
+	})
+	neg := &Server{Handler: handler}
+	zero := &Server{Handler: handler}
+	sv := reflect.ValueOf(neg).Elem()
+	var set []string
+	for _, name := range append(markedOptions(t, "engine/config.go"), markedOptions(t, "loop/core.go")...) {
+		f := sv.FieldByName(name)
+		if own[name] || !f.IsValid() || (f.Kind() != reflect.Int && f.Kind() != reflect.Int64) {
+			continue
+		}
+		f.SetInt(-1)
+		set = append(set, name)
+	}
+	if len(set) < 10 {
+		t.Fatalf("only %d signed options found: %v", len(set), set)
+	}
+	cn, err := neg.init()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer neg.Close()
+	cz, err := zero.init()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zero.Close()
+	ge, we := reflect.ValueOf(cn.EngineConfig()).Elem(), reflect.ValueOf(cz.EngineConfig()).Elem()
+	gl, wl := reflect.ValueOf(cn.Options()).Elem(), reflect.ValueOf(cz.Options()).Elem()
+	for _, name := range set {
+		g, w := ge.FieldByName(name), we.FieldByName(name)
+		if !g.IsValid() {
+			g, w = gl.FieldByName(name), wl.FieldByName(name)
+		}
+		if g.Int() != w.Int() {
+			t.Errorf("%s = -1 became %v, the default is %v", name, g.Interface(), w.Interface())
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go neg.Serve(ln)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the body comes a moment after the head
+	io.WriteString(c, "hello")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "hello" {
+		t.Fatalf("HTTP/1.1 POST with every limit negative: %d %q", resp.StatusCode, body)
 	}
 }

@@ -56,7 +56,9 @@ var ErrServerClosed = errors.New("h2loop: server closed")
 //go:generate go run ./internal/optgen
 
 // Server is an HTTP/2 server. Set its fields before the first Serve (or
-// Metrics) call; zero values mean the documented defaults.
+// Metrics) call; zero values mean the documented defaults, and so do
+// negative limits and timeouts, except where a field says what a negative
+// value means (MaxRequestBodySize, IdleTimeout, StreamIdleTimeout).
 type Server struct {
 	// Addr is the TCP address to listen on, "127.0.0.1:8080" if empty.
 	Addr string

@@ -165,6 +165,9 @@ func (c *Config) logf(format string, args ...any) {
 }
 
 // Normalize fills zero fields with defaults and clamps out-of-range values.
+// A negative limit or timeout means its default too (a limit cannot be
+// turned off by accident), except where a field says otherwise
+// (MaxRequestBodySize, IdleTimeout, StreamIdleTimeout).
 func (c *Config) Normalize() {
 	def := func(p *uint32, v uint32) {
 		if *p == 0 {
@@ -209,37 +212,37 @@ func (c *Config) Normalize() {
 	if c.MaxConnBodyBuffer < int64(c.InitialConnWindow) {
 		c.MaxConnBodyBuffer = int64(c.InitialConnWindow)
 	}
-	if c.BodyStreamThreshold == 0 {
+	if c.BodyStreamThreshold <= 0 {
 		c.BodyStreamThreshold = 64 << 10
 	}
-	if c.MaxQueuedControlFrames == 0 {
+	if c.MaxQueuedControlFrames <= 0 {
 		c.MaxQueuedControlFrames = 10000
 	}
-	if c.MaxResetsPerSecond == 0 {
+	if c.MaxResetsPerSecond <= 0 {
 		c.MaxResetsPerSecond = 200
 	}
-	if c.MaxUselessFrames == 0 {
+	if c.MaxUselessFrames <= 0 {
 		c.MaxUselessFrames = 10000
 	}
-	if c.MaxRejectedHeaderSections == 0 {
+	if c.MaxRejectedHeaderSections <= 0 {
 		c.MaxRejectedHeaderSections = 32
 	}
-	if c.MaxHeaderBlockFrames == 0 {
+	if c.MaxHeaderBlockFrames <= 0 {
 		c.MaxHeaderBlockFrames = 64
 	}
-	if c.MaxWindowUpdatesPerDataFrame == 0 {
+	if c.MaxWindowUpdatesPerDataFrame <= 0 {
 		c.MaxWindowUpdatesPerDataFrame = 10
 	}
-	if c.WriteChunk == 0 {
+	if c.WriteChunk <= 0 {
 		c.WriteChunk = 256 << 10
 	}
-	if c.SettingsTimeout == 0 {
+	if c.SettingsTimeout <= 0 {
 		c.SettingsTimeout = 10 * time.Second
 	}
-	if c.IdleTimeout == 0 {
+	if c.IdleTimeout == 0 { // negative: no idle timeout
 		c.IdleTimeout = 5 * time.Minute
 	}
-	if c.HeaderTimeout == 0 {
+	if c.HeaderTimeout <= 0 {
 		c.HeaderTimeout = 10 * time.Second
 	}
 	if c.StreamIdleTimeout == 0 {

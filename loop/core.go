@@ -210,10 +210,11 @@ type closer interface {
 	idle() bool
 }
 
-// NewCore returns a Core; opts.Engine is normalised.
+// NewCore returns a Core; opts.Engine is normalised. Zero or negative
+// limits and timeouts mean their defaults.
 func NewCore(opts Options) *Core {
 	opts.Engine.Normalize()
-	if opts.WriteTimeout == 0 {
+	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 30 * time.Second
 	}
 	if opts.MaxWorkers <= 0 {
@@ -228,7 +229,10 @@ func NewCore(opts Options) *Core {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 100000
 	}
-	if opts.ReadTimeout == 0 {
+	if opts.WorkerIdleTimeout <= 0 {
+		opts.WorkerIdleTimeout = pool.DefaultIdleTimeout
+	}
+	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = 30 * time.Second
 	}
 	if opts.Proxy != nil && opts.Proxy.Timeout <= 0 {
@@ -236,7 +240,7 @@ func NewCore(opts Options) *Core {
 		p.Timeout = 5 * time.Second
 		opts.Proxy = &p
 	}
-	if opts.MaxBufferedInput == 0 {
+	if opts.MaxBufferedInput <= 0 {
 		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20
 	}
 	c := &Core{opts: opts, conns: make(map[closer]struct{}), stopTick: make(chan struct{})}
