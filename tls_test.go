@@ -325,3 +325,40 @@ func TestTLSDisableHTTP1(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestTLSIncompleteFrame: over TLS (the standard library's path) the rest
+// of a partially received frame has ReadTimeout to come, as on the
+// reactor; then the connection is closed, counted and logged.
+func TestTLSIncompleteFrame(t *testing.T) {
+	var logs logBuffer
+	var srv *h2loop.Server
+	addr, pool := startTLSServer(t, h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) { ctx.WriteString("ok") }), func(s *h2loop.Server) {
+		s.ReadTimeout = 300 * time.Millisecond
+		s.ErrorLog = log.New(&logs, "", 0)
+		srv = s
+	})
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	preface := "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + "\x00\x00\x00\x04\x00\x00\x00\x00\x00" // + an empty SETTINGS
+	if _, err := io.WriteString(c, preface+"\x00\x00\x10\x01"); err != nil {               // 4 of a HEADERS frame's 9 header bytes
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.Copy(io.Discard, c) // the server's SETTINGS and ACK, then EOF
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a connection stalled inside a frame was not closed within 10 s")
+	}
+	if el := time.Since(start); el < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before ReadTimeout", el)
+	}
+	if n := srv.Metrics().Timeouts.Load(); n != 1 {
+		t.Fatalf("Timeouts = %d, want 1", n)
+	}
+	if !strings.Contains(logs.String(), "incomplete frame") {
+		t.Fatalf("no log line in %q", logs.String())
+	}
+}

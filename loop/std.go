@@ -180,6 +180,7 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 	if h2 != nil && !core.add(h2) || h1 != nil && !core.add(h1) {
 		return
 	}
+	progress := time.Now() // when the input last completed a frame or request
 	for {
 		if len(buf) == cap(buf) {
 			nb := make([]byte, len(buf), 2*cap(buf))
@@ -189,18 +190,29 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		if h2 != nil {
 			h2.endLoop()
 		}
-		if h2 == nil && h1 == nil {
+		partial := h2 != nil && len(buf) > 0
+		switch {
+		case h2 == nil && h1 == nil:
 			// Cleartext, nothing decided yet: the client has SettingsTimeout
 			// to start speaking.
 			nc.SetReadDeadline(accepted.Add(core.opts.Engine.SettingsTimeout))
-		} else {
+		case partial:
+			// Part of a frame: its rest has ReadTimeout from the last frame
+			// completed to come, as on the reactor.
+			nc.SetReadDeadline(progress.Add(core.opts.ReadTimeout))
+		default:
 			nc.SetReadDeadline(time.Time{})
 		}
 		n, err := nc.Read(buf[len(buf):cap(buf)])
 		if n == 0 && err != nil {
-			if h2 == nil && h1 == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			switch {
+			case !errors.Is(err, os.ErrDeadlineExceeded):
+			case h2 == nil && h1 == nil:
 				core.Metrics.Timeouts.Add(1)
 				core.logEvent(slog.LevelWarn, logAttrs{remote: nc.RemoteAddr(), counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", nc.RemoteAddr(), core.opts.Engine.SettingsTimeout)
+			case partial:
+				core.Metrics.Timeouts.Add(1)
+				core.logEvent(slog.LevelWarn, logAttrs{remote: nc.RemoteAddr(), counter: "Timeouts"}, "h2loop: %v: incomplete frame: the rest did not come within %v: closing", nc.RemoteAddr(), core.opts.ReadTimeout)
 			}
 			return
 		}
@@ -241,6 +253,9 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 						return
 					}
 				}
+			}
+			if used > 0 {
+				progress = time.Now()
 			}
 			buf = buf[:copy(buf, buf[used:])]
 			if len(early) > 0 {
