@@ -123,8 +123,8 @@ type Options struct {
 	// net/http's is. Default 30s.
 	WriteTimeout time.Duration // h2loop.Server option
 	// ReadTimeout bounds how long an HTTP/1.1 request body may make no
-	// progress and, on cleartext connections served by the netpoll
-	// reactor, the wait for the rest of a partially received HTTP/2 frame.
+	// progress, and the wait for the rest of a partially received HTTP/2
+	// frame (cleartext and TLS).
 	// It is not a bound on the whole request, as net/http's is: stalled
 	// HTTP/2 streams end after StreamIdleTimeout and header sections after
 	// HeaderTimeout. Default 30s.
