@@ -22,13 +22,24 @@ import (
 )
 
 // proxyHandler answers /native with ctx.RemoteAddr() and /nethttp with
-// r.RemoteAddr under WrapHandler.
+// r.RemoteAddr under WrapHandler; /hijack (HTTP/1.1) takes the connection
+// and writes its RemoteAddr.
 func proxyHandler() h2loop.Handler {
 	wrapped := h2loop.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hijack" {
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n%s", c.RemoteAddr())
+			return
+		}
 		io.WriteString(w, r.RemoteAddr)
 	}))
 	return h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
-		if ctx.Path() == "/nethttp" {
+		if ctx.Path() == "/nethttp" || ctx.Path() == "/hijack" {
 			wrapped.Serve(ctx)
 			return
 		}
@@ -202,6 +213,31 @@ func TestProxyProtocolAddress(t *testing.T) {
 
 // wantClosed writes b on a new connection and expects the server to close
 // it without an answer.
+// TestProxyProtocolHijack: a connection a handler takes (Hijack) behind
+// the PROXY protocol names the client the header named, as the request
+// did.
+func TestProxyProtocolHijack(t *testing.T) {
+	for _, path := range []string{"reactor", "std"} {
+		t.Run(path, func(t *testing.T) {
+			addr, _, _, _ := proxyServer(t, path, &h2loop.ProxyProtocol{Trusted: loopbackTrusted})
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Write(append(v1Header("203.0.113.7:5555"), "GET /hijack HTTP/1.1\r\nHost: x\r\n\r\n"...))
+			b, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(string(b), "\r\n\r\n203.0.113.7:5555") {
+				t.Fatalf("hijacked connection's RemoteAddr: got %q, want the PROXY header's 203.0.113.7:5555", b)
+			}
+		})
+	}
+}
+
 func wantClosed(t *testing.T, addr string, b []byte, what string) {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)

@@ -139,7 +139,7 @@ func (h *hijackedConn) Close() error {
 }
 
 func (h *hijackedConn) LocalAddr() net.Addr                { return h.c.nc.LocalAddr() }
-func (h *hijackedConn) RemoteAddr() net.Addr               { return h.c.nc.RemoteAddr() }
+func (h *hijackedConn) RemoteAddr() net.Addr               { return h.c.peer() } // the PROXY header's client, if any
 func (h *hijackedConn) SetDeadline(t time.Time) error      { return h.c.nc.SetDeadline(t) }
 func (h *hijackedConn) SetReadDeadline(t time.Time) error  { return h.c.nc.SetReadDeadline(t) }
 func (h *hijackedConn) SetWriteDeadline(t time.Time) error { return h.c.nc.SetWriteDeadline(t) }
