@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -262,4 +263,68 @@ func TestWrapHandlerHijackPeerClose(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWrapHandlerHijackUnreadInput: the reactor reads a hijacked
+// connection's input into its own buffer whether the handler reads or not;
+// a client that sends more than MaxBufferedInput the handler has not read
+// gets the connection closed (FloodErrors, a log line) instead of growing
+// the server's memory, and the handler's next read says so.
+func TestWrapHandlerHijackUnreadInput(t *testing.T) {
+	var srv *h2loop.Server
+	var logs logBuffer
+	proceed := make(chan struct{})
+	results := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			results <- err
+			return
+		}
+		defer nc.Close()
+		brw.WriteString("ready\n")
+		brw.Flush()
+		<-proceed // reads nothing meanwhile
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err = io.Copy(io.Discard, nc)
+		results <- err
+	})
+	url := startWrapped(t, h, func(s *h2loop.Server) {
+		s.MaxBufferedInput = 256 << 10
+		s.ErrorLog = log.New(&logs, "", 0)
+		srv = s
+	})
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if line, err := bufio.NewReader(c).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("%q %v", line, err)
+	}
+	chunk := make([]byte, 64<<10)
+	var sent int
+	for sent < 64<<20 {
+		n, err := c.Write(chunk)
+		sent += n
+		if err != nil {
+			break // closed by the server
+		}
+	}
+	if sent >= 64<<20 {
+		t.Fatalf("the server took %d MiB its handler did not read", sent>>20)
+	}
+	close(proceed)
+	if err := <-results; err == nil {
+		t.Log("the handler read to EOF")
+	}
+	if n := srv.Metrics().FloodErrors.Load(); n != 1 {
+		t.Fatalf("FloodErrors %d, want 1", n)
+	}
+	if !strings.Contains(logs.String(), "has not read") {
+		t.Fatalf("no log line in %q", logs.String())
+	}
+	t.Logf("the connection was closed after %d KiB sent", sent>>10)
 }

@@ -72,6 +72,7 @@ func (c *npConn) hijack(consumed int, unread []byte) (net.Conn, []byte, error) {
 	}
 	c.nc.SetReadTimeout(0) // no ReadTimeout: the handler sets its own deadlines
 	c.hj = &hijackedConn{c: c, done: make(chan struct{})}
+	go c.watchHijacked()
 	return c.hj, nil, nil
 }
 
@@ -245,6 +246,16 @@ func (c *npConn) closeSocket() {
 		}
 	}
 	c.nc.Close()
+}
+
+// shutBoth shuts both sides of the socket down while the connection still
+// owns its descriptor (see closeSocket).
+func (c *npConn) shutBoth() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.fdClosed && c.fd >= 0 {
+		syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
+	}
 }
 
 // shutWrite shuts the socket's write side down while the connection still
@@ -585,6 +596,39 @@ func (c *npConn) serveH1(r netpoll.Reader) bool {
 	}
 	r.Release()
 	return true
+}
+
+// hijackWatchPeriod is how often the goroutine holding a hijacked
+// connection checks the input netpoll buffers for it.
+const hijackWatchPeriod = 10 * time.Millisecond
+
+// watchHijacked runs until the handler closes the connection it took. The
+// reactor reads on meanwhile, into netpoll's buffer, whether the handler
+// reads or not: above MaxBufferedInput unread bytes the connection is
+// closed (counted in FloodErrors, logged), which the handler's next read
+// or write sees.
+func (c *npConn) watchHijacked() {
+	t := time.NewTicker(hijackWatchPeriod)
+	defer t.Stop()
+	closed := false
+	for {
+		select {
+		case <-c.hj.done:
+			return
+		case <-t.C:
+			if n := c.buffered(); !closed && n > c.core.opts.MaxBufferedInput {
+				closed = true
+				c.core.Metrics.FloodErrors.Add(1)
+				c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.peer(), counter: "FloodErrors"},
+					"h2loop: %v: hijacked connection: %d bytes its handler has not read (MaxBufferedInput %d): closing", c.peer(), n, c.core.opts.MaxBufferedInput)
+				// netpoll defers the close while the handler holds its
+				// processing goroutine: shut the socket down at once, so
+				// that the reactor reads no more.
+				c.shutBoth()
+				c.nc.Close()
+			}
+		}
+	}
 }
 
 // remoteAddr is a helper for transports without one.
