@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -105,6 +106,16 @@ type Options struct {
 	// blocked); above it the connection is closed. Default: the connection
 	// window plus 1 MiB.
 	MaxBufferedInput int
+	// MaxBufferedOutput bounds the output of a connection on the fd
+	// reactor that the socket did not take yet (default 512 KiB): at it,
+	// HTTP/2 DATA waits in the engine (its handlers on their buffers);
+	// control output beyond four times it closes the connection.
+	MaxBufferedOutput int
+	// Reactor picks the cleartext transport: "netpoll" (netpoll's
+	// connections, the default) or "fd" (each socket registered on
+	// netpoll's pollers with an operator of its own; see loop/fd.go).
+	// Empty means the environment variable H2LOOP_REACTOR, else netpoll.
+	Reactor string
 	// MaxConns bounds open connections (default 100000); connections
 	// accepted above it are closed at once.
 	MaxConns int
@@ -161,8 +172,46 @@ type Core struct {
 	conns    map[closer]struct{}
 	shutdown atomic.Bool
 	stopTick chan struct{}
+	accept   map[stopper]struct{} // the fd reactor's listeners
+
 	tickOnce sync.Once
 	closed   atomic.Bool
+}
+
+// stopper is a listener that Shutdown and Close stop.
+type stopper interface{ finish(err error) }
+
+// addAcceptor registers a listener; false means it must stop at once.
+func (c *Core) addAcceptor(a stopper) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() || c.shutdown.Load() {
+		return false
+	}
+	if c.accept == nil {
+		c.accept = make(map[stopper]struct{})
+	}
+	c.accept[a] = struct{}{}
+	return true
+}
+
+func (c *Core) removeAcceptor(a stopper) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.accept, a)
+}
+
+// stopAccepting stops the listeners of the fd reactor.
+func (c *Core) stopAccepting() {
+	c.mu.Lock()
+	as := make([]stopper, 0, len(c.accept))
+	for a := range c.accept {
+		as = append(as, a)
+	}
+	c.mu.Unlock()
+	for _, a := range as {
+		a.finish(nil)
+	}
 }
 
 // closer is a live connection of any kind.
@@ -198,6 +247,12 @@ func NewCore(opts Options) *Core {
 		p := *opts.Proxy
 		p.Timeout = 5 * time.Second
 		opts.Proxy = &p
+	}
+	if opts.MaxBufferedOutput <= 0 {
+		opts.MaxBufferedOutput = 512 << 10
+	}
+	if opts.Reactor == "" {
+		opts.Reactor = os.Getenv("H2LOOP_REACTOR")
 	}
 	if opts.MaxBufferedInput == 0 {
 		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20
@@ -297,6 +352,10 @@ func (c *Core) writeTimedOut(remote net.Addr) {
 	c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "Timeouts"}, "h2loop: %v: write timed out after %v (the peer is not reading): closing", remote, c.opts.WriteTimeout)
 }
 
+// FDReactor reports whether cleartext listeners are served by the fd
+// reactor (Options.Reactor "fd"), through ServeListener.
+func (c *Core) FDReactor() bool { return ReactorAvailable && c.opts.Reactor == "fd" }
+
 // EngineConfig is the normalised engine configuration.
 func (c *Core) EngineConfig() *engine.Config { return &c.opts.Engine }
 
@@ -389,6 +448,7 @@ func (c *Core) Conns() int {
 // close when the active streams are done). It returns at once; poll Idle.
 func (c *Core) Shutdown() {
 	c.shutdown.Store(true)
+	c.stopAccepting()
 	for _, x := range c.snapshot() {
 		x.shutdown()
 	}
@@ -407,6 +467,7 @@ func (c *Core) Idle() bool {
 // Close closes every connection at once and stops the workers.
 func (c *Core) Close() {
 	c.closed.Store(true)
+	c.stopAccepting()
 	for _, x := range c.snapshot() {
 		x.close()
 	}

@@ -64,6 +64,11 @@ func (s *stdConn) buffered() int { return 0 }
 // TLS and ALPN selects h2 or http/1.1; without, the first bytes decide as on
 // the netpoll path. It returns when ln is closed.
 func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
+	if tlsConf == nil && core.FDReactor() {
+		if ok, err := core.serveFD(ln); ok {
+			return err
+		}
+	}
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
