@@ -107,9 +107,10 @@ type Options struct {
 	// window plus 1 MiB.
 	MaxBufferedInput int
 	// MaxBufferedOutput bounds the output of a connection on the fd
-	// reactor that the socket did not take yet (default 512 KiB): at it,
-	// HTTP/2 DATA waits in the engine (its handlers on their buffers);
-	// control output beyond four times it closes the connection.
+	// reactor that its socket did not take yet (default 1 MiB); above it
+	// the connection is closed. While any waits, DATA stays in the engine
+	// and input is not processed, so this is what handlers that finish
+	// meanwhile add.
 	MaxBufferedOutput int
 	// Reactor picks the cleartext transport: "netpoll" (netpoll's
 	// connections, the default) or "fd" (each socket registered on
@@ -249,7 +250,7 @@ func NewCore(opts Options) *Core {
 		opts.Proxy = &p
 	}
 	if opts.MaxBufferedOutput <= 0 {
-		opts.MaxBufferedOutput = 512 << 10
+		opts.MaxBufferedOutput = 1 << 20
 	}
 	if opts.Reactor == "" {
 		opts.Reactor = os.Getenv("H2LOOP_REACTOR")

@@ -126,9 +126,9 @@ type fdConn struct {
 	fdClosed bool
 	out      *[]byte // pending output, out[outHead:] not yet sent
 	outHead  int
-	outAt    int64 // last progress on out (unix nanoseconds)
-	outClose bool  // closeSocket waits for out to drain
-	full     atomic.Bool
+	outAt    int64       // last progress on out (unix nanoseconds)
+	outClose bool        // closeSocket waits for out to drain
+	blocked  atomic.Bool // out holds output
 }
 
 // Buffers for output the socket refused and for partial frames (a frame
@@ -264,7 +264,19 @@ func (c *fdConn) onRead(p netpoll.Poll) error {
 			c.gone() // EOF or a socket error: the peer is gone
 			return nil
 		}
-		used, ok := c.process(data)
+		used, ok := 0, true
+		if c.blocked.Load() {
+			// Our output waits for the socket: the input waits too.
+			if len(data) > c.core.opts.MaxBufferedInput {
+				if h := c.h2.Load(); h != nil {
+					h.tooMuchInput(len(data))
+				}
+				c.dropIn()
+				return nil
+			}
+		} else {
+			used, ok = c.process(data)
+		}
 		if !ok {
 			return nil
 		}
@@ -423,13 +435,14 @@ func (c *fdConn) onHup(p netpoll.Poll) error {
 	return nil
 }
 
-// write implements sink: what the socket does not take at once waits in
-// out (EPOLLOUT armed) and OnWrite sends it; write never blocks. While out
-// holds MaxBufferedOutput or more, full reports it and the HTTP/2 flush
-// stops taking DATA from the engine (its handlers wait on their windows
-// and buffers as they do for a slow peer); output beyond four times that
-// (control frames a peer that does not read keeps asking for) closes the
-// connection.
+// write implements sink; it never blocks. What the socket does not take
+// at once waits in out, with EPOLLOUT armed, and onWrite sends it. While
+// out holds anything the connection is blocked, as a reading goroutine
+// blocked in a write would be: the HTTP/2 flush takes no DATA from the
+// engine (handlers wait on their windows and buffers, as for any slow
+// peer), and input is read but not processed (it waits in the input
+// buffer, bounded by MaxBufferedInput). Output beyond MaxBufferedOutput
+// (what handlers finishing meanwhile add) closes the connection.
 func (c *fdConn) write(b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -448,90 +461,96 @@ func (c *fdConn) write(b []byte) error {
 		c.core.Metrics.WritesBlocked.Add(1)
 		c.out = outPool.Get().(*[]byte)
 		c.outAt = nanotime()
+		c.blocked.Store(true)
 		c.control(netpoll.PollR2RW)
 	}
-	pending := len(*c.out) - c.outHead + len(b)
-	if pending > 4*c.core.opts.MaxBufferedOutput {
+	if pending := len(*c.out) - c.outHead + len(b); pending > c.core.opts.MaxBufferedOutput {
 		c.core.Metrics.FloodErrors.Add(1)
-		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "FloodErrors"}, "h2loop: %v: %d bytes of output the peer does not read: closing", c.remote, pending)
+		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "FloodErrors"}, "h2loop: %v: %d bytes of output the peer does not read (MaxBufferedOutput %d): closing", c.remote, pending, c.core.opts.MaxBufferedOutput)
 		return errOutputFlood
 	}
 	*c.out = append(*c.out, b...)
-	if pending >= c.core.opts.MaxBufferedOutput {
-		c.full.Store(true)
-	}
 	return nil
 }
 
-// sinkFull reports whether the output waiting for the socket is at
-// MaxBufferedOutput.
-func (c *fdConn) sinkFull() bool { return c.full.Load() }
+// sinkFull reports whether output waits for the socket.
+func (c *fdConn) sinkFull() bool { return c.blocked.Load() }
 
-// tryWrite writes what of b the socket takes at once, and drops the rest.
+// tryWrite queues b (a last GOAWAY) if the connection can take it
+// without waiting, and drops it otherwise.
 func (c *fdConn) tryWrite(b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.fdClosed && c.out == nil {
-		sendNoSignal(c.fd, b)
-	}
+	c.write(b)
 }
 
 // onWrite runs on the poller when the socket takes output again.
 func (c *fdConn) onWrite(p netpoll.Poll) error {
-	drained, resume, closeNext, err := c.sendOut()
-	if err != nil {
+	defer func() {
+		if x := recover(); x != nil {
+			c.core.recovered("reactor callback", c.remote, x)
+			c.gone()
+		}
+	}()
+	drained, closing, err := c.sendOut()
+	switch {
+	case err != nil:
 		c.gone()
-		return nil
-	}
-	if closeNext {
-		c.linger()
-		return nil
-	}
-	if resume {
+	case !drained:
+	case closing:
+		c.shutWrite()
+	case c.state.Load()&(fdLingering|fdClosing) != 0:
+	case len(c.in) > 0:
+		// Input read while the output was blocked: processed now (its
+		// endLoop flushes, DATA included).
+		used, ok := c.process(c.in)
+		if ok {
+			c.in = c.in[:copy(c.in, c.in[used:])]
+			if len(c.in) == 0 {
+				c.dropIn()
+			} else {
+				*c.inBuf = c.in
+			}
+		}
+	default:
 		if h := c.h2.Load(); h != nil {
 			h.resumeOutput()
 		}
 	}
-	_ = drained
 	return nil
 }
 
-// sendOut sends pending output; resume says the flush may take DATA
-// from the engine again.
-func (c *fdConn) sendOut() (drained, resume, closeNext bool, err error) {
+// sendOut sends pending output; drained says out is empty now, closing
+// that closeSocket waits for it.
+func (c *fdConn) sendOut() (drained, closing bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fdClosed || c.out == nil {
-		return true, false, false, nil
+		return false, false, nil
 	}
 	b := (*c.out)[c.outHead:]
 	n, err := sendNoSignal(c.fd, b)
 	if err != nil {
-		return false, false, false, err
+		return false, false, err
 	}
 	if n > 0 {
 		c.outAt = nanotime()
 		c.outHead += n
 	}
-	left := len(b) - n
-	if left == 0 {
-		c.outHead = 0
-		if cap(*c.out) <= 256<<10 {
-			*c.out = (*c.out)[:0]
-			outPool.Put(c.out)
+	if n < len(b) {
+		if c.outHead > len(*c.out)/2 {
+			*c.out = (*c.out)[:copy(*c.out, (*c.out)[c.outHead:])]
+			c.outHead = 0
 		}
-		c.out = nil
-		c.control(netpoll.PollRW2R)
-		drained = true
-	} else if c.outHead > len(*c.out)/2 {
-		*c.out = (*c.out)[:copy(*c.out, (*c.out)[c.outHead:])]
-		c.outHead = 0
+		return false, false, nil
 	}
-	if c.full.Load() && left < c.core.opts.MaxBufferedOutput/2 {
-		c.full.Store(false)
-		resume = true
+	c.outHead = 0
+	if cap(*c.out) <= 256<<10 {
+		*c.out = (*c.out)[:0]
+		outPool.Put(c.out)
 	}
-	return drained, resume, drained && c.outClose, nil
+	c.out = nil
+	c.control(netpoll.PollRW2R)
+	c.blocked.Store(false)
+	return true, c.outClose, nil
 }
 
 // resumeOutput flushes what the engine holds back while the sink was full.
@@ -552,31 +571,11 @@ func (h *h2conn) sinkFull() bool {
 
 // closeSocket implements sink, with a lingering close: closing a socket
 // that still has unread input makes the kernel answer with a reset and
-// drop what we queued (a final GOAWAY), so output still waiting is sent
-// first, then the write side is shut down, input is drained and discarded
-// for a moment, and then the socket is closed. It never blocks.
+// drop what we queued (a final GOAWAY), so input is discarded from now
+// on, output still waiting is sent, the write side is shut down, and the
+// socket is closed lingerTime later (whatever is left unsent then is
+// lost: a peer that does not read gets no longer). It never blocks.
 func (c *fdConn) closeSocket() {
-	if c.state.Load()&(fdLingering|fdClosing) != 0 {
-		return
-	}
-	c.mu.Lock()
-	if !c.fdClosed && c.out != nil {
-		first := !c.outClose
-		c.outClose = true
-		c.mu.Unlock()
-		if first {
-			// A peer that does not read is given WriteTimeout.
-			time.AfterFunc(c.core.opts.WriteTimeout, c.closeNow)
-		}
-		return
-	}
-	c.mu.Unlock()
-	c.linger()
-}
-
-// linger shuts the write side down and closes the socket after
-// lingerTime (input meanwhile is discarded).
-func (c *fdConn) linger() {
 	for {
 		st := c.state.Load()
 		if st&(fdLingering|fdClosing) != 0 {
@@ -587,13 +586,22 @@ func (c *fdConn) linger() {
 		}
 	}
 	c.mu.Lock()
-	ok := !c.fdClosed && syscall.Shutdown(c.fd, syscall.SHUT_WR) == nil
+	wait := !c.fdClosed && c.out != nil
+	c.outClose = wait
 	c.mu.Unlock()
-	if !ok {
-		go c.closeNow()
-		return
+	if !wait {
+		c.shutWrite()
 	}
 	time.AfterFunc(lingerTime, c.closeNow)
+}
+
+// shutWrite shuts the socket's write side down.
+func (c *fdConn) shutWrite() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fdClosed {
+		syscall.Shutdown(c.fd, syscall.SHUT_WR)
+	}
 }
 
 // closeNow closes the socket at once, once, and tells the protocol. It
