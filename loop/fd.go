@@ -112,8 +112,9 @@ type fdConn struct {
 	accepted int64 // unix nanoseconds
 
 	state atomic.Uint32
-	h2    atomic.Pointer[h2conn] // set once by the poller
-	hk    *connHooks             // set by the poller before h2 (read through h2 elsewhere)
+	h2    atomic.Pointer[h2conn]   // set once by the poller
+	hk    *connHooks               // immutable after addFD
+	std   atomic.Pointer[net.Conn] // the connection after handOff
 
 	// owned by the poller goroutine: a partial frame (or preface) kept
 	// between reads, and since when (unix nanoseconds, read by tick).
@@ -155,6 +156,7 @@ func (core *Core) addFD(fd int, remote net.Addr, isTCP bool) {
 	}
 	noSigPipe(fd)
 	c := &fdConn{core: core, fd: fd, remote: remote, accepted: nanotime()}
+	c.hk = core.newConnHooks(c)
 	if core.opts.Proxy != nil {
 		// The PROXY protocol's header is read on the standard library's
 		// path, which then serves the connection.
@@ -339,7 +341,6 @@ func (c *fdConn) sniff(data []byte) (*h2conn, bool) {
 			return nil, true
 		}
 		c.begin()
-		c.hk = c.core.newConnHooks(c)
 		h := newH2Conn(c.core, c, c.remote, false)
 		c.h2.Store(h)
 		if !c.core.add(h) {
@@ -627,8 +628,8 @@ func (c *fdConn) closeNow() {
 	}
 	if h := c.h2.Load(); h != nil {
 		h.onClosed()
-		h.hk.end(http.StateClosed) // nothing after StateHijacked
 	}
+	c.hk.end(http.StateClosed)
 }
 
 // closeFD takes fd off the poller and closes it.

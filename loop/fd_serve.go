@@ -203,10 +203,11 @@ func (c *fdConn) handOff(pre []byte) {
 		c.core.logf("h2loop: %v: handing the connection over: %v", c.remote, err)
 		return
 	}
+	c.std.Store(&nc)
 	if len(pre) > 0 {
 		nc = &prefixConn{Conn: nc, pre: pre}
 	}
-	c.core.serveStd(nc, nil)
+	c.core.serveStdHooks(nc, nil, c.hk)
 }
 
 // fileConn makes a net.Conn of a duplicate of fd, and closes fd.
@@ -238,13 +239,22 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 }
 
 // fdConn is the net.Conn the hooks (ConnState, ConnContext) see. The
-// server owns its input: Read fails.
+// server owns its input: Read fails. After handOff it stands for the
+// standard library's connection.
 
 var errFDRead = errors.New("h2loop: the connection's input belongs to the server")
 
-func (c *fdConn) Read(b []byte) (int, error) { return 0, errFDRead }
+func (c *fdConn) Read(b []byte) (int, error) {
+	if nc := c.std.Load(); nc != nil {
+		return (*nc).Read(b)
+	}
+	return 0, errFDRead
+}
 
 func (c *fdConn) Write(b []byte) (int, error) {
+	if nc := c.std.Load(); nc != nil {
+		return (*nc).Write(b)
+	}
 	if err := c.write(b); err != nil {
 		return 0, err
 	}
@@ -252,12 +262,18 @@ func (c *fdConn) Write(b []byte) (int, error) {
 }
 
 func (c *fdConn) Close() error {
+	if nc := c.std.Load(); nc != nil {
+		return (*nc).Close()
+	}
 	c.closeSocket()
 	return nil
 }
 
 // LocalAddr is the socket's address, asked of the kernel (nil once closed).
 func (c *fdConn) LocalAddr() net.Addr {
+	if nc := c.std.Load(); nc != nil {
+		return (*nc).LocalAddr()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fdClosed {
@@ -271,6 +287,23 @@ func (c *fdConn) LocalAddr() net.Addr {
 	return sockaddrAddr(sa, !isUnix)
 }
 
-func (c *fdConn) SetDeadline(t time.Time) error      { return nil }
-func (c *fdConn) SetReadDeadline(t time.Time) error  { return nil }
-func (c *fdConn) SetWriteDeadline(t time.Time) error { return nil }
+func (c *fdConn) SetDeadline(t time.Time) error {
+	if nc := c.std.Load(); nc != nil {
+		return (*nc).SetDeadline(t)
+	}
+	return nil
+}
+
+func (c *fdConn) SetReadDeadline(t time.Time) error {
+	if nc := c.std.Load(); nc != nil {
+		return (*nc).SetReadDeadline(t)
+	}
+	return nil
+}
+
+func (c *fdConn) SetWriteDeadline(t time.Time) error {
+	if nc := c.std.Load(); nc != nil {
+		return (*nc).SetWriteDeadline(t)
+	}
+	return nil
+}

@@ -100,6 +100,12 @@ func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
 }
 
 func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
+	core.serveStdHooks(nc, tlsConf, nil)
+}
+
+// serveStdHooks is serveStd for a connection whose hooks started already
+// (hk, when not nil).
+func (core *Core) serveStdHooks(nc net.Conn, tlsConf *tls.Config, hk *connHooks) {
 	accepted := time.Now()
 	if core.opts.Proxy != nil {
 		pc, err := core.readProxyStd(nc, accepted)
@@ -119,7 +125,9 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		tc = tls.Server(nc, tlsConf)
 		nc = tc
 	}
-	hk := core.newConnHooks(nc)
+	if hk == nil {
+		hk = core.newConnHooks(nc)
+	}
 	defer hk.end(http.StateClosed) // nothing after StateHijacked
 	if isTLS {
 		tc.SetDeadline(time.Now().Add(core.opts.Engine.SettingsTimeout))
