@@ -26,8 +26,10 @@ import (
 // connection's own. An idle connection holds no buffer at all.
 //
 // Rules the code below keeps (they come from how netpoll's pollers work):
-//   - EPOLLIN is level-triggered: OnRead leaves the socket drained, or
-//     detaches the operator, or it is called again at once.
+//   - EPOLLIN is level-triggered: OnRead reads until EAGAIN or a short
+//     read (the poller calls it again if more came meanwhile), or detaches
+//     the operator; input it leaves unread makes the poller call it again
+//     at once.
 //   - OnRead and OnWrite never block: no handler (HTTP/1.1 connections are
 //     handed to a goroutine of the standard library's path at their first
 //     bytes, see handOff), no blocking write (output the socket refuses
