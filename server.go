@@ -611,7 +611,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return err
 	}
-	if !loop.ReactorAvailable {
+	if !loop.ReactorAvailable || core.FDReactor() {
+		// (The fd reactor, Options.Reactor in loop, accepts in ServeListener.)
 		return s.serveStd(core, ln, nil)
 	}
 	// The converted listener owns ln (and the duplicate of its socket that

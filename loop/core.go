@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -140,6 +141,17 @@ type Options struct {
 	// Stats.ConnsRejected and logged (one line a second at most). Default
 	// 100000 (an idle connection costs about 6 KB).
 	MaxConns int // h2loop.Server option
+	// MaxBufferedOutput bounds the output of a connection on the fd
+	// reactor that its socket did not take yet (default 1 MiB); above it
+	// the connection is closed. While any waits, DATA stays in the engine
+	// and input is not processed, so this is what handlers that finish
+	// meanwhile add.
+	MaxBufferedOutput int
+	// Reactor picks the cleartext transport: "netpoll" (netpoll's
+	// connections, the default) or "fd" (each socket registered on
+	// netpoll's pollers with an operator of its own; see loop/fd.go).
+	// Empty means the environment variable H2LOOP_REACTOR, else netpoll.
+	Reactor string
 	// Date, when set, replaces the clock for the Date field of HTTP/1.1
 	// responses (tests); HTTP/2 responses use Engine.Date.
 	Date func() string
@@ -198,8 +210,46 @@ type Core struct {
 	conns    map[closer]struct{}
 	shutdown atomic.Bool
 	stopTick chan struct{}
+	accept   map[stopper]struct{} // the fd reactor's listeners
+
 	tickOnce sync.Once
 	closed   atomic.Bool
+}
+
+// stopper is a listener that Shutdown and Close stop.
+type stopper interface{ finish(err error) }
+
+// addAcceptor registers a listener; false means it must stop at once.
+func (c *Core) addAcceptor(a stopper) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() || c.shutdown.Load() {
+		return false
+	}
+	if c.accept == nil {
+		c.accept = make(map[stopper]struct{})
+	}
+	c.accept[a] = struct{}{}
+	return true
+}
+
+func (c *Core) removeAcceptor(a stopper) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.accept, a)
+}
+
+// stopAccepting stops the listeners of the fd reactor.
+func (c *Core) stopAccepting() {
+	c.mu.Lock()
+	as := make([]stopper, 0, len(c.accept))
+	for a := range c.accept {
+		as = append(as, a)
+	}
+	c.mu.Unlock()
+	for _, a := range as {
+		a.finish(nil)
+	}
 }
 
 // closer is a live connection of any kind.
@@ -239,6 +289,12 @@ func NewCore(opts Options) *Core {
 		p := *opts.Proxy
 		p.Timeout = 5 * time.Second
 		opts.Proxy = &p
+	}
+	if opts.MaxBufferedOutput <= 0 {
+		opts.MaxBufferedOutput = 1 << 20
+	}
+	if opts.Reactor == "" {
+		opts.Reactor = os.Getenv("H2LOOP_REACTOR")
 	}
 	if opts.MaxBufferedInput <= 0 {
 		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20
@@ -338,6 +394,10 @@ func (c *Core) writeTimedOut(remote net.Addr) {
 	c.logEvent(slog.LevelWarn, logAttrs{remote: remote, counter: "Timeouts"}, "h2loop: %v: write timed out after %v (the peer is not reading): closing", remote, c.opts.WriteTimeout)
 }
 
+// FDReactor reports whether cleartext listeners are served by the fd
+// reactor (Options.Reactor "fd"), through ServeListener.
+func (c *Core) FDReactor() bool { return ReactorAvailable && c.opts.Reactor == "fd" }
+
 // EngineConfig is the normalised engine configuration.
 func (c *Core) EngineConfig() *engine.Config { return &c.opts.Engine }
 
@@ -433,6 +493,7 @@ func (c *Core) Conns() int {
 // close when the active streams are done). It returns at once; poll Idle.
 func (c *Core) Shutdown() {
 	c.shutdown.Store(true)
+	c.stopAccepting()
 	for _, x := range c.snapshot() {
 		x.shutdown()
 	}
@@ -451,6 +512,7 @@ func (c *Core) Idle() bool {
 // Close closes every connection at once and stops the workers.
 func (c *Core) Close() {
 	c.closed.Store(true)
+	c.stopAccepting()
 	for _, x := range c.snapshot() {
 		x.close()
 	}

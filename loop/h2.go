@@ -281,7 +281,7 @@ func (h *h2conn) flushLocked() {
 		} else {
 			h.eng.ConsumeOutput(0) // lets an idle connection return its buffer
 		}
-		if !h.eng.HasPendingData() {
+		if !h.eng.HasPendingData() || h.sinkFull() {
 			break
 		}
 		h.eng.WritePending()

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"errors"
+	"net"
 
 	"github.com/cloudwego/netpoll"
 )
@@ -15,3 +16,8 @@ var errNoReactor = errors.New("h2loop: no netpoll reactor on this platform")
 
 // NewEventLoop is not available here: use ServeListener.
 func (core *Core) NewEventLoop() (netpoll.EventLoop, error) { return nil, errNoReactor }
+
+// serveFD: no fd reactor here.
+func (core *Core) serveFD(ln net.Listener) (bool, error) { return false, nil }
+
+func (h *h2conn) sinkFull() bool { return false }

@@ -64,6 +64,11 @@ func (s *stdConn) buffered() int { return 0 }
 // TLS and ALPN selects h2 or http/1.1; without, the first bytes decide as on
 // the netpoll path. It returns when ln is closed.
 func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
+	if tlsConf == nil && core.FDReactor() {
+		if ok, err := core.serveFD(ln); ok {
+			return err
+		}
+	}
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -103,6 +108,12 @@ func (core *Core) ServeListener(ln net.Listener, tlsConf *tls.Config) error {
 }
 
 func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
+	core.serveStdHooks(nc, tlsConf, nil)
+}
+
+// serveStdHooks is serveStd for a connection whose hooks started already
+// (hk, when not nil).
+func (core *Core) serveStdHooks(nc net.Conn, tlsConf *tls.Config, hk *connHooks) {
 	accepted := time.Now()
 	if core.opts.Proxy != nil {
 		pc, err := core.readProxyStd(nc, accepted)
@@ -122,7 +133,10 @@ func (core *Core) serveStd(nc net.Conn, tlsConf *tls.Config) {
 		tc = tls.Server(nc, tlsConf)
 		nc = tc
 	}
-	hk, ok := core.newConnHooks(nc)
+	ok := true
+	if hk == nil {
+		hk, ok = core.newConnHooks(nc)
+	}
 	defer hk.end(http.StateClosed) // nothing after StateHijacked
 	if !ok {
 		nc.Close() // ConnContext or ConnState panicked

@@ -1,0 +1,720 @@
+//go:build !windows
+
+package loop
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/h2loop/h2loop/codec"
+)
+
+// Reactor v2 (Options.Reactor "fd"): a cleartext connection is a small
+// fdConn registered on one of netpoll's pollers with a netpoll FDOperator,
+// without a netpoll.Connection. Its OnRead runs on the poller goroutine:
+// it reads until the socket is drained into the poller's scratch buffer,
+// feeds the HTTP/2 engine in place and flushes the responses; only a
+// partial frame, or output the socket refused, takes a buffer of the
+// connection's own. An idle connection holds no buffer at all.
+//
+// Rules the code below keeps (they come from how netpoll's pollers work):
+//   - EPOLLIN is level-triggered: OnRead reads until EAGAIN or a short
+//     read (the poller calls it again if more came meanwhile), or detaches
+//     the operator; input it leaves unread makes the poller call it again
+//     at once.
+//   - OnRead and OnWrite never block: no handler (HTTP/1.1 connections are
+//     handed to a goroutine of the standard library's path at their first
+//     bytes, see handOff), no blocking write (output the socket refuses
+//     waits in out, with EPOLLOUT armed), and no lock a worker holds for
+//     long (h2conn.mu is held by workers only around engine calls: the
+//     sink never blocks under it).
+//   - On a hang-up netpoll detaches the operator and runs OnHup on a new
+//     goroutine.
+//   - An operator is never freed inside its own callback (Free waits for
+//     the callback to end): closeNow, which frees it, never runs on the
+//     poller; the poller detaches and starts it on a goroutine.
+//   - No system call touches fd after it is closed (its number may belong
+//     to a newer connection by then): reads, writes, poller registration
+//     changes and the close itself happen under mu, checking fdClosed.
+
+// netpoll exports FDOperator and Poll, but not its poller registry: the
+// pollers live in the unexported variable pollmanager, whose Pick method
+// balances connections over them. Both are reached by name below. The
+// names belong to netpoll v0.7.2, which go.mod pins; TestFDPollers fails,
+// naming this, if an upgrade renames them (the program would not link, or
+// Pick would return nil).
+
+//go:linkname netpollManager github.com/cloudwego/netpoll.pollmanager
+var netpollManager unsafe.Pointer
+
+//go:linkname netpollPick github.com/cloudwego/netpoll.(*manager).Pick
+func netpollPick(m unsafe.Pointer) netpoll.Poll
+
+var errNoPoller = errors.New("h2loop: netpoll's poller registry is not reachable (netpoll.pollmanager; see loop/fd.go)")
+
+// pollState is what the reactor keeps per poller: the scratch buffer every
+// read on that poller goes to. Only the poller's goroutine uses it.
+type pollState struct {
+	buf []byte
+}
+
+// fdScratchSize is the size of a poller's scratch buffer: a read takes up
+// to this much at once.
+const fdScratchSize = 64 << 10
+
+var (
+	pollMu     sync.Mutex
+	pollStates = map[netpoll.Poll]*pollState{}
+)
+
+// pickPoller returns the next of netpoll's pollers and its state.
+func pickPoller() (netpoll.Poll, *pollState, error) {
+	if netpollManager == nil {
+		return nil, nil, errNoPoller
+	}
+	p := netpollPick(netpollManager)
+	if p == nil {
+		return nil, nil, errNoPoller
+	}
+	pollMu.Lock()
+	defer pollMu.Unlock()
+	ps := pollStates[p]
+	if ps == nil {
+		ps = &pollState{buf: make([]byte, fdScratchSize)}
+		pollStates[p] = ps
+	}
+	return p, ps, nil
+}
+
+// fdConn states (fdConn.state bits).
+const (
+	fdStarted   = 1 << iota // a protocol took the connection over
+	fdLingering             // write side shut down, input discarded
+	fdClosing               // closeNow ran (or runs)
+	fdHandedOff             // served by the standard library's path now
+	fdTimedOut              // a timeout was reported
+)
+
+// fdConn is one cleartext connection on the reactor.
+type fdConn struct {
+	// immutable after addFD
+	core     *Core
+	op       *netpoll.FDOperator
+	ps       *pollState
+	fd       int
+	remote   net.Addr
+	accepted int64 // unix nanoseconds
+
+	state atomic.Uint32
+	h2    atomic.Pointer[h2conn]   // set once by the poller
+	hk    *connHooks               // immutable after addFD
+	std   atomic.Pointer[net.Conn] // the connection after handOff
+
+	// owned by the poller goroutine: a partial frame (or preface) kept
+	// between reads, and since when (unix nanoseconds, read by tick).
+	in      []byte
+	inBuf   *[]byte // in's pooled buffer
+	inSince atomic.Int64
+
+	// guarded by mu: the descriptor, and the output the socket refused.
+	mu       sync.Mutex
+	fdClosed bool
+	out      *[]byte // pending output, out[outHead:] not yet sent
+	outHead  int
+	outAt    int64       // last progress on out (unix nanoseconds)
+	outClose bool        // closeSocket waits for out to drain
+	blocked  atomic.Bool // out holds output
+}
+
+// Buffers for output the socket refused and for partial frames (a frame
+// of the default maximum size fits in an input buffer).
+var (
+	outPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+	inPool  = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10+codec.FrameHeaderLen); return &b }}
+)
+
+var errOutputFlood = errors.New("h2loop: too much output the peer does not read")
+
+func nanotime() int64 { return time.Now().UnixNano() }
+
+// addFD takes over a socket the acceptor accepted: it is admitted
+// (MaxConns), registered with the Core until it picks a protocol, and on
+// a poller.
+func (core *Core) addFD(fd int, remote net.Addr, isTCP bool) {
+	if !core.admit(remote) {
+		syscall.Close(fd)
+		return
+	}
+	if isTCP {
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	}
+	noSigPipe(fd)
+	c := &fdConn{core: core, fd: fd, remote: remote, accepted: nanotime()}
+	hk, hooked := core.newConnHooks(c)
+	c.hk = hk
+	if !hooked {
+		// ConnContext or ConnState panicked (recovered, counted, logged).
+		syscall.Close(fd)
+		core.release()
+		hk.end(http.StateClosed)
+		return
+	}
+	if core.opts.Proxy != nil {
+		// The PROXY protocol's header is read on the standard library's
+		// path, which then serves the connection.
+		c.state.Store(fdStarted | fdHandedOff)
+		go c.handOff(nil)
+		return
+	}
+	p, ps, err := pickPoller()
+	if err != nil {
+		core.logf("h2loop: %v", err)
+		c.state.Store(fdStarted | fdHandedOff)
+		go c.handOff(nil)
+		return
+	}
+	op := p.Alloc()
+	op.FD = fd
+	op.OnRead, op.OnWrite, op.OnHup = c.onRead, c.onWrite, c.onHup
+	c.op, c.ps = op, ps
+	if !core.add(c) {
+		c.closeNow() // shutting down
+		return
+	}
+	if !c.register() {
+		c.closeNow()
+	}
+}
+
+// register puts the socket on its poller (EPOLLIN, level-triggered).
+func (c *fdConn) register() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.fdClosed && c.op.Control(netpoll.PollReadable) == nil
+}
+
+// control changes the poller registration while fd is open; mu is held.
+func (c *fdConn) control(e netpoll.PollEvent) {
+	if !c.fdClosed {
+		c.op.Control(e)
+	}
+}
+
+// detach takes the socket off its poller (idempotent); the poller may
+// call it in a callback.
+func (c *fdConn) detach() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.control(netpoll.PollDetach)
+}
+
+// read reads from fd unless it is closed.
+func (c *fdConn) read(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fdClosed {
+		return 0, net.ErrClosed
+	}
+	return readNoBlock(c.fd, b)
+}
+
+// onRead runs on the poller when the socket is readable (or hung up).
+func (c *fdConn) onRead(p netpoll.Poll) error {
+	defer func() {
+		if x := recover(); x != nil {
+			c.core.recovered("reactor callback", c.remote, x)
+			c.gone()
+		}
+	}()
+	st := c.state.Load()
+	if st&(fdClosing|fdHandedOff) != 0 {
+		return nil
+	}
+	if st&fdLingering != 0 {
+		c.discard()
+		return nil
+	}
+	buf := c.ps.buf
+	for {
+		var data []byte
+		var n, room int
+		var err error
+		big := len(c.in)+4096 > len(buf)
+		if big {
+			// A partial frame larger than the scratch buffer grows in
+			// its own buffer.
+			if cap(c.in)-len(c.in) < 4096 {
+				nb := make([]byte, len(c.in), 2*cap(c.in)+4096)
+				copy(nb, c.in)
+				c.in = nb
+				*c.inBuf = nb
+			}
+			room = cap(c.in) - len(c.in)
+			n, err = c.read(c.in[len(c.in):cap(c.in)])
+			if n > 0 {
+				c.in = c.in[:len(c.in)+n]
+				data = c.in
+			}
+		} else {
+			k := copy(buf, c.in)
+			room = len(buf) - k
+			n, err = c.read(buf[k:])
+			data = buf[:k+max(n, 0)]
+		}
+		if n <= 0 {
+			if err == syscall.EAGAIN || err == syscall.EINTR {
+				return nil
+			}
+			c.gone() // EOF or a socket error: the peer is gone
+			return nil
+		}
+		used, ok := 0, true
+		if c.blocked.Load() {
+			// Our output waits for the socket: the input waits too.
+			if len(data) > c.core.opts.MaxBufferedInput {
+				if h := c.h2.Load(); h != nil {
+					h.tooMuchInput(len(data))
+				}
+				c.dropIn()
+				return nil
+			}
+		} else {
+			used, ok = c.process(data)
+		}
+		if !ok {
+			return nil
+		}
+		rest := data[used:]
+		if big {
+			c.in = c.in[:copy(c.in, rest)]
+			if len(c.in) == 0 {
+				c.dropIn()
+			} else if used > 0 {
+				c.inSince.Store(nanotime())
+			}
+		} else {
+			c.keepIn(rest, used > 0)
+		}
+		if n < room {
+			return nil // a short read drained the socket: no extra read to learn EAGAIN
+		}
+	}
+}
+
+// process handles bytes read (the partial frame kept before them
+// included) and returns how many it used; the rest is the start of a
+// frame. It reports false when the connection stops being read here.
+func (c *fdConn) process(data []byte) (int, bool) {
+	h := c.h2.Load()
+	if h == nil {
+		var ok bool
+		if h, ok = c.sniff(data); !ok {
+			return 0, false
+		}
+		if h == nil {
+			return 0, true // a part of the preface
+		}
+	}
+	h.beginLoop()
+	used, need, done := h.input(data)
+	h.endLoop()
+	if done {
+		c.dropIn()
+		return 0, false
+	}
+	if used < len(data) && need > c.core.opts.MaxBufferedInput {
+		h.tooMuchInput(need)
+		c.dropIn()
+		return 0, false
+	}
+	return used, true
+}
+
+// sniff picks the protocol from the first bytes: the HTTP/2 preface
+// (prior knowledge) starts HTTP/2 here; an HTTP/1.1 request line hands the
+// connection to the standard library's path; anything else closes it.
+// "On a port that also serves HTTP/1.1, bytes that are neither the preface
+// nor a valid HTTP/1.1 request line close the connection." It returns
+// (nil, true) while the bytes are a part of the preface.
+func (c *fdConn) sniff(data []byte) (*h2conn, bool) {
+	n := min(len(data), len(codec.ClientPreface))
+	if string(data[:n]) == codec.ClientPreface[:n] {
+		if n < len(codec.ClientPreface) {
+			return nil, true
+		}
+		c.begin()
+		h := newH2Conn(c.core, c, c.remote, false)
+		c.h2.Store(h)
+		if !c.core.add(h) {
+			h.close()
+			return nil, false
+		}
+		return h, true
+	}
+	if c.core.opts.DisableHTTP1 || !looksLikeHTTP1(data[:min(len(data), 16)]) {
+		c.gone()
+		return nil, false
+	}
+	// HTTP/1.1 runs its handlers on the goroutine that reads the socket:
+	// the connection leaves the poller.
+	c.state.Or(fdHandedOff)
+	c.begin()
+	c.detach()
+	pre := append([]byte(nil), data...)
+	c.dropIn()
+	go c.handOff(pre)
+	return nil, false
+}
+
+// begin hands the connection over from the Core's registry of
+// connections that have not spoken yet to the protocol that takes it.
+func (c *fdConn) begin() {
+	c.state.Or(fdStarted)
+	c.core.remove(c)
+}
+
+// keepIn keeps rest, the start of a frame, until more bytes come; fresh
+// says it is a new frame (its ReadTimeout starts now).
+func (c *fdConn) keepIn(rest []byte, fresh bool) {
+	if len(rest) == 0 {
+		c.dropIn()
+		return
+	}
+	if c.inBuf == nil {
+		c.inBuf = inPool.Get().(*[]byte)
+		fresh = true
+	}
+	if fresh {
+		c.inSince.Store(nanotime())
+	}
+	c.in = append((*c.inBuf)[:0], rest...)
+	*c.inBuf = c.in
+}
+
+// dropIn gives the partial-frame buffer back.
+func (c *fdConn) dropIn() {
+	if c.inBuf == nil {
+		return
+	}
+	if cap(c.in) <= 64<<10 {
+		*c.inBuf = c.in[:0]
+		inPool.Put(c.inBuf)
+	}
+	c.in, c.inBuf = nil, nil
+	c.inSince.Store(0)
+}
+
+// discard reads and drops input while the connection lingers.
+func (c *fdConn) discard() {
+	for {
+		n, err := c.read(c.ps.buf)
+		if n <= 0 {
+			if err != syscall.EAGAIN && err != syscall.EINTR {
+				c.gone()
+			}
+			return
+		}
+		if n < len(c.ps.buf) {
+			return
+		}
+	}
+}
+
+// gone ends a connection from the poller: it leaves the poller now and
+// is closed on another goroutine (closeNow frees the operator).
+func (c *fdConn) gone() {
+	c.detach()
+	c.dropIn()
+	go c.closeNow()
+}
+
+// onHup runs on a goroutine of netpoll's after the poller saw the peer
+// hang up (and detached the operator).
+func (c *fdConn) onHup(p netpoll.Poll) error {
+	if c.state.Load()&fdHandedOff != 0 {
+		return nil
+	}
+	c.closeNow()
+	return nil
+}
+
+// write implements sink; it never blocks. What the socket does not take
+// at once waits in out, with EPOLLOUT armed, and onWrite sends it. While
+// out holds anything the connection is blocked, as a reading goroutine
+// blocked in a write would be: the HTTP/2 flush takes no DATA from the
+// engine (handlers wait on their windows and buffers, as for any slow
+// peer), and input is read but not processed (it waits in the input
+// buffer, bounded by MaxBufferedInput). Output beyond MaxBufferedOutput
+// (what handlers finishing meanwhile add) closes the connection.
+func (c *fdConn) write(b []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fdClosed {
+		return net.ErrClosed
+	}
+	if c.out == nil {
+		n, err := sendNoSignal(c.fd, b)
+		if err != nil {
+			return err
+		}
+		if n == len(b) {
+			return nil
+		}
+		b = b[n:]
+		c.core.Metrics.WritesBlocked.Add(1)
+		c.out = outPool.Get().(*[]byte)
+		c.outAt = nanotime()
+		c.blocked.Store(true)
+		c.control(netpoll.PollR2RW)
+	}
+	if pending := len(*c.out) - c.outHead + len(b); pending > c.core.opts.MaxBufferedOutput {
+		c.core.Metrics.FloodErrors.Add(1)
+		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "FloodErrors"}, "h2loop: %v: %d bytes of output the peer does not read (MaxBufferedOutput %d): closing", c.remote, pending, c.core.opts.MaxBufferedOutput)
+		return errOutputFlood
+	}
+	*c.out = append(*c.out, b...)
+	return nil
+}
+
+// sinkFull reports whether output waits for the socket.
+func (c *fdConn) sinkFull() bool { return c.blocked.Load() }
+
+// tryWrite queues b (a last GOAWAY) if the connection can take it
+// without waiting, and drops it otherwise.
+func (c *fdConn) tryWrite(b []byte) {
+	c.write(b)
+}
+
+// onWrite runs on the poller when the socket takes output again.
+func (c *fdConn) onWrite(p netpoll.Poll) error {
+	defer func() {
+		if x := recover(); x != nil {
+			c.core.recovered("reactor callback", c.remote, x)
+			c.gone()
+		}
+	}()
+	drained, closing, err := c.sendOut()
+	switch {
+	case err != nil:
+		c.gone()
+	case !drained:
+	case closing:
+		c.shutWrite()
+	case c.state.Load()&(fdLingering|fdClosing) != 0:
+	case len(c.in) > 0:
+		// Input read while the output was blocked: processed now (its
+		// endLoop flushes, DATA included).
+		used, ok := c.process(c.in)
+		if ok {
+			c.in = c.in[:copy(c.in, c.in[used:])]
+			if len(c.in) == 0 {
+				c.dropIn()
+			} else {
+				*c.inBuf = c.in
+			}
+		}
+	default:
+		if h := c.h2.Load(); h != nil {
+			h.resumeOutput()
+		}
+	}
+	return nil
+}
+
+// sendOut sends pending output; drained says out is empty now, closing
+// that closeSocket waits for it.
+func (c *fdConn) sendOut() (drained, closing bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fdClosed || c.out == nil {
+		return false, false, nil
+	}
+	b := (*c.out)[c.outHead:]
+	n, err := sendNoSignal(c.fd, b)
+	if err != nil {
+		return false, false, err
+	}
+	if n > 0 {
+		c.outAt = nanotime()
+		c.outHead += n
+	}
+	if n < len(b) {
+		if c.outHead > len(*c.out)/2 {
+			*c.out = (*c.out)[:copy(*c.out, (*c.out)[c.outHead:])]
+			c.outHead = 0
+		}
+		return false, false, nil
+	}
+	c.outHead = 0
+	if cap(*c.out) <= 256<<10 {
+		*c.out = (*c.out)[:0]
+		outPool.Put(c.out)
+	}
+	c.out = nil
+	c.control(netpoll.PollRW2R)
+	c.blocked.Store(false)
+	return true, c.outClose, nil
+}
+
+// resumeOutput flushes what the engine holds back while the sink was full.
+func (h *h2conn) resumeOutput() {
+	h.mu.Lock()
+	defer h.unlock("HTTP/2 flush")
+	if !h.inLoop && !h.closed.Load() {
+		h.flushLocked()
+	}
+}
+
+// sinkFull reports whether h's socket holds as much unsent output as it
+// may: the flush then leaves DATA in the engine until it drains.
+func (h *h2conn) sinkFull() bool {
+	f, ok := h.sink.(*fdConn)
+	return ok && f.sinkFull()
+}
+
+// closeSocket implements sink, with a lingering close: closing a socket
+// that still has unread input makes the kernel answer with a reset and
+// drop what we queued (a final GOAWAY), so input is discarded from now
+// on, output still waiting is sent, the write side is shut down, and the
+// socket is closed lingerTime later (whatever is left unsent then is
+// lost: a peer that does not read gets no longer). It never blocks.
+func (c *fdConn) closeSocket() {
+	for {
+		st := c.state.Load()
+		if st&(fdLingering|fdClosing) != 0 {
+			return
+		}
+		if c.state.CompareAndSwap(st, st|fdLingering) {
+			break
+		}
+	}
+	c.mu.Lock()
+	wait := !c.fdClosed && c.out != nil
+	c.outClose = wait
+	c.mu.Unlock()
+	if !wait {
+		c.shutWrite()
+	}
+	time.AfterFunc(lingerTime, c.closeNow)
+}
+
+// shutWrite shuts the socket's write side down.
+func (c *fdConn) shutWrite() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fdClosed {
+		syscall.Shutdown(c.fd, syscall.SHUT_WR)
+	}
+}
+
+// closeNow closes the socket at once, once, and tells the protocol. It
+// frees the operator, so it never runs on the poller.
+func (c *fdConn) closeNow() {
+	for {
+		st := c.state.Load()
+		if st&(fdClosing|fdHandedOff) != 0 {
+			return
+		}
+		if c.state.CompareAndSwap(st, st|fdClosing) {
+			break
+		}
+	}
+	c.closeFD()
+	if c.op != nil {
+		c.op.Free() // waits for a callback in progress to end
+	}
+	c.dropIn() // no callback runs any more
+	c.core.release()
+	if c.state.Load()&fdStarted == 0 {
+		c.core.remove(c)
+	}
+	if h := c.h2.Load(); h != nil {
+		h.onClosed()
+	}
+	c.hk.end(http.StateClosed)
+}
+
+// closeFD takes fd off the poller and closes it.
+func (c *fdConn) closeFD() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fdClosed {
+		return
+	}
+	if c.op != nil {
+		c.op.Control(netpoll.PollDetach)
+	}
+	c.fdClosed = true
+	syscall.Close(c.fd)
+	if c.out != nil {
+		c.out = nil
+		c.outHead = 0
+	}
+}
+
+// buffered implements sink: input is never buffered beyond a partial
+// frame. It is called by the HTTP/2 connection's tick, once a second, and
+// enforces the two deadlines of the socket there: ReadTimeout for the
+// rest of a partial frame, WriteTimeout for a peer that does not take
+// our output.
+func (c *fdConn) buffered() int {
+	now := nanotime()
+	c.mu.Lock()
+	stalled := c.out != nil && now-c.outAt > int64(c.core.opts.WriteTimeout)
+	c.mu.Unlock()
+	if stalled && c.timedOut() {
+		c.core.writeTimedOut(c.remote)
+		go c.closeNow()
+		return 0
+	}
+	if since := c.inSince.Load(); since != 0 && now-since > int64(c.core.opts.ReadTimeout) && c.timedOut() {
+		c.core.logf("h2loop: %v: incomplete frame: not completed within %v", c.remote, c.core.opts.ReadTimeout)
+		go c.closeNow()
+	}
+	return 0
+}
+
+// timedOut marks the connection timed out, once.
+func (c *fdConn) timedOut() bool {
+	for {
+		st := c.state.Load()
+		if st&fdTimedOut != 0 {
+			return false
+		}
+		if c.state.CompareAndSwap(st, st|fdTimedOut) {
+			return true
+		}
+	}
+}
+
+func (c *fdConn) netConn() net.Conn    { return c }
+func (c *fdConn) hooks() *connHooks    { return c.hk }
+func (c *fdConn) started() bool        { return c.state.Load()&fdStarted != 0 }
+func (c *fdConn) idle() bool           { return !c.started() }
+func (c *fdConn) shutdown()            { c.close() }
+func (c *fdConn) RemoteAddr() net.Addr { return c.remote }
+
+// The closer methods, for a connection that has not picked a protocol.
+
+func (c *fdConn) tick(now time.Time) {
+	limit := c.core.opts.Engine.SettingsTimeout
+	if !c.started() && now.UnixNano()-c.accepted > int64(limit) {
+		c.core.Metrics.Timeouts.Add(1)
+		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", c.remote, limit)
+		c.closeNow()
+	}
+}
+
+func (c *fdConn) close() {
+	if !c.started() {
+		c.closeNow()
+	}
+}
