@@ -193,6 +193,22 @@ func settledHeap() uint64 {
 var warmProcess sync.Once
 
 func warmUp(t *testing.T) {
+	// The runtime keeps the descriptor of every goroutine that ever ran
+	// (some 400 bytes of heap each) for reuse: the first peak of
+	// goroutines above the process's earlier ones raises the live heap for
+	// good. Attacks here run a few thousand handlers at once; reach that
+	// peak before any baseline.
+	var gs sync.WaitGroup
+	release := make(chan struct{})
+	for i := 0; i < 12000; i++ {
+		gs.Add(1)
+		go func() {
+			defer gs.Done()
+			<-release
+		}()
+	}
+	close(release)
+	gs.Wait()
 	addr, srv, _ := servedServer(t, func(s *h2loop.Server) {
 		s.Handler = h2loop.HandlerFunc(attackHandler)
 		s.ErrorLog = log.New(io.Discard, "", 0)
