@@ -43,8 +43,8 @@ type RequestCtx struct {
 	canceled atomic.Bool
 	doneMu   sync.Mutex
 	done     chan struct{}
-	cctx     context.Context    // made by Context, guarded by doneMu
-	ccancel  context.CancelFunc // cancels cctx
+	cctx     context.Context            // made by Context, guarded by doneMu
+	ccancel  context.CancelFunc         // cancels cctx
 	bodyBuf  []byte                     // the body gathered by Body
 	bodyBB   *bytebufferpool.ByteBuffer // the pooled buffer behind bodyBuf, nil until Body needs one
 	numBuf   [20]byte
