@@ -397,7 +397,9 @@ func (ctx *RequestCtx) reset() {
 	ctx.cctx, ctx.ccancel = nil, nil
 	if bb := ctx.bodyBB; bb != nil {
 		bb.B = ctx.bodyBuf
-		gatheredBodies.Put(bb)
+		if cap(bb.B) <= engine.MaxPooledBody {
+			gatheredBodies.Put(bb)
+		}
 		ctx.bodyBB = nil
 	}
 	ctx.bodyBuf = nil

@@ -10,11 +10,16 @@ import "github.com/valyala/bytebufferpool"
 // is dropped when it comes back. After a burst of large bodies, ordinary
 // traffic soon returns the memory; a steady body size costs no allocation.
 // A Request holds a buffer from its first body byte to its release (Reset),
-// never between requests: a pooled request context keeps none.
+// never between requests: a pooled request context keeps none. Before a
+// pool has calibrated, a buffer above MaxPooledBody is dropped anyway.
 var (
 	respBodies bytebufferpool.Pool // RespBody: what handlers write
 	recvBodies bytebufferpool.Pool // body: received request body bytes
 )
+
+// MaxPooledBody is the capacity above which a body buffer is never put back
+// in its pool.
+const MaxPooledBody = 1 << 20
 
 // RespBuffer returns RespBody for appending, backed by a pooled buffer
 // (taken on first use; a static body is copied into it). Store the result
@@ -59,7 +64,9 @@ func (r *Request) releaseBuffers() {
 			bb.B = r.RespBody // the handler's appends may have moved it
 		}
 		bb.B = bb.B[:min(max(len(bb.B), r.respPeak), cap(bb.B))]
-		respBodies.Put(bb)
+		if cap(bb.B) <= MaxPooledBody {
+			respBodies.Put(bb)
+		}
 		r.respBuf = nil
 	}
 	r.RespBody = nil
@@ -67,7 +74,9 @@ func (r *Request) releaseBuffers() {
 	r.respPeak = 0
 	if bb := r.recvBuf; bb != nil {
 		bb.B = r.body[:min(max(len(r.body), r.bodyPeak), cap(r.body))]
-		recvBodies.Put(bb)
+		if cap(bb.B) <= MaxPooledBody {
+			recvBodies.Put(bb)
+		}
 		r.recvBuf = nil
 	}
 	r.body = nil

@@ -61,7 +61,7 @@ const (
 	// h1FlushAt is the output size that is written at once even though
 	// more pipelined requests are waiting.
 	h1FlushAt = 32 << 10
-	// h1KeepOut is the largest output buffer kept between requests.
+	// h1KeepOut is the largest output or body buffer put back in its pool.
 	h1KeepOut = 256 << 10
 	// h1DrainTime is how long input is discarded after an error response
 	// before the connection closes (one to two ticks).
@@ -338,7 +338,9 @@ func (h *h1conn) releaseOut() {
 		return
 	}
 	bb.B = h.out[:min(len(bb.B), cap(h.out))]
-	h1Outs.Put(bb)
+	if cap(bb.B) <= h1KeepOut {
+		h1Outs.Put(bb)
+	}
 	h.outBB = nil
 	h.out = nil
 }
@@ -357,7 +359,9 @@ func (h *h1conn) takeBody() {
 func (h *h1conn) trimBody() {
 	if bb := h.bodyBB; bb != nil {
 		bb.B = h.body
-		h1Bodies.Put(bb)
+		if cap(bb.B) <= h1KeepOut {
+			h1Bodies.Put(bb)
+		}
 		h.bodyBB = nil
 	}
 	h.body = nil
