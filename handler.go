@@ -46,14 +46,15 @@ type RequestCtx struct {
 	cctx     context.Context            // made by Context, guarded by doneMu
 	ccancel  context.CancelFunc         // cancels cctx
 	bodyBuf  []byte                     // the body gathered by Body
-	bodyBB   *bytebufferpool.ByteBuffer // the pooled buffer behind bodyBuf, nil until Body needs one
+	bodyBB   *bytebufferpool.ByteBuffer // the pooled buffer behind bodyBuf, nil while it is small
 	numBuf   [20]byte
 }
 
-// gatheredBodies are the buffers Body gathers request bodies in: a pool of
-// their own, calibrated to the sizes of bodies read whole (engine/buffers.go
-// has the response and receive buffers). A context holds one only from
-// Body to its release.
+// gatheredBodies are the buffers Body gathers request bodies larger than
+// engine.SmallBody in: a pool of their own, calibrated to the sizes of
+// bodies read whole (engine/buffers.go has the response and receive
+// buffers and the rules). A context holds one only from Body to its
+// release; a smaller body stays in the context's own buffer.
 var gatheredBodies bytebufferpool.Pool
 
 // Method is the request method (:method).
@@ -150,12 +151,12 @@ func (ctx *RequestCtx) Body() ([]byte, error) {
 	if limit >= 0 && r.Header.ContentLength > limit {
 		return nil, ctx.bodyTooLarge()
 	}
-	if ctx.bodyBB == nil {
-		ctx.bodyBB = gatheredBodies.Get()
-		ctx.bodyBuf = ctx.bodyBB.B[:0]
-	}
 	for {
 		if len(ctx.bodyBuf) == cap(ctx.bodyBuf) {
+			if ctx.bodyBB == nil && len(ctx.bodyBuf) >= engine.SmallBody {
+				ctx.bodyBB = gatheredBodies.Get()
+				ctx.bodyBuf = append(ctx.bodyBB.B[:0], ctx.bodyBuf...)
+			}
 			ctx.bodyBuf = append(ctx.bodyBuf, 0)[:len(ctx.bodyBuf)]
 		}
 		n, err := ctx.t.ReadBody(r, ctx.bodyBuf[len(ctx.bodyBuf):cap(ctx.bodyBuf)])
@@ -265,24 +266,24 @@ func lowerName(name string) string {
 // Write appends p to the response body (io.Writer). The body is sent when
 // the handler returns, or earlier by Flush.
 func (ctx *RequestCtx) Write(p []byte) (int, error) {
-	ctx.req.RespBody = append(ctx.req.RespBuffer(), p...)
+	ctx.req.RespBody = append(ctx.req.RespBuffer(len(p)), p...)
 	return len(p), nil
 }
 
 // WriteString appends s to the response body.
 func (ctx *RequestCtx) WriteString(s string) (int, error) {
-	ctx.req.RespBody = append(ctx.req.RespBuffer(), s...)
+	ctx.req.RespBody = append(ctx.req.RespBuffer(len(s)), s...)
 	return len(s), nil
 }
 
 // SetBody replaces the response body with a copy of b.
 func (ctx *RequestCtx) SetBody(b []byte) {
-	ctx.req.RespBody = append(ctx.req.RespBuffer()[:0], b...)
+	ctx.req.RespBody = append(ctx.req.EmptyRespBuffer(len(b)), b...)
 }
 
 // SetBodyString replaces the response body with s.
 func (ctx *RequestCtx) SetBodyString(s string) {
-	ctx.req.RespBody = append(ctx.req.RespBuffer()[:0], s...)
+	ctx.req.RespBody = append(ctx.req.EmptyRespBuffer(len(s)), s...)
 }
 
 // SetBodyStatic makes b the response body without copying it. b must never
@@ -291,7 +292,7 @@ func (ctx *RequestCtx) SetBodyStatic(b []byte) { ctx.req.SetStaticBody(b) }
 
 // BodyBuffer gives direct access to the response body buffer for
 // append-style encoders: ctx.SetBodyRaw(strconv.AppendInt(ctx.BodyBuffer(), n, 10)).
-func (ctx *RequestCtx) BodyBuffer() []byte { return ctx.req.RespBuffer() }
+func (ctx *RequestCtx) BodyBuffer() []byte { return ctx.req.RespBuffer(0) }
 
 // SetBodyRaw sets the response body to b, which must come from BodyBuffer
 // (append-style: ctx.SetBodyRaw(strconv.AppendInt(ctx.BodyBuffer(), n, 10))).
@@ -401,6 +402,7 @@ func (ctx *RequestCtx) reset() {
 			gatheredBodies.Put(bb)
 		}
 		ctx.bodyBB = nil
+		ctx.bodyBuf = nil
 	}
-	ctx.bodyBuf = nil
+	ctx.bodyBuf = ctx.bodyBuf[:0]
 }

@@ -39,20 +39,20 @@ type Request struct {
 	Owner any
 
 	// Response, filled in by the handler before Respond or SendHeaders.
-	// Append to RespBody through RespBuffer, which backs it with a pooled
-	// buffer (buffers.go).
+	// Append to RespBody through RespBuffer, which moves a body larger
+	// than SmallBody to a pooled buffer (buffers.go).
 	Status     int
 	RespHeader []HeaderKV
 	RespBody   []byte
 	Trailers   []HeaderKV
 	arena      []byte                     // value bytes of HeaderKV with Bytes set
 	staticBody bool                       // RespBody is borrowed read-only memory: never append to it
-	respBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind RespBody, nil before the first write
+	respBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind RespBody, nil while it is small
 	respPeak   int                        // the largest length RespBody had before a truncation
 
 	// request body
 	body       []byte                     // received, not yet read, from bodyOff
-	recvBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind body, nil before the first byte
+	recvBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind body, nil while it is small
 	bodyPeak   int                        // the largest length body had
 	bodyOff    int
 	bodyLen    int64 // total DATA payload received
@@ -79,7 +79,7 @@ type Request struct {
 }
 
 // Reset clears the request for reuse. It keeps the capacity of its header
-// slices and gives its body buffers back to their pools.
+// slices and of small body buffers, and gives pooled body buffers back.
 func (r *Request) Reset() {
 	r.Header.Reset()
 	if r.Trailer != nil {

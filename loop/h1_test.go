@@ -668,7 +668,7 @@ func TestH1CloseCancelsHandler(t *testing.T) {
 func allocKit(tb testing.TB) *h1kit {
 	k := newH1Kit(nil, false, engine.Config{}, func(k *h1kit, r *engine.Request, tr Transport) {
 		r.AddHeader("content-type", "text/plain")
-		r.RespBody = append(r.RespBuffer(), "hello, world!\n"...)
+		r.RespBody = append(r.RespBuffer(14), "hello, world!\n"...)
 	})
 	k.sink.out = make([]byte, 0, 4096)
 	return k
@@ -783,9 +783,9 @@ func TestH1BodyNoAllocs(t *testing.T) {
 				break
 			}
 		}
-		r.RespBody = append(r.RespBuffer(), "part one\n"...)
+		r.RespBody = append(r.RespBuffer(9), "part one\n"...)
 		tr.Flush(r)
-		r.RespBody = append(r.RespBuffer(), "part two\n"...)
+		r.RespBody = append(r.RespBuffer(9), "part two\n"...)
 	})
 	k.t = t
 	k.sink.out = make([]byte, 0, 4096)
