@@ -13,7 +13,9 @@ import "github.com/valyala/bytebufferpool"
 // a larger buffer is dropped when it comes back. After a burst of large
 // bodies, no pooled Request holds more than SmallBody of each; the pools
 // give the rest back to the collector as ordinary traffic resumes. A
-// buffer above MaxPooledBody is never pooled, calibrated or not.
+// buffer above MaxPooledBody is never pooled, calibrated or not. The price
+// of calibration: once a pool has calibrated, a body larger than the size
+// that covers 95 % of its uses allocates its buffer each time.
 var (
 	respBodies bytebufferpool.Pool // RespBody above SmallBody: what handlers write
 	recvBodies bytebufferpool.Pool // body above SmallBody: received request body bytes
