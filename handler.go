@@ -14,6 +14,7 @@ import (
 
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/loop"
+	"github.com/valyala/bytebufferpool"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -42,11 +43,19 @@ type RequestCtx struct {
 	canceled atomic.Bool
 	doneMu   sync.Mutex
 	done     chan struct{}
-	cctx     context.Context    // made by Context, guarded by doneMu
-	ccancel  context.CancelFunc // cancels cctx
-	bodyBuf  []byte
+	cctx     context.Context            // made by Context, guarded by doneMu
+	ccancel  context.CancelFunc         // cancels cctx
+	bodyBuf  []byte                     // the body gathered by Body
+	bodyBB   *bytebufferpool.ByteBuffer // the pooled buffer behind bodyBuf, nil while it is small
 	numBuf   [20]byte
 }
+
+// gatheredBodies are the buffers Body gathers request bodies larger than
+// engine.SmallBody in: a pool of their own, calibrated to the sizes of
+// bodies read whole (engine/buffers.go has the response and receive
+// buffers and the rules). A context holds one only from Body to its
+// release; a smaller body stays in the context's own buffer.
+var gatheredBodies bytebufferpool.Pool
 
 // Method is the request method (:method).
 func (ctx *RequestCtx) Method() string { return ctx.req.Header.Method }
@@ -144,6 +153,10 @@ func (ctx *RequestCtx) Body() ([]byte, error) {
 	}
 	for {
 		if len(ctx.bodyBuf) == cap(ctx.bodyBuf) {
+			if ctx.bodyBB == nil && len(ctx.bodyBuf) >= engine.SmallBody {
+				ctx.bodyBB = gatheredBodies.Get()
+				ctx.bodyBuf = append(ctx.bodyBB.B[:0], ctx.bodyBuf...)
+			}
 			ctx.bodyBuf = append(ctx.bodyBuf, 0)[:len(ctx.bodyBuf)]
 		}
 		n, err := ctx.t.ReadBody(r, ctx.bodyBuf[len(ctx.bodyBuf):cap(ctx.bodyBuf)])
@@ -253,22 +266,24 @@ func lowerName(name string) string {
 // Write appends p to the response body (io.Writer). The body is sent when
 // the handler returns, or earlier by Flush.
 func (ctx *RequestCtx) Write(p []byte) (int, error) {
-	ctx.req.RespBody = append(ctx.req.RespBody, p...)
+	ctx.req.RespBody = append(ctx.req.RespBuffer(len(p)), p...)
 	return len(p), nil
 }
 
 // WriteString appends s to the response body.
 func (ctx *RequestCtx) WriteString(s string) (int, error) {
-	ctx.req.RespBody = append(ctx.req.RespBody, s...)
+	ctx.req.RespBody = append(ctx.req.RespBuffer(len(s)), s...)
 	return len(s), nil
 }
 
 // SetBody replaces the response body with a copy of b.
-func (ctx *RequestCtx) SetBody(b []byte) { ctx.req.RespBody = append(ctx.req.RespBody[:0], b...) }
+func (ctx *RequestCtx) SetBody(b []byte) {
+	ctx.req.RespBody = append(ctx.req.EmptyRespBuffer(len(b)), b...)
+}
 
 // SetBodyString replaces the response body with s.
 func (ctx *RequestCtx) SetBodyString(s string) {
-	ctx.req.RespBody = append(ctx.req.RespBody[:0], s...)
+	ctx.req.RespBody = append(ctx.req.EmptyRespBuffer(len(s)), s...)
 }
 
 // SetBodyStatic makes b the response body without copying it. b must never
@@ -277,7 +292,7 @@ func (ctx *RequestCtx) SetBodyStatic(b []byte) { ctx.req.SetStaticBody(b) }
 
 // BodyBuffer gives direct access to the response body buffer for
 // append-style encoders: ctx.SetBodyRaw(strconv.AppendInt(ctx.BodyBuffer(), n, 10)).
-func (ctx *RequestCtx) BodyBuffer() []byte { return ctx.req.RespBody }
+func (ctx *RequestCtx) BodyBuffer() []byte { return ctx.req.RespBuffer(0) }
 
 // SetBodyRaw sets the response body to b, which must come from BodyBuffer
 // (append-style: ctx.SetBodyRaw(strconv.AppendInt(ctx.BodyBuffer(), n, 10))).
@@ -381,7 +396,12 @@ func (ctx *RequestCtx) reset() {
 	ctx.canceled.Store(false)
 	ctx.done = nil
 	ctx.cctx, ctx.ccancel = nil, nil
-	if cap(ctx.bodyBuf) > 1<<20 {
+	if bb := ctx.bodyBB; bb != nil {
+		bb.B = ctx.bodyBuf
+		if cap(bb.B) <= engine.MaxPooledBody {
+			gatheredBodies.Put(bb)
+		}
+		ctx.bodyBB = nil
 		ctx.bodyBuf = nil
 	}
 	ctx.bodyBuf = ctx.bodyBuf[:0]

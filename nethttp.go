@@ -942,7 +942,7 @@ func (w *responseWriter) sendHeader() {
 	}
 	w.sentHeader = true
 	if !w.hasCT && !w.hasCE && bodyAllowed(w.status) && !w.isHead {
-		if b := w.rc.BodyBuffer(); len(b) > 0 {
+		if b := w.rc.req.RespBody; len(b) > 0 {
 			w.rc.SetHeader("content-type", http.DetectContentType(b))
 		}
 	}

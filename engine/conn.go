@@ -71,7 +71,7 @@ type Conn struct {
 	enc        *codec.HeaderEncoder
 	streams    *streamtable.Table[stream] // idleTable while no stream is open
 	set        *streamSet                 // the pooled table and queue, nil while idle
-	outp       *[]byte                    // the pooled buffer behind out, nil while idle
+	outp       *outBuf                    // the pooled buffer behind out, nil while idle
 	sendConn   window.SendConn
 	recvConn   window.Recv
 	scratch    codec.HeaderBlock // for header blocks we decode only to keep HPACK in sync
@@ -201,6 +201,7 @@ func (c *Conn) Output() []byte { return c.out }
 
 // ConsumeOutput drops the first n bytes of output once they are written.
 func (c *Conn) ConsumeOutput(n int) {
+	c.notePeakOut()
 	if n >= len(c.out) {
 		c.ctrlQueued = 0
 		c.releaseOut()

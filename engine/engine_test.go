@@ -333,7 +333,7 @@ func serveOne(tc *tconn, id uint32, blk []byte, frameBuf *[]byte) {
 	r := tc.cb.reqs[0]
 	tc.cb.reqs = tc.cb.reqs[:0]
 	r.AddHeader("content-type", "text/plain")
-	r.RespBody = append(r.RespBody, "hello, world!\n"...)
+	r.RespBody = append(r.RespBuffer(14), "hello, world!\n"...)
 	tc.c.Respond(r)
 	tc.c.ConsumeOutput(len(tc.c.Output()))
 }

@@ -13,6 +13,15 @@ import (
 // output is produced, and go back when the last stream closes and the output
 // is written. sync.Pool Get and Put do not allocate in steady state, so this
 // costs nothing per request while keeping idle connections small.
+//
+// An output buffer grows to what one write needs (up to about WriteChunk
+// for large responses). One that grew for a burst of large responses must
+// not stay in the pool for ever once ordinary traffic resumes, where
+// sync.Pool's reuse would keep it alive: a buffer above outBufSize that
+// served outIdleUses writes in a row each needing less than a quarter of
+// it is dropped when it comes back (the body buffers' pools calibrate
+// instead, buffers.go: a request returns one buffer, a connection many of
+// every size).
 
 // streamSet is the per-connection state that exists only while streams are open.
 type streamSet struct {
@@ -23,11 +32,23 @@ type streamSet struct {
 // connPools are the pools of one Config.
 type connPools struct {
 	sets sync.Pool // *streamSet sized for Config.MaxConcurrentStreams
-	outs sync.Pool // *[]byte output buffers
+	outs sync.Pool // *outBuf output buffers
 }
 
-// outBufSize is the capacity of a pooled output buffer.
-const outBufSize = 16 << 10
+// outBuf is a pooled output buffer.
+type outBuf struct {
+	b    []byte
+	peak int // the most the buffer held since it left the pool
+	idle int // uses in a row that needed less than a quarter of it
+}
+
+const (
+	// outBufSize is the capacity of a new output buffer.
+	outBufSize = 16 << 10
+	// outIdleUses is how many writes in a row may use less than a quarter
+	// of a buffer above outBufSize before it is dropped.
+	outIdleUses = 16
+)
 
 // idleTable stands in for the stream table of a connection without streams:
 // it is never written (Insert goes through Conn.insertStream), so every
@@ -42,8 +63,7 @@ func newConnPools(maxStreams uint32) *connPools {
 		return s
 	}
 	p.outs.New = func() any {
-		b := make([]byte, 0, outBufSize)
-		return &b
+		return &outBuf{b: make([]byte, 0, outBufSize)}
 	}
 	return p
 }
@@ -79,20 +99,35 @@ func (c *Conn) releaseStreams() {
 // appended to it.
 func (c *Conn) begin() {
 	if c.out == nil {
-		c.outp = c.cfg.pools.outs.Get().(*[]byte)
-		c.out = (*c.outp)[:0]
+		c.outp = c.cfg.pools.outs.Get().(*outBuf)
+		c.out = c.outp.b[:0]
 	}
 }
 
-// releaseOut gives the (empty) output buffer back to the pool.
+// notePeakOut records the length of the output before it is consumed.
+func (c *Conn) notePeakOut() {
+	if c.outp != nil {
+		c.outp.peak = max(c.outp.peak, len(c.out))
+	}
+}
+
+// releaseOut gives the (empty) output buffer back to the pool, unless it
+// is too large or has been too large for its uses for a while.
 func (c *Conn) releaseOut() {
 	if c.outp == nil {
 		c.out = nil
 		return
 	}
-	if cap(c.out) <= c.cfg.WriteChunk+4*outBufSize {
-		*c.outp = c.out[:0]
-		c.cfg.pools.outs.Put(c.outp)
+	ob := c.outp
+	if n := cap(c.out); n > outBufSize && ob.peak < n/4 {
+		ob.idle++
+	} else {
+		ob.idle = 0
+	}
+	ob.peak = 0
+	if cap(c.out) <= c.cfg.WriteChunk+4*outBufSize && ob.idle <= outIdleUses {
+		ob.b = c.out[:0]
+		c.cfg.pools.outs.Put(ob)
 	}
 	c.outp = nil
 	c.out = nil

@@ -450,7 +450,7 @@ func (c *Conn) onData(h codec.FrameHeader, p []byte) error {
 			r.body = r.body[:0]
 			r.bodyOff = 0
 		}
-		r.body = append(r.body, df.Data...)
+		r.appendBody(df.Data)
 		switch {
 		case r.started() && r.streaming:
 			// The stream's window is returned as the handler reads: that

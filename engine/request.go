@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/h2loop/h2loop/codec"
+import (
+	"github.com/h2loop/h2loop/codec"
+	"github.com/valyala/bytebufferpool"
+)
 
 // HeaderKV is one response header or trailer field. Either Value or, when
 // Bytes is true, the bytes arena[Off:Off+Len] of the request's header arena
@@ -36,15 +39,21 @@ type Request struct {
 	Owner any
 
 	// Response, filled in by the handler before Respond or SendHeaders.
+	// Append to RespBody through RespBuffer, which moves a body larger
+	// than SmallBody to a pooled buffer (buffers.go).
 	Status     int
 	RespHeader []HeaderKV
 	RespBody   []byte
 	Trailers   []HeaderKV
-	arena      []byte // value bytes of HeaderKV with Bytes set
-	staticBody bool   // RespBody is borrowed read-only memory: never append to it
+	arena      []byte                     // value bytes of HeaderKV with Bytes set
+	staticBody bool                       // RespBody is borrowed read-only memory: never append to it
+	respBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind RespBody, nil while it is small
+	respPeak   int                        // the largest length RespBody had before a truncation
 
 	// request body
-	body       []byte // received, not yet read, from bodyOff
+	body       []byte                     // received, not yet read, from bodyOff
+	recvBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind body, nil while it is small
+	bodyPeak   int                        // the largest length body had
 	bodyOff    int
 	bodyLen    int64 // total DATA payload received
 	bodyEOF    bool  // END_STREAM received
@@ -69,7 +78,8 @@ type Request struct {
 	bodyAtEnd    int64         // bodyLen when the response ended with the body still arriving
 }
 
-// Reset clears the request for reuse, keeping the capacity of its buffers.
+// Reset clears the request for reuse. It keeps the capacity of its header
+// slices and of small body buffers, and gives pooled body buffers back.
 func (r *Request) Reset() {
 	r.Header.Reset()
 	if r.Trailer != nil {
@@ -82,15 +92,7 @@ func (r *Request) Reset() {
 	r.RespHeader = r.RespHeader[:0]
 	r.Trailers = r.Trailers[:0]
 	r.arena = r.arena[:0]
-	if cap(r.RespBody) > 1<<20 || r.staticBody {
-		r.RespBody = nil
-		r.staticBody = false
-	}
-	r.RespBody = r.RespBody[:0]
-	if cap(r.body) > 1<<20 {
-		r.body = nil
-	}
-	r.body = r.body[:0]
+	r.releaseBuffers()
 	r.bodyOff = 0
 	r.bodyLen = 0
 	r.bodyEOF = false
@@ -188,6 +190,10 @@ func (r *Request) sendable() bool { return r.owned && len(r.RespBody) > r.pendin
 // stay unchanged for as long as the response may be in flight (use it for
 // immutable, shared content); nothing is ever appended to it.
 func (r *Request) SetStaticBody(b []byte) {
+	if r.respBuf != nil && !r.staticBody {
+		r.notePeak()
+		r.respBuf.B = r.RespBody[:0] // kept for release or a later write
+	}
 	r.RespBody = b[:len(b):len(b)]
 	r.staticBody = true
 }

@@ -207,6 +207,7 @@ func (c *Conn) CompactBody(r *Request) {
 	if r.pendingOff == 0 {
 		return
 	}
+	r.notePeak()
 	n := copy(r.RespBody, r.RespBody[r.pendingOff:])
 	r.RespBody = r.RespBody[:n]
 	r.pendingOff = 0
@@ -258,6 +259,7 @@ func (c *Conn) respondStatus(st *stream, status int) {
 	r.engineAnswer = true
 	r.Status = status
 	r.RespHeader = r.RespHeader[:0]
+	r.notePeak()
 	r.RespBody = r.RespBody[:0]
 	r.finishing = true
 	// END_STREAM with the handler done: sentEnd closes the stream (with

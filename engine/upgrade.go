@@ -66,7 +66,10 @@ func (c *Conn) Upgrade(settings []byte, r *Request) error {
 // SetBody gives a request read by the HTTP/1.1 layer its complete body
 // (copied); the body then counts as complete.
 func (r *Request) SetBody(b []byte) {
-	r.body = append(r.body[:0], b...)
+	r.body = r.body[:0]
+	if len(b) > 0 {
+		r.appendBody(b)
+	}
 	r.bodyOff = 0
 	r.bodyLen = int64(len(b))
 	r.bodyEOF = true
@@ -84,8 +87,12 @@ func (r *Request) ReadBuffered(p []byte) (n int, eof bool) {
 // ResetResponse drops the response body bytes already sent by a transport
 // that writes them itself (HTTP/1.1 chunked streaming).
 func (r *Request) ResetResponse() {
+	r.notePeak()
 	if r.staticBody {
 		r.RespBody = nil
+		if r.respBuf != nil {
+			r.RespBody = r.respBuf.B[:0]
+		}
 		r.staticBody = false
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/http1"
+	"github.com/valyala/bytebufferpool"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -61,7 +62,7 @@ const (
 	// h1FlushAt is the output size that is written at once even though
 	// more pipelined requests are waiting.
 	h1FlushAt = 32 << 10
-	// h1KeepOut is the largest output buffer kept between requests.
+	// h1KeepOut is the largest output or body buffer put back in its pool.
 	h1KeepOut = 256 << 10
 	// h1DrainTime is how long input is discarded after an error response
 	// before the connection closes (one to two ticks).
@@ -99,8 +100,10 @@ type h1conn struct {
 	upgrade []byte // decoded HTTP2-Settings when req upgrades to h2c
 	up      *h2Upgrade
 	resp    h1resp
-	drain   bool   // an error was answered: discard input until closing
-	out     []byte // response bytes not yet written
+	drain   bool                       // an error was answered: discard input until closing
+	out     []byte                     // response bytes not yet written
+	outBB   *bytebufferpool.ByteBuffer // the pooled buffer behind out during a read pass; its B's length is the most out held
+	bodyBB  *bytebufferpool.ByteBuffer // the pooled buffer behind body while a body arrives
 	scratch []byte
 
 	// watch, when set (by a transport whose reading goroutine runs the
@@ -159,6 +162,7 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 		h.hk.busy()
 	}
 
+	h.takeOut()
 	for !done && h.up == nil {
 		if h.drain {
 			used = len(buf)
@@ -192,6 +196,7 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 		}
 	}
 	h.flush()
+	h.releaseOut()
 
 	idle, done, orphan := h.endInput(used < len(buf), done)
 	if idle && h.hkActive {
@@ -253,7 +258,7 @@ func (h *h1conn) readHead(rest []byte) (n, need int, done bool) {
 	case hd.Chunked:
 		h.bodyIn = h1Chunked
 		h.chunk.Reset()
-		h.body = h.body[:0]
+		h.takeBody()
 	case hd.ContentLength > 0:
 		if int64(len(avail)) >= hd.ContentLength {
 			// The whole body is here: no copy into h.body.
@@ -264,7 +269,7 @@ func (h *h1conn) readHead(rest []byte) (n, need int, done bool) {
 		}
 		h.bodyIn = h1Length
 		h.left = hd.ContentLength
-		h.body = h.body[:0]
+		h.takeBody()
 	default:
 		r.SetBody(nil)
 		h.bodyIn = h1NoBody
@@ -301,12 +306,69 @@ func (h *h1conn) readLength(rest []byte) (n, need int, done bool) {
 	return n, 0, false
 }
 
-// trimBody drops a large body buffer once its bytes are copied to the
+// HTTP/1.1 buffers: the output of a read pass (responses, chunked or not)
+// and a request body being received come from pools of
+// github.com/valyala/bytebufferpool, one per purpose, which learn the sizes
+// in use and drop buffers far larger than most uses when they come back
+// (engine/buffers.go has the same for HTTP/2). A connection holds an output
+// buffer only during a read pass and a body buffer only while a body
+// arrives: an idle connection holds neither.
+var (
+	h1Outs   bytebufferpool.Pool
+	h1Bodies bytebufferpool.Pool
+)
+
+// takeOut gives the read pass an output buffer.
+func (h *h1conn) takeOut() {
+	if h.outBB == nil {
+		h.outBB = h1Outs.Get()
+		h.out = h.outBB.B[:0]
+	}
+}
+
+// notePeakOut records how much output the buffer held, before a flush
+// empties it.
+func (h *h1conn) notePeakOut() {
+	if h.outBB != nil && len(h.out) > len(h.outBB.B) {
+		h.outBB.B = h.out
+	}
+}
+
+// releaseOut gives the output buffer back at the end of a read pass, its
+// length the most it held.
+func (h *h1conn) releaseOut() {
+	bb := h.outBB
+	if bb == nil || len(h.out) > 0 {
+		return
+	}
+	bb.B = h.out[:min(len(bb.B), cap(h.out))]
+	if cap(bb.B) <= h1KeepOut {
+		h1Outs.Put(bb)
+	}
+	h.outBB = nil
+	h.out = nil
+}
+
+// takeBody gives a body that starts arriving a buffer.
+func (h *h1conn) takeBody() {
+	if h.bodyBB == nil {
+		h.bodyBB = h1Bodies.Get()
+		h.body = h.bodyBB.B
+	}
+	h.body = h.body[:0]
+}
+
+// trimBody gives the body buffer back once its bytes are copied to the
 // request, so that an idle connection does not keep it.
 func (h *h1conn) trimBody() {
-	if cap(h.body) > h1KeepOut {
-		h.body = nil
+	if bb := h.bodyBB; bb != nil {
+		bb.B = h.body
+		if cap(bb.B) <= h1KeepOut {
+			h1Bodies.Put(bb)
+		}
+		h.bodyBB = nil
 	}
+	h.body = nil
 }
 
 // readChunked decodes chunked body bytes.
@@ -501,6 +563,7 @@ func (h *h1conn) flush() error {
 	if len(h.out) == 0 {
 		return nil
 	}
+	h.notePeakOut()
 	err := h.write(h.out)
 	h.out = h.out[:0]
 	return err

@@ -668,7 +668,7 @@ func TestH1CloseCancelsHandler(t *testing.T) {
 func allocKit(tb testing.TB) *h1kit {
 	k := newH1Kit(nil, false, engine.Config{}, func(k *h1kit, r *engine.Request, tr Transport) {
 		r.AddHeader("content-type", "text/plain")
-		r.RespBody = append(r.RespBody, "hello, world!\n"...)
+		r.RespBody = append(r.RespBuffer(14), "hello, world!\n"...)
 	})
 	k.sink.out = make([]byte, 0, 4096)
 	return k
@@ -678,6 +678,9 @@ var benchReq = []byte("GET /plaintext HTTP/1.1\r\nHost: localhost:8080\r\nUser-A
 	"Accept: text/plain,*/*;q=0.8\r\nAccept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n\r\n")
 
 func TestH1KeepAliveGetNoAllocs(t *testing.T) {
+	if poolRace {
+		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
+	}
 	k := allocKit(t)
 	k.t = t
 	run := func() {
@@ -758,4 +761,65 @@ func FuzzH1Input(f *testing.F) {
 			t.Fatalf("acquired %d, released %d", k.acquired, k.released)
 		}
 	})
+}
+
+// TestH1BodyNoAllocs: a request body that arrives in pieces (Content-Length
+// and chunked) is gathered in a pooled buffer given back once it is copied
+// to the request, and a flushed (chunked) response is written from the
+// pass's pooled output buffer: nothing is allocated per request, and the
+// connection holds neither buffer between requests.
+func TestH1BodyNoAllocs(t *testing.T) {
+	if poolRace {
+		t.Skip("SKIP under -race: sync.Pool drops items at random; CI also runs this test without -race")
+	}
+	var got int
+	p := make([]byte, 64)
+	k := newH1Kit(nil, false, engine.Config{}, func(k *h1kit, r *engine.Request, tr Transport) {
+		got = 0
+		for {
+			n, err := tr.ReadBody(r, p)
+			got += n
+			if err != nil {
+				break
+			}
+		}
+		r.RespBody = append(r.RespBuffer(9), "part one\n"...)
+		tr.Flush(r)
+		r.RespBody = append(r.RespBuffer(9), "part two\n"...)
+	})
+	k.t = t
+	k.sink.out = make([]byte, 0, 4096)
+	body := strings.Repeat("b", 100)
+	pieces := [][2]string{
+		{"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + body[:40], body[40:]},
+		{"POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n" + body[:40], "\r\n3c\r\n" + body[40:] + "\r\n0\r\n\r\n"},
+	}
+	for _, p := range pieces {
+		first, rest := []byte(p[0]), []byte(p[1])
+		run := func() {
+			k.sink.out = k.sink.out[:0]
+			if used, _, done := k.h.input(first); used != len(first) || done {
+				t.Fatalf("first piece: used %d of %d, done %v", used, len(first), done)
+			}
+			if used, _, done := k.h.input(rest); used != len(rest) || done {
+				t.Fatalf("rest: used %d of %d, done %v", used, len(rest), done)
+			}
+			if got != len(body) || !bytes.HasSuffix(k.sink.out, []byte("9\r\npart two\n\r\n0\r\n\r\n")) {
+				t.Fatalf("handler read %d bytes, response %q", got, k.sink.out)
+			}
+			if k.h.outBB != nil || k.h.bodyBB != nil || k.h.out != nil || k.h.body != nil {
+				t.Fatal("the connection keeps a buffer between requests")
+			}
+		}
+		// Enough for the pools (shared by every test of the process) to
+		// calibrate on these sizes (bytebufferpool counts 42,000 returns
+		// of one size class): a pool that learnt smaller sizes from other
+		// tests drops larger buffers until it does.
+		for i := 0; i < 43000; i++ {
+			run()
+		}
+		if allocs := testing.AllocsPerRun(1000, run); allocs != 0 {
+			t.Fatalf("%q: %v allocations per request, want 0", p[0], allocs)
+		}
+	}
 }
