@@ -392,13 +392,21 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 	if h.closed.Load() || !h.eng.Flush(r) {
 		return ErrCanceled
 	}
-	h.flushLocked()
 	if r == h.inlineReq.Load() {
-		// Running on the reading goroutine: waiting for WINDOW_UPDATE would
-		// wait for ourselves. What the windows do not allow stays queued
-		// and goes out as they open.
+		// Running on the reading goroutine: write now (the end of the
+		// input pass waits for this handler), and never wait for
+		// WINDOW_UPDATE, which would wait for ourselves. What the windows
+		// do not allow stays queued and goes out as they open.
+		h.flushLocked()
 		return nil
 	}
+	// The frames are in the connection's output: written now, or by the
+	// reading goroutine at the end of its input pass, or by the worker
+	// already about to flush, so that the flushes of responses made in
+	// one wake-up share one write (gRPC's handler flushes after every
+	// message). The output is bounded (WriteChunk): what does not fit
+	// stays pending below, until a writer has made room.
+	h.flushSoon()
 	for r.Pending() > 0 {
 		if r.Canceled || h.closed.Load() || r.StreamDone() {
 			return ErrCanceled
