@@ -289,18 +289,21 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 
 // reqContext is the request's context.Context. It is canceled when the
 // stream is reset, the connection dies, or the handler returns. Its Done
-// channel is made on first use, with a goroutine that relays the
-// RequestCtx's cancellation until the handler returns.
+// channel is the one of the RequestCtx's Context, made on first use: the
+// RequestCtx cancels it itself, so no goroutine waits for its end, and a
+// context derived from it with context.WithCancel (as gRPC's handler
+// transport does) joins that context's children instead of starting a
+// goroutine of its own (see Value).
 type reqContext struct {
 	// immutable after newRequest
 	srv   *Server
 	local net.Addr
 	base  context.Context // the connection's context (ConnContext) or the server's (BaseContext)
 
-	mu   sync.Mutex
-	rc   *RequestCtx   // nil once the handler returned
-	done chan struct{} // made by the first Done call
-	err  error         // context.Canceled once canceled
+	mu    sync.Mutex
+	rc    *RequestCtx     // nil once the handler returned
+	inner context.Context // rc.Context() (or a canceled context), made by the first Done call
+	err   error           // context.Canceled once canceled
 }
 
 // Deadline is the deadline of the context it derives from (BaseContext,
@@ -308,7 +311,12 @@ type reqContext struct {
 func (c *reqContext) Deadline() (time.Time, bool) { return c.base.Deadline() }
 
 // Value holds http.LocalAddrContextKey, http.ServerContextKey and
-// ServerContextKey, then the values of the server's base context.
+// ServerContextKey, then the values of the server's base context. Once
+// Done was called, the other keys are looked up in the context whose
+// Done channel it returns (which derives from the base context and adds
+// no value of its own): that is how the context package recognises, for
+// a context derived from this one, a parent it can attach to without a
+// goroutine.
 func (c *reqContext) Value(key any) any {
 	switch key {
 	case http.LocalAddrContextKey:
@@ -321,75 +329,70 @@ func (c *reqContext) Value(key any) any {
 	case ServerContextKey:
 		return c.srv
 	}
+	if inner := c.innerCtx(); inner != nil {
+		return inner.Value(key)
+	}
 	return c.base.Value(key)
+}
+
+func (c *reqContext) innerCtx() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inner
 }
 
 // Done returns a channel closed on cancellation.
 func (c *reqContext) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
-		switch {
-		case c.err != nil:
-			close(c.done)
-		case c.rc.Canceled() || c.base.Err() != nil:
-			c.err = context.Canceled
-			close(c.done)
-		default:
-			go c.relay(c.rc.Done(), c.base.Done(), c.done)
+	if c.inner == nil {
+		if c.rc == nil || c.err != nil {
+			c.inner = canceledContext
+		} else {
+			c.inner = c.rc.Context() // canceled by the RequestCtx: reset, connection end, handler return
 		}
 	}
-	return c.done
+	return c.inner.Done()
 }
 
-// relay cancels c when the stream dies or the context it derives from
-// ends, and ends when c is canceled.
-func (c *reqContext) relay(stream, base <-chan struct{}, done chan struct{}) {
-	select {
-	case <-stream:
-		c.cancel()
-	case <-base:
-		c.cancel()
-	case <-done:
-	}
-}
+// canceledContext is the inner context of a reqContext whose Done was
+// first called after its handler returned.
+var canceledContext = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // Err is context.Canceled once the context is canceled, else nil.
 func (c *reqContext) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err == nil && (c.rc != nil && c.rc.Canceled() || c.base.Err() != nil) {
-		c.cancelLocked()
+	if c.err == nil {
+		switch {
+		case c.inner != nil:
+			if c.inner.Err() != nil {
+				c.err = context.Canceled
+			}
+		case c.rc != nil && c.rc.Canceled() || c.base.Err() != nil:
+			c.err = context.Canceled
+		}
 	}
 	return c.err
 }
 
 func (c *reqContext) String() string { return "h2loop request context" }
 
-func (c *reqContext) cancel() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.cancelLocked()
-}
-
-func (c *reqContext) cancelLocked() {
-	if c.err != nil {
-		return
-	}
-	c.err = context.Canceled
-	if c.done != nil {
-		close(c.done)
-	}
-}
-
-// end cancels the context when the handler returns and forgets the
+// end cancels the context when the handler returns (closing the Done
+// channel, if it was asked for, before it returns) and forgets the
 // RequestCtx.
 func (c *reqContext) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.inner != nil && c.rc != nil {
+		c.rc.endContext()
+	}
 	c.rc = nil
-	c.cancelLocked()
+	c.err = context.Canceled
 }
 
 var (

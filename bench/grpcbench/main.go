@@ -407,8 +407,9 @@ func cell(v []float64, format string) string {
 	return fmt.Sprintf(format+" ("+format+"–"+format+")", med, s[0], s[len(s)-1])
 }
 
-// profiles takes one CPU profile of each server under each workload and
-// writes it to cfg.profile/WORKLOAD-SERVER.pprof.
+// profiles takes one CPU profile and one allocation profile (sampled) of
+// each server under each workload, written to
+// cfg.profile/WORKLOAD-SERVER.pprof and WORKLOAD-SERVER.allocs.pprof.
 func profiles(cfg *config, procs []*proc) error {
 	if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
 		return err
@@ -422,11 +423,17 @@ func profiles(cfg *config, procs []*proc) error {
 				errc <- err
 			}()
 			time.Sleep(300 * time.Millisecond)
-			perr := fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.debug, int(cfg.profileDur.Seconds())), file)
-			if err := errors.Join(<-errc, perr); err != nil {
+			secs := int(cfg.profileDur.Seconds())
+			afile := filepath.Join(cfg.profile, w+"-"+p.kind+".allocs.pprof")
+			aerrc := make(chan error, 1)
+			go func() {
+				aerrc <- fetch(fmt.Sprintf("http://%s/debug/pprof/allocs?seconds=%d", p.debug, secs), afile)
+			}()
+			perr := fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.debug, secs), file)
+			if err := errors.Join(<-errc, perr, <-aerrc); err != nil {
 				return fmt.Errorf("profile of %s %s: %w", p.kind, w, err)
 			}
-			fmt.Printf("profile: %s (go tool pprof -top %s)\n", file, file)
+			fmt.Printf("profiles: %s, %s (go tool pprof -top FILE)\n", file, afile)
 		}
 	}
 	return nil
