@@ -207,7 +207,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 			}
 			continue
 		}
-		k := textproto.CanonicalMIMEHeaderKey(f.Name)
+		k := canonicalHeader(f.Name)
 		if vs := h[k]; len(vs) > 0 {
 			if k == "Cookie" {
 				vs[0] += "; " + f.Value
@@ -282,6 +282,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	s.body.req = r
 
 	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1, dl: &s.dl}
+	s.w.trailers = s.w.trailerArr[:0]
 	s.w.isHead = r.Method == http.MethodHead
 	s.w.h2 = r.ProtoMajor == 2
 	return r, nil
@@ -606,17 +607,18 @@ type responseWriter struct {
 	h2     bool
 
 	status      int
-	wroteHeader bool     // WriteHeader ran (status and header snapshot taken)
-	sentHeader  bool     // the header section went to the transport (Flush)
-	declared    int64    // the Content-Length the handler set, or -1
-	written     int64    // body bytes the handler wrote
-	pending     int      // body bytes written since the last flush
-	hasCT       bool     // Content-Type present in the snapshot (maybe nil: no sniffing)
-	hasDate     bool     // Date present in the snapshot
-	hasCE       bool     // Content-Encoding set: no sniffing
-	trailers    []string // canonical names declared with "Trailer"
-	head101     []byte   // HTTP/1.1: the 101 response WriteHeader(101) holds for Hijack
-	hijacked    bool     // Hijack took the connection
+	wroteHeader bool      // WriteHeader ran (status and header snapshot taken)
+	sentHeader  bool      // the header section went to the transport (Flush)
+	declared    int64     // the Content-Length the handler set, or -1
+	written     int64     // body bytes the handler wrote
+	pending     int       // body bytes written since the last flush
+	hasCT       bool      // Content-Type present in the snapshot (maybe nil: no sniffing)
+	hasDate     bool      // Date present in the snapshot
+	hasCE       bool      // Content-Encoding set: no sniffing
+	trailers    []string  // canonical names declared with "Trailer"
+	trailerArr  [3]string // trailers' first backing array (gRPC declares 3)
+	head101     []byte    // HTTP/1.1: the 101 response WriteHeader(101) holds for Hijack
+	hijacked    bool      // Hijack took the connection
 }
 
 // Header returns the response header map: changes after WriteHeader (or
@@ -658,7 +660,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.status = code
 	w.rc.SetStatus(code)
 	for _, v := range w.header["Trailer"] {
-		for _, t := range strings.Split(v, ",") {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			w.declareTrailer(textproto.TrimString(t))
 		}
 	}
@@ -1044,6 +1048,34 @@ var commonLower = func() map[string]string {
 		"grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-encoding", "grpc-accept-encoding",
 	} {
 		m[textproto.CanonicalMIMEHeaderKey(l)] = l
+	}
+	return m
+}()
+
+// canonicalHeader returns the canonical form of a request header name,
+// without allocating for common names (HTTP/2 sends them in lower case,
+// which textproto.CanonicalMIMEHeaderKey copies unless net/http knows the
+// name: gRPC's own fields, for one, it does not).
+func canonicalHeader(name string) string {
+	if k, ok := commonCanonical[name]; ok {
+		return k
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+// commonCanonical maps the lower-case form of common request header names
+// to their canonical form.
+var commonCanonical = func() map[string]string {
+	m := make(map[string]string)
+	for _, l := range []string{
+		"accept", "accept-encoding", "accept-language", "authorization", "cache-control", "content-encoding",
+		"content-length", "content-type", "cookie", "if-match", "if-modified-since", "if-none-match",
+		"if-range", "origin", "range", "referer", "te", "user-agent", "x-forwarded-for", "x-forwarded-proto",
+		"x-request-id", "traceparent", "tracestate",
+		"grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "grpc-message-type",
+		"connect-protocol-version", "connect-timeout-ms", "connect-content-encoding", "connect-accept-encoding",
+	} {
+		m[l] = textproto.CanonicalMIMEHeaderKey(l)
 	}
 	return m
 }()
