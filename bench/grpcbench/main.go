@@ -27,6 +27,8 @@
 //	go run ./bench/grpcbench                            # 5 rounds of 2 s per server and workload, about 2 minutes
 //	go run ./bench/grpcbench -rounds 3 -cases unary -servers grpc-native,grpc-h2loop
 //	go run ./bench/grpcbench -profile /tmp/prof        # and one CPU profile per server and workload
+//	go run ./bench/grpcbench -base /tmp/grpcbench-old -servers grpc-native,grpc-h2loop,grpc-h2loop@base
+//	                                                     # h2loop now and at the commit /tmp/grpcbench-old was built at
 //
 // All traffic is on loopback; the server processes die with this one.
 package main
@@ -65,6 +67,8 @@ type config struct {
 	profileDur time.Duration
 	serverCPU  string
 	clientCPU  string
+	baseBin    string // another build of this program (-base)
+	syscalls   bool   // count write system calls with perf
 }
 
 func main() {
@@ -83,6 +87,8 @@ func main() {
 	flag.DurationVar(&cfg.profileDur, "profile-d", 5*time.Second, "length of each CPU profile")
 	flag.StringVar(&cfg.serverCPU, "server-cpu", "0", "CPU list for the servers (taskset -c)")
 	flag.StringVar(&cfg.clientCPU, "client-cpu", "1", "CPU list for the client (taskset -c)")
+	flag.BoolVar(&cfg.syscalls, "syscalls", false, "count the servers' write system calls per call with perf stat (needs perf and tracepoint access)")
+	flag.StringVar(&cfg.baseBin, "base", "", "a `binary` of this program built at another commit: servers named KIND@base in -servers run from it (before/after comparisons)")
 	flag.Parse()
 	log.SetFlags(0)
 	if *serveKind != "" {
@@ -97,7 +103,11 @@ func main() {
 		log.Fatal("grpcbench: need 1–50 rounds, -d in (0, 1m], -c ≥ 1, -size ≥ 0 and servers")
 	}
 	for _, s := range cfg.servers {
-		if !slices.Contains(allServers, s) {
+		kind, base := strings.CutSuffix(s, "@base")
+		if base && cfg.baseBin == "" {
+			log.Fatalf("grpcbench: %s needs -base", s)
+		}
+		if !slices.Contains(allServers, kind) {
 			log.Fatalf("grpcbench: unknown server %q (known: %s)", s, strings.Join(allServers, ", "))
 		}
 	}
@@ -161,12 +171,16 @@ type proc struct {
 	cl    *client
 }
 
-// startServer starts kind as a server process pinned to cpu, and waits
-// for its address.
-func startServer(kind, cpu string) (*proc, error) {
+// startServer starts name (a server kind, or KIND@base run from baseBin)
+// as a server process pinned to cpu, and waits for its address.
+func startServer(name, cpu, baseBin string) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	kind, base := strings.CutSuffix(name, "@base")
+	if base {
+		self = baseBin
 	}
 	argv := []string{self, "-serve", kind, "-addr", "127.0.0.1:0", "-debug", "127.0.0.1:0"}
 	var cmd *exec.Cmd
@@ -184,7 +198,7 @@ func startServer(kind, cpu string) (*proc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &proc{kind: kind, cmd: cmd, pid: cmd.Process.Pid}
+	p := &proc{kind: name, cmd: cmd, pid: cmd.Process.Pid}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -281,6 +295,7 @@ type result struct {
 	cpuUS  float64 // server CPU µs per call
 	rate   float64 // calls per second
 	allocs float64 // server allocations per call
+	writes float64 // server write system calls per call (-syscalls)
 }
 
 // measure runs workload against p for d.
@@ -288,6 +303,12 @@ func measure(p *proc, workload string, cfg *config) (result, error) {
 	m0, err := p.mallocs()
 	if err != nil {
 		return result{}, err
+	}
+	var stopCount func() (uint64, error)
+	if cfg.syscalls {
+		if stopCount, err = countWrites(p.pid); err != nil {
+			return result{}, fmt.Errorf("perf stat: %w", err)
+		}
 	}
 	c0, err := p.cpuSeconds()
 	if err != nil {
@@ -304,12 +325,20 @@ func measure(p *proc, workload string, cfg *config) (result, error) {
 	if calls == 0 {
 		return result{}, fmt.Errorf("%s %s: no call completed", p.kind, workload)
 	}
-	return result{
+	res := result{
 		calls:  calls,
 		cpuUS:  (c1 - c0) * 1e6 / float64(calls),
 		rate:   float64(calls) / el.Seconds(),
 		allocs: float64(m1-m0) / float64(calls),
-	}, nil
+	}
+	if stopCount != nil {
+		n, err := stopCount()
+		if err != nil {
+			return result{}, err
+		}
+		res.writes = float64(n) / float64(calls)
+	}
+	return res, nil
 }
 
 func run(cfg *config) error {
@@ -322,7 +351,7 @@ func run(cfg *config) error {
 		}
 	}()
 	for _, kind := range cfg.servers {
-		p, err := startServer(kind, cfg.serverCPU)
+		p, err := startServer(kind, cfg.serverCPU, cfg.baseBin)
 		if err != nil {
 			return err
 		}
@@ -366,18 +395,26 @@ func run(cfg *config) error {
 func report(out io.Writer, workload string, cfg *config, res map[string][]result) {
 	ref := cfg.servers[0]
 	fmt.Fprintf(out, "### %s, -c %d, %d-byte messages (%d rounds of %v)\n\n", workload, cfg.conc, cfg.size, cfg.rounds, cfg.dur)
-	fmt.Fprintf(out, "| server | calls/s | server CPU µs/call | ÷ %s | allocs/call |\n|---|---|---|---|---|\n", ref)
+	wcol, wsep := "", ""
+	if cfg.syscalls {
+		wcol, wsep = " writes/call |", "---|"
+	}
+	fmt.Fprintf(out, "| server | calls/s | server CPU µs/call | ÷ %s | allocs/call |%s\n|---|---|---|---|---|%s\n", ref, wcol, wsep)
 	for _, s := range cfg.servers {
 		rs := res[s]
 		var ratio []float64
 		for i, r := range rs {
 			ratio = append(ratio, r.cpuUS/res[ref][i].cpuUS)
 		}
-		fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", s,
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s |", s,
 			cell(pick(rs, func(r result) float64 { return r.rate }), "%.0f"),
 			cell(pick(rs, func(r result) float64 { return r.cpuUS }), "%.1f"),
 			cell(ratio, "%.2f"),
 			cell(pick(rs, func(r result) float64 { return r.allocs }), "%.0f"))
+		if cfg.syscalls {
+			fmt.Fprintf(out, " %s |", cell(pick(rs, func(r result) float64 { return r.writes }), "%.2f"))
+		}
+		fmt.Fprintln(out)
 	}
 	fmt.Fprintln(out)
 }
