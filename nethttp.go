@@ -903,9 +903,19 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *responseWriter) EnableFullDuplex() error { return nil }
 
 func (w *responseWriter) flush() error {
-	w.sendHeader()
-	w.pending = 0
-	err := w.rc.Flush()
+	var err error
+	switch {
+	case w.sentHeader && w.pending == 0:
+		// Nothing new to send (gRPC flushes again before its status):
+		// only say whether the stream still lives.
+		if w.rc.Canceled() {
+			err = loop.ErrCanceled
+		}
+	default:
+		w.sendHeader()
+		w.pending = 0
+		err = w.rc.Flush()
+	}
 	if err != nil && w.dl.writeExpired() {
 		err = errWriteDeadline
 	}

@@ -406,7 +406,9 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 	// one wake-up share one write (gRPC's handler flushes after every
 	// message). The output is bounded (WriteChunk): what does not fit
 	// stays pending below, until a writer has made room.
-	h.flushSoon()
+	if len(h.eng.Output()) > 0 {
+		h.flushSoon()
+	}
 	for r.Pending() > 0 {
 		if r.Canceled || h.closed.Load() || r.StreamDone() {
 			return ErrCanceled
