@@ -69,6 +69,7 @@ type config struct {
 	clientCPU  string
 	baseBin    string // another build of this program (-base)
 	syscalls   bool   // count write system calls with perf
+	workers    int    // grpc.NumStreamWorkers of the grpc-go servers
 }
 
 func main() {
@@ -76,6 +77,7 @@ func main() {
 	serveKind := flag.String("serve", "", "run as the server process of this `kind` (used by the benchmark itself)")
 	addr := flag.String("addr", "127.0.0.1:0", "with -serve: the address to listen on")
 	debug := flag.String("debug", "", "with -serve: the address of the pprof and /debug/vars listener")
+	flag.IntVar(&cfg.workers, "stream-workers", 0, "grpc.NumStreamWorkers for the grpc-go servers (0: grpc-go's default, a goroutine per call)")
 	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds (each runs every server once per workload)")
 	flag.DurationVar(&cfg.dur, "d", 2*time.Second, "duration of one measured run")
 	flag.DurationVar(&cfg.warm, "warm", time.Second, "warm-up load per server and workload, before the rounds")
@@ -92,7 +94,7 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	if *serveKind != "" {
-		if err := serve(*serveKind, *addr, *debug); err != nil {
+		if err := serve(*serveKind, *addr, *debug, cfg.workers); err != nil {
 			log.Fatalf("grpcbench -serve %s: %v", *serveKind, err)
 		}
 		return
@@ -173,7 +175,7 @@ type proc struct {
 
 // startServer starts name (a server kind, or KIND@base run from baseBin)
 // as a server process pinned to cpu, and waits for its address.
-func startServer(name, cpu, baseBin string) (*proc, error) {
+func startServer(name, cpu, baseBin string, workers int) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -182,7 +184,7 @@ func startServer(name, cpu, baseBin string) (*proc, error) {
 	if base {
 		self = baseBin
 	}
-	argv := []string{self, "-serve", kind, "-addr", "127.0.0.1:0", "-debug", "127.0.0.1:0"}
+	argv := []string{self, "-serve", kind, "-addr", "127.0.0.1:0", "-debug", "127.0.0.1:0", "-stream-workers", strconv.Itoa(workers)}
 	var cmd *exec.Cmd
 	if haveTaskset {
 		cmd = exec.Command("taskset", append([]string{"-c", cpu}, argv...)...)
@@ -342,8 +344,8 @@ func measure(p *proc, workload string, cfg *config) (result, error) {
 }
 
 func run(cfg *config) error {
-	fmt.Printf("grpcbench: %s, GOMAXPROCS %d here; servers on CPU %s, client on CPU %s (taskset %v); %d rounds of %v, -c %d, %d-byte messages\n\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), cfg.serverCPU, cfg.clientCPU, haveTaskset, cfg.rounds, cfg.dur, cfg.conc, cfg.size)
+	fmt.Printf("grpcbench: %s, GOMAXPROCS %d here; servers on CPU %s, client on CPU %s (taskset %v); %d rounds of %v, -c %d, %d-byte messages, grpc.NumStreamWorkers %d\n\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), cfg.serverCPU, cfg.clientCPU, haveTaskset, cfg.rounds, cfg.dur, cfg.conc, cfg.size, cfg.workers)
 	procs := make([]*proc, 0, len(cfg.servers))
 	defer func() {
 		for _, p := range procs {
@@ -351,7 +353,7 @@ func run(cfg *config) error {
 		}
 	}()
 	for _, kind := range cfg.servers {
-		p, err := startServer(kind, cfg.serverCPU, cfg.baseBin)
+		p, err := startServer(kind, cfg.serverCPU, cfg.baseBin, cfg.workers)
 		if err != nil {
 			return err
 		}

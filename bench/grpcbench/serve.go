@@ -88,7 +88,7 @@ func connectMux() *http.ServeMux {
 
 // serve is the server process: it serves kind on addr (and pprof and
 // /debug/vars on debugAddr, if set), prints "listening ADDR debug ADDR" on stdout and runs until SIGTERM or SIGINT.
-func serve(kind, addr, debugAddr string) error {
+func serve(kind, addr, debugAddr string, workers int) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -102,7 +102,11 @@ func serve(kind, addr, debugAddr string) error {
 		debug = dl.Addr().String()
 		go http.Serve(dl, http.DefaultServeMux)
 	}
-	gs := grpc.NewServer()
+	var opts []grpc.ServerOption
+	if workers > 0 {
+		opts = append(opts, grpc.NumStreamWorkers(uint32(workers)))
+	}
+	gs := grpc.NewServer(opts...)
 	testpb.RegisterTestServiceServer(gs, service{})
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
