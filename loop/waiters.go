@@ -15,14 +15,20 @@ import (
 // connection's end wakes them all.
 type waiters struct {
 	// guarded by the connection's mutex
-	list []*waiter // waiting now
+	list []waiting // waiting now: a wake-up scans one array
 	free []*waiter // reused: waiting allocates nothing once the connection has warmed up
 }
 
-// waiter is one waiting handler. ch has one slot and holds nothing while
-// the waiter is listed: the wake-up that unlists it never blocks.
+// waiting is a listed waiter and the request it waits on.
+type waiting struct {
+	r *engine.Request
+	w *waiter
+}
+
+// waiter is one waiting handler's wake-up channel. It has one slot and
+// holds nothing while the waiter is listed: the wake-up that unlists it
+// never blocks.
 type waiter struct {
-	r  *engine.Request
 	ch chan struct{}
 }
 
@@ -38,24 +44,22 @@ func (ws *waiters) wait(mu *sync.Mutex, r *engine.Request) {
 	} else {
 		w = &waiter{ch: make(chan struct{}, 1)}
 	}
-	w.r = r
-	ws.list = append(ws.list, w)
+	ws.list = append(ws.list, waiting{r, w})
 	mu.Unlock()
 	<-w.ch
 	mu.Lock()
-	w.r = nil
 	ws.free = append(ws.free, w)
 }
 
 // wake wakes the waiters of r. Called with the mutex held.
 func (ws *waiters) wake(r *engine.Request) {
 	kept := ws.list[:0]
-	for _, w := range ws.list {
-		if w.r == r {
-			w.ch <- struct{}{}
+	for _, x := range ws.list {
+		if x.r == r {
+			x.w.ch <- struct{}{}
 			continue
 		}
-		kept = append(kept, w)
+		kept = append(kept, x)
 	}
 	clear(ws.list[len(kept):])
 	ws.list = kept
@@ -63,8 +67,8 @@ func (ws *waiters) wake(r *engine.Request) {
 
 // wakeAll wakes every waiter. Called with the mutex held.
 func (ws *waiters) wakeAll() {
-	for _, w := range ws.list {
-		w.ch <- struct{}{}
+	for _, x := range ws.list {
+		x.w.ch <- struct{}{}
 	}
 	clear(ws.list)
 	ws.list = ws.list[:0]
