@@ -101,8 +101,9 @@ func main() {
 	}
 	cfg.servers = split(*servers)
 	cfg.cases = split(*cases)
-	if cfg.rounds < 1 || cfg.dur <= 0 || cfg.conc < 1 || cfg.size < 0 || len(cfg.servers) == 0 || cfg.rounds > 50 || cfg.dur > time.Minute {
-		log.Fatal("grpcbench: need 1–50 rounds, -d in (0, 1m], -c ≥ 1, -size ≥ 0 and servers")
+	if cfg.rounds < 1 || cfg.dur <= 0 || cfg.conc < 1 || cfg.size < 0 || len(cfg.servers) == 0 || cfg.rounds > 50 || cfg.dur > time.Minute ||
+		cfg.warm < 0 || cfg.warm > time.Minute || cfg.profileDur < time.Second || cfg.profileDur > time.Minute || cfg.conc > 10000 || cfg.size > 4<<20 {
+		log.Fatal("grpcbench: need 1–50 rounds, -d in (0, 1m], -warm and -profile-d up to 1m, -c in [1, 10000], -size in [0, 4 MiB] and servers")
 	}
 	for _, s := range cfg.servers {
 		kind, base := strings.CutSuffix(s, "@base")
