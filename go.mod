@@ -3,6 +3,7 @@ module github.com/h2loop/h2loop
 go 1.26.8
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/chromedp/chromedp v0.23.1
 	github.com/cloudwego/netpoll v0.7.2

@@ -207,7 +207,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 			}
 			continue
 		}
-		k := textproto.CanonicalMIMEHeaderKey(f.Name)
+		k := canonicalHeader(f.Name)
 		if vs := h[k]; len(vs) > 0 {
 			if k == "Cookie" {
 				vs[0] += "; " + f.Value
@@ -282,6 +282,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	s.body.req = r
 
 	s.w = responseWriter{rc: rc, req: r, header: make(http.Header), declared: -1, dl: &s.dl}
+	s.w.trailers = s.w.trailerArr[:0]
 	s.w.isHead = r.Method == http.MethodHead
 	s.w.h2 = r.ProtoMajor == 2
 	return r, nil
@@ -289,18 +290,21 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 
 // reqContext is the request's context.Context. It is canceled when the
 // stream is reset, the connection dies, or the handler returns. Its Done
-// channel is made on first use, with a goroutine that relays the
-// RequestCtx's cancellation until the handler returns.
+// channel is the one of the RequestCtx's Context, made on first use: the
+// RequestCtx cancels it itself, so no goroutine waits for its end, and a
+// context derived from it with context.WithCancel (as gRPC's handler
+// transport does) joins that context's children instead of starting a
+// goroutine of its own (see Value).
 type reqContext struct {
 	// immutable after newRequest
 	srv   *Server
 	local net.Addr
 	base  context.Context // the connection's context (ConnContext) or the server's (BaseContext)
 
-	mu   sync.Mutex
-	rc   *RequestCtx   // nil once the handler returned
-	done chan struct{} // made by the first Done call
-	err  error         // context.Canceled once canceled
+	mu    sync.Mutex
+	rc    *RequestCtx     // nil once the handler returned
+	inner context.Context // rc.Context() (or a canceled context), made by the first Done call
+	err   error           // context.Canceled once canceled
 }
 
 // Deadline is the deadline of the context it derives from (BaseContext,
@@ -308,7 +312,12 @@ type reqContext struct {
 func (c *reqContext) Deadline() (time.Time, bool) { return c.base.Deadline() }
 
 // Value holds http.LocalAddrContextKey, http.ServerContextKey and
-// ServerContextKey, then the values of the server's base context.
+// ServerContextKey, then the values of the server's base context. Once
+// Done was called, the other keys are looked up in the context whose
+// Done channel it returns (which derives from the base context and adds
+// no value of its own): that is how the context package recognises, for
+// a context derived from this one, a parent it can attach to without a
+// goroutine.
 func (c *reqContext) Value(key any) any {
 	switch key {
 	case http.LocalAddrContextKey:
@@ -321,75 +330,70 @@ func (c *reqContext) Value(key any) any {
 	case ServerContextKey:
 		return c.srv
 	}
+	if inner := c.innerCtx(); inner != nil {
+		return inner.Value(key)
+	}
 	return c.base.Value(key)
+}
+
+func (c *reqContext) innerCtx() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inner
 }
 
 // Done returns a channel closed on cancellation.
 func (c *reqContext) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
-		switch {
-		case c.err != nil:
-			close(c.done)
-		case c.rc.Canceled() || c.base.Err() != nil:
-			c.err = context.Canceled
-			close(c.done)
-		default:
-			go c.relay(c.rc.Done(), c.base.Done(), c.done)
+	if c.inner == nil {
+		if c.rc == nil || c.err != nil {
+			c.inner = canceledContext
+		} else {
+			c.inner = c.rc.Context() // canceled by the RequestCtx: reset, connection end, handler return
 		}
 	}
-	return c.done
+	return c.inner.Done()
 }
 
-// relay cancels c when the stream dies or the context it derives from
-// ends, and ends when c is canceled.
-func (c *reqContext) relay(stream, base <-chan struct{}, done chan struct{}) {
-	select {
-	case <-stream:
-		c.cancel()
-	case <-base:
-		c.cancel()
-	case <-done:
-	}
-}
+// canceledContext is the inner context of a reqContext whose Done was
+// first called after its handler returned.
+var canceledContext = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // Err is context.Canceled once the context is canceled, else nil.
 func (c *reqContext) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err == nil && (c.rc != nil && c.rc.Canceled() || c.base.Err() != nil) {
-		c.cancelLocked()
+	if c.err == nil {
+		switch {
+		case c.inner != nil:
+			if c.inner.Err() != nil {
+				c.err = context.Canceled
+			}
+		case c.rc != nil && c.rc.Canceled() || c.base.Err() != nil:
+			c.err = context.Canceled
+		}
 	}
 	return c.err
 }
 
 func (c *reqContext) String() string { return "h2loop request context" }
 
-func (c *reqContext) cancel() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.cancelLocked()
-}
-
-func (c *reqContext) cancelLocked() {
-	if c.err != nil {
-		return
-	}
-	c.err = context.Canceled
-	if c.done != nil {
-		close(c.done)
-	}
-}
-
-// end cancels the context when the handler returns and forgets the
+// end cancels the context when the handler returns (closing the Done
+// channel, if it was asked for, before it returns) and forgets the
 // RequestCtx.
 func (c *reqContext) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.inner != nil && c.rc != nil {
+		c.rc.endContext()
+	}
 	c.rc = nil
-	c.cancelLocked()
+	c.err = context.Canceled
 }
 
 var (
@@ -603,17 +607,18 @@ type responseWriter struct {
 	h2     bool
 
 	status      int
-	wroteHeader bool     // WriteHeader ran (status and header snapshot taken)
-	sentHeader  bool     // the header section went to the transport (Flush)
-	declared    int64    // the Content-Length the handler set, or -1
-	written     int64    // body bytes the handler wrote
-	pending     int      // body bytes written since the last flush
-	hasCT       bool     // Content-Type present in the snapshot (maybe nil: no sniffing)
-	hasDate     bool     // Date present in the snapshot
-	hasCE       bool     // Content-Encoding set: no sniffing
-	trailers    []string // canonical names declared with "Trailer"
-	head101     []byte   // HTTP/1.1: the 101 response WriteHeader(101) holds for Hijack
-	hijacked    bool     // Hijack took the connection
+	wroteHeader bool      // WriteHeader ran (status and header snapshot taken)
+	sentHeader  bool      // the header section went to the transport (Flush)
+	declared    int64     // the Content-Length the handler set, or -1
+	written     int64     // body bytes the handler wrote
+	pending     int       // body bytes written since the last flush
+	hasCT       bool      // Content-Type present in the snapshot (maybe nil: no sniffing)
+	hasDate     bool      // Date present in the snapshot
+	hasCE       bool      // Content-Encoding set: no sniffing
+	trailers    []string  // canonical names declared with "Trailer"
+	trailerArr  [3]string // trailers' first backing array (gRPC declares 3)
+	head101     []byte    // HTTP/1.1: the 101 response WriteHeader(101) holds for Hijack
+	hijacked    bool      // Hijack took the connection
 }
 
 // Header returns the response header map: changes after WriteHeader (or
@@ -655,7 +660,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.status = code
 	w.rc.SetStatus(code)
 	for _, v := range w.header["Trailer"] {
-		for _, t := range strings.Split(v, ",") {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			w.declareTrailer(textproto.TrimString(t))
 		}
 	}
@@ -896,9 +903,19 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *responseWriter) EnableFullDuplex() error { return nil }
 
 func (w *responseWriter) flush() error {
-	w.sendHeader()
-	w.pending = 0
-	err := w.rc.Flush()
+	var err error
+	switch {
+	case w.sentHeader && w.pending == 0:
+		// Nothing new to send (gRPC flushes again before its status):
+		// only say whether the stream still lives.
+		if w.rc.Canceled() {
+			err = loop.ErrCanceled
+		}
+	default:
+		w.sendHeader()
+		w.pending = 0
+		err = w.rc.Flush()
+	}
 	if err != nil && w.dl.writeExpired() {
 		err = errWriteDeadline
 	}
@@ -1041,6 +1058,34 @@ var commonLower = func() map[string]string {
 		"grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-encoding", "grpc-accept-encoding",
 	} {
 		m[textproto.CanonicalMIMEHeaderKey(l)] = l
+	}
+	return m
+}()
+
+// canonicalHeader returns the canonical form of a request header name,
+// without allocating for common names (HTTP/2 sends them in lower case,
+// which textproto.CanonicalMIMEHeaderKey copies unless net/http knows the
+// name: gRPC's own fields, for one, it does not).
+func canonicalHeader(name string) string {
+	if k, ok := commonCanonical[name]; ok {
+		return k
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+// commonCanonical maps the lower-case form of common request header names
+// to their canonical form.
+var commonCanonical = func() map[string]string {
+	m := make(map[string]string)
+	for _, l := range []string{
+		"accept", "accept-encoding", "accept-language", "authorization", "cache-control", "content-encoding",
+		"content-length", "content-type", "cookie", "if-match", "if-modified-since", "if-none-match",
+		"if-range", "origin", "range", "referer", "te", "user-agent", "x-forwarded-for", "x-forwarded-proto",
+		"x-request-id", "traceparent", "tracestate",
+		"grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "grpc-message-type",
+		"connect-protocol-version", "connect-timeout-ms", "connect-content-encoding", "connect-accept-encoding",
+	} {
+		m[l] = textproto.CanonicalMIMEHeaderKey(l)
 	}
 	return m
 }()

@@ -57,7 +57,7 @@ type h2conn struct {
 	tlsState *tls.ConnectionState
 
 	mu     sync.Mutex
-	cond   sync.Cond // waited on by handlers blocked on body bytes or send window
+	wait   waiters // handlers blocked on body bytes or the send window; guarded by mu
 	eng    *engine.Conn
 	closed atomic.Bool // socket closed: the engine is aborted; set under mu
 	ending atomic.Bool // the engine ended the connection (its error counted); closing follows
@@ -79,7 +79,6 @@ type h2conn struct {
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS, hk: s.hooks()}
-	h.cond.L = &h.mu
 	h.eng = engine.NewConn(core.engineConfig(remote), h, &core.Metrics, time.Now())
 	if isTLS {
 		h.eng.StartTLS()
@@ -101,7 +100,7 @@ func (h *h2conn) Dispatch(r *engine.Request) {
 }
 
 func (h *h2conn) Wake(r *engine.Request) {
-	h.cond.Broadcast()
+	h.wait.wake(r)
 	if r.Canceled && r.Owner != nil {
 		h.core.opts.Hooks.Canceled(r)
 	}
@@ -202,7 +201,7 @@ func (h *h2conn) closeAfterPanic() {
 			// The engine panics again while aborting: close the socket
 			// without it.
 			h.closed.Store(true)
-			h.cond.Broadcast()
+			h.wait.wakeAll()
 			go h.sink.closeSocket()
 			h.core.remove(h)
 		}
@@ -317,7 +316,7 @@ func (h *h2conn) closeLocked() {
 	}
 	h.closed.Store(true)
 	h.eng.Abort()
-	h.cond.Broadcast()
+	h.wait.wakeAll()
 	go h.sink.closeSocket() // not under mu: netpoll runs the close callback (onClosed, which takes mu) synchronously
 	h.core.remove(h)
 }
@@ -335,7 +334,7 @@ func (h *h2conn) onClosed() {
 	if !h.closed.Load() {
 		h.closed.Store(true)
 		h.eng.Abort()
-		h.cond.Broadcast()
+		h.wait.wakeAll()
 	}
 }
 
@@ -367,7 +366,7 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 		if r.Canceled || h.closed.Load() || r.StreamDone() {
 			return 0, ErrCanceled
 		}
-		h.cond.Wait()
+		h.wait.wait(&h.mu, r)
 	}
 }
 
@@ -382,7 +381,7 @@ func (h *h2conn) CloseBody(r *engine.Request) {
 	h.mu.Lock()
 	defer h.unlock("CloseBody")
 	h.eng.CloseBody(r)
-	h.cond.Broadcast()
+	h.wait.wake(r)
 	h.flushSoon()
 }
 
@@ -392,18 +391,28 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 	if h.closed.Load() || !h.eng.Flush(r) {
 		return ErrCanceled
 	}
-	h.flushLocked()
 	if r == h.inlineReq.Load() {
-		// Running on the reading goroutine: waiting for WINDOW_UPDATE would
-		// wait for ourselves. What the windows do not allow stays queued
-		// and goes out as they open.
+		// Running on the reading goroutine: write now (the end of the
+		// input pass waits for this handler), and never wait for
+		// WINDOW_UPDATE, which would wait for ourselves. What the windows
+		// do not allow stays queued and goes out as they open.
+		h.flushLocked()
 		return nil
+	}
+	// The frames are in the connection's output: written now, or by the
+	// reading goroutine at the end of its input pass, or by the worker
+	// already about to flush, so that the flushes of responses made in
+	// one wake-up share one write (gRPC's handler flushes after every
+	// message). The output is bounded (WriteChunk): what does not fit
+	// stays pending below, until a writer has made room.
+	if len(h.eng.Output()) > 0 {
+		h.flushSoon()
 	}
 	for r.Pending() > 0 {
 		if r.Canceled || h.closed.Load() || r.StreamDone() {
 			return ErrCanceled
 		}
-		h.cond.Wait()
+		h.wait.wait(&h.mu, r)
 	}
 	h.eng.CompactBody(r)
 	return nil

@@ -55,8 +55,9 @@ func (p *phase) onClose(f func()) {
 	p.mu.Unlock()
 }
 
-// closeAll closes every client resource of the phase.
-func (p *phase) closeAll() {
+// closeAll closes every client resource of the phase. It returns the
+// closers it ran (each may be run again: they are idempotent).
+func (p *phase) closeAll() []func() {
 	p.mu.Lock()
 	cs := p.closers
 	p.closers = nil
@@ -64,6 +65,7 @@ func (p *phase) closeAll() {
 	for i := len(cs) - 1; i >= 0; i-- {
 		cs[i]()
 	}
+	return cs
 }
 
 func (p *phase) ok(op string, start time.Time, requests int) {
