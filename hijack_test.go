@@ -10,7 +10,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -272,6 +271,15 @@ func TestWrapHandlerHijackPeerClose(t *testing.T) {
 // gets the connection closed (FloodErrors, a log line) instead of growing
 // the server's memory, and the handler's next read says so.
 func TestWrapHandlerHijackUnreadInput(t *testing.T) {
+	for _, reactor := range []string{"netpoll", "fd"} {
+		t.Run(reactor, func(t *testing.T) {
+			t.Setenv("H2LOOP_REACTOR", reactor)
+			hijackUnreadInput(t, reactor)
+		})
+	}
+}
+
+func hijackUnreadInput(t *testing.T, reactor string) {
 	var srv *h2loop.Server
 	var logs logBuffer
 	proceed := make(chan struct{})
@@ -317,7 +325,7 @@ func TestWrapHandlerHijackUnreadInput(t *testing.T) {
 	if sent >= 64<<20 {
 		t.Fatalf("the server took %d MiB its handler did not read", sent>>20)
 	}
-	if os.Getenv("H2LOOP_REACTOR") == "fd" {
+	if reactor == "fd" {
 		// HTTP/1.1 is served on the standard library's path there: nothing
 		// reads for a hijacked connection but its handler, so the kernel's
 		// buffers bound what the client can send.

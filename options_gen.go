@@ -46,5 +46,6 @@ func (s *Server) loopOptions(o *loop.Options) {
 	o.ReadTimeout = s.ReadTimeout
 	o.MaxBufferedInput = s.MaxBufferedInput
 	o.MaxConns = s.MaxConns
+	o.Reactor = s.Reactor
 	o.DisableHTTP1 = s.DisableHTTP1
 }

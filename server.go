@@ -318,6 +318,17 @@ type Server struct {
 	// 100000 (an idle connection costs about 6 KB).
 	MaxConns int
 
+	// Reactor picks the transport of cleartext connections: "fd", each
+	// socket registered on netpoll's pollers with an operator of its own
+	// (HTTP/2 read and parsed on the poller, about 2.9 KB per idle
+	// connection; HTTP/1.1 connections leave it for a goroutine each), or
+	// "netpoll", netpoll's own connections (about 5.7 KB per idle
+	// connection, HTTP/1.1 served on the reactor too). Empty means the
+	// environment variable H2LOOP_REACTOR, else "fd" on Linux and
+	// "netpoll" on the other platforms with a reactor. Windows serves
+	// everything on the standard library's path.
+	Reactor string
+
 	// DisableHTTP1 refuses HTTP/1.1. On cleartext connections, bytes that
 	// are not the HTTP/2 preface close the connection (no Upgrade to h2c
 	// either). Over TLS, ALPN offers "h2" alone (unless TLSConfig sets

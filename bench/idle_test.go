@@ -22,6 +22,7 @@ import (
 // The figure includes the client side of each connection (a net.Conn in
 // this process, about 0.3 KB); the server alone is measured in PERF.md.
 func TestIdleConnHeap(t *testing.T) {
+	t.Setenv("H2LOOP_REACTOR", "netpoll")
 	const limit = 7500 // bytes per connection, both sides (measured 6.5-6.9 KB; 7.9 KB when netpoll kept a buffer node each way)
 	heapPerConn(t, "idle", limit, func(addr string, n int) ([]net.Conn, error) {
 		return h2c.OpenIdle(addr, "/", n, 32, 30*time.Second)
@@ -33,6 +34,7 @@ func TestIdleConnHeap(t *testing.T) {
 // first one is handed back at once), so connecting costs an attacker as
 // much as it costs the server, until SettingsTimeout closes them.
 func TestSilentConnHeap(t *testing.T) {
+	t.Setenv("H2LOOP_REACTOR", "netpoll")
 	const limit = 5 << 10 // bytes per connection, both sides (19.6 KB when netpoll's first read buffer stays)
 	heapPerConn(t, "silent", limit, func(addr string, n int) ([]net.Conn, error) {
 		conns := make([]net.Conn, 0, n)
