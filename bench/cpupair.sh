@@ -7,7 +7,9 @@
 # machine load: on a shared machine it halves the spread of the ratio.
 # Prints each run's ticks, requests and ratio (working tree ÷ baseline,
 # server user+system time from /proc/PID/stat per request) and the median.
-# Usage: bench/cpupair.sh REV [RUNS]   Environment: D (seconds, default 5).
+# Usage: bench/cpupair.sh REV [RUNS]   Environment: D (seconds, default 5),
+# LOAD (h2load flags and path instead of "-c 64 -m 16 /", e.g.
+# "-c 64 -m 16 -d bench/out/post4k /echo").
 set -euo pipefail
 rev=${1:?usage: bench/cpupair.sh REV [RUNS]}
 runs=${2:-9}
@@ -20,6 +22,10 @@ git archive --format=tar "$rev" | tar -x -C "$out/base"
 (cd "$out/base" && go build -o "$out/hello-base" ./examples/hello)
 go build -o "$out/hello-new" ./examples/hello
 command -v h2load >/dev/null || { echo "cpupair.sh: h2load not found (apt-get install nghttp2-client)" >&2; exit 1; }
+
+load=${LOAD:--c 64 -m 16 /}
+flags=${load% *}
+path=${load##* }
 
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 listening() {
@@ -37,11 +43,11 @@ for i in $(seq 1 "$runs"); do
 	taskset -c 0 "$out/hello-new" -addr "127.0.0.1:$pb" 2>/dev/null & b=$!
 	pids=("$a" "$b")
 	listening "$pa"; listening "$pb"
-	h2load -n 20000 -c 64 -m 16 "http://127.0.0.1:$pa/" >/dev/null 2>&1
-	h2load -n 20000 -c 64 -m 16 "http://127.0.0.1:$pb/" >/dev/null 2>&1
+	h2load -n 20000 $flags "http://127.0.0.1:$pa$path" >/dev/null 2>&1
+	h2load -n 20000 $flags "http://127.0.0.1:$pb$path" >/dev/null 2>&1
 	a0=$(ticks "$a"); b0=$(ticks "$b")
-	taskset -c 1 h2load -D "${D:-5}" -c 64 -m 16 "http://127.0.0.1:$pa/" >"$out/a.txt" 2>&1 & la=$!
-	taskset -c 1 h2load -D "${D:-5}" -c 64 -m 16 "http://127.0.0.1:$pb/" >"$out/b.txt" 2>&1 & lb=$!
+	taskset -c 1 h2load -D "${D:-5}" $flags "http://127.0.0.1:$pa$path" >"$out/a.txt" 2>&1 & la=$!
+	taskset -c 1 h2load -D "${D:-5}" $flags "http://127.0.0.1:$pb$path" >"$out/b.txt" 2>&1 & lb=$!
 	wait "$la" "$lb"
 	a1=$(ticks "$a"); b1=$(ticks "$b")
 	kill "$a" "$b"; wait "$a" "$b" 2>/dev/null || true
