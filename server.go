@@ -390,9 +390,12 @@ type Server struct {
 	// an h2c upgrade reports StateIdle between the HTTP/1.1 request and
 	// its HTTP/2 stream, and a connection refused at accept (MaxConns) is
 	// not reported. Calls for one connection never overlap; they run on
-	// the server's goroutines and must not block. A connection served on
-	// the netpoll reactor is reported as its netpoll.Connection (Hijack
-	// returns another net.Conn for it). A panic in it is recovered,
+	// the server's goroutines and must not block. A cleartext connection
+	// is reported as a net.Conn of the reactor's: on the fd reactor one
+	// whose reads fail while the server owns its input (it stands for the
+	// standard library's connection once HTTP/1.1 takes the socket), on
+	// netpoll's connections its netpoll.Connection (Hijack returns
+	// another net.Conn for it). A panic in it is recovered,
 	// counted in Stats.CallbackPanics and logged with its stack; one in
 	// the StateNew call closes that connection (with nothing more
 	// reported for it). Unset, it costs nothing.
