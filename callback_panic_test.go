@@ -1,7 +1,6 @@
 package h2loop_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,25 +22,21 @@ import (
 // A panic in a user callback that runs outside a handler is recovered,
 // counted in Stats.CallbackPanics and logged with its stack; a connection
 // whose accept-time callback panicked is closed, and the server goes on
-// serving. Each test runs on the three transports: the netpoll reactor,
-// the standard library's cleartext path and TLS.
+// serving. Each test runs on every transport: both cleartext reactors
+// (fd and netpoll's connections), the standard library's cleartext path
+// and TLS.
 
-// lockedBuf is a log destination the server and the test share.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// wantAcceptPanic checks the answer to a callback that panicked at
+// accept: the connection closed by the server, the panic counted and
+// logged, the next connection served, none left open.
+func (s *cbServer) wantAcceptPanic(t *testing.T, name string) {
+	t.Helper()
+	wantClosedByServer(t, s.addr)
+	s.wantPanics(t, 1, name)
+	if err := s.get(); err != nil {
+		t.Fatalf("after the panic: %v", err)
+	}
+	s.wantNoConns(t)
 }
 
 // cbServer is a server under test on one transport.
@@ -50,7 +44,7 @@ type cbServer struct {
 	srv  *h2loop.Server
 	addr string
 	pool *x509.CertPool // TLS only
-	log  *lockedBuf
+	log  *logBuffer
 }
 
 // get makes one GET / on a new connection and checks the answer.
@@ -96,9 +90,12 @@ func (s *cbServer) wantNoConns(t *testing.T) {
 // onTransports runs f against a server configured by configure on each
 // transport.
 func onTransports(t *testing.T, configure func(*h2loop.Server), f func(t *testing.T, s *cbServer)) {
-	for _, kind := range []string{"netpoll", "std", "tls"} {
+	for _, kind := range []string{"fd", "netpoll", "std", "tls"} {
 		t.Run(kind, func(t *testing.T) {
-			lb := &lockedBuf{}
+			if kind == "fd" || kind == "netpoll" {
+				t.Setenv("H2LOOP_REACTOR", kind)
+			}
+			lb := &logBuffer{}
 			cfg := func(srv *h2loop.Server) {
 				srv.ErrorLog = log.New(lb, "", 0)
 				configure(srv)
@@ -171,14 +168,7 @@ func TestConnStatePanicAtAccept(t *testing.T) {
 				first()
 			}
 		}
-	}, func(t *testing.T, s *cbServer) {
-		wantClosedByServer(t, s.addr)
-		s.wantPanics(t, 1, "ConnState")
-		if err := s.get(); err != nil {
-			t.Fatalf("after the panic: %v", err)
-		}
-		s.wantNoConns(t)
-	})
+	}, func(t *testing.T, s *cbServer) { s.wantAcceptPanic(t, "ConnState") })
 }
 
 func TestConnContextPanic(t *testing.T) {
@@ -188,14 +178,7 @@ func TestConnContextPanic(t *testing.T) {
 			first()
 			return ctx
 		}
-	}, func(t *testing.T, s *cbServer) {
-		wantClosedByServer(t, s.addr)
-		s.wantPanics(t, 1, "ConnContext")
-		if err := s.get(); err != nil {
-			t.Fatalf("after the panic: %v", err)
-		}
-		s.wantNoConns(t)
-	})
+	}, func(t *testing.T, s *cbServer) { s.wantAcceptPanic(t, "ConnContext") })
 }
 
 // A BaseContext that panics at accept (through ConnContext) is a
@@ -208,14 +191,7 @@ func TestBaseContextPanicAtAccept(t *testing.T) {
 			return context.Background()
 		}
 		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context { return ctx }
-	}, func(t *testing.T, s *cbServer) {
-		wantClosedByServer(t, s.addr)
-		s.wantPanics(t, 1, "ConnContext")
-		if err := s.get(); err != nil {
-			t.Fatalf("after the panic: %v", err)
-		}
-		s.wantNoConns(t)
-	})
+	}, func(t *testing.T, s *cbServer) { s.wantAcceptPanic(t, "ConnContext") })
 }
 
 // ConnState panics on every later state: the requests are served all
@@ -272,7 +248,7 @@ func TestInlineHandlerFuncPanic(t *testing.T) {
 }
 
 func TestOnShutdownPanic(t *testing.T) {
-	lb := &lockedBuf{}
+	lb := &logBuffer{}
 	srv := &h2loop.Server{Handler: h2loop.HandlerFunc(helloHandler), ErrorLog: log.New(lb, "", 0)}
 	ran := make(chan struct{})
 	srv.RegisterOnShutdown(func() { panic("OnShutdown panics") })
@@ -321,7 +297,7 @@ func (w *panicWriter) Write([]byte) (int, error) {
 func TestLoggerPanic(t *testing.T) {
 	for _, which := range []string{"Logger", "ErrorLog"} {
 		t.Run(which, func(t *testing.T) {
-			std := &lockedBuf{}
+			std := &logBuffer{}
 			log.SetOutput(std)
 			defer log.SetOutput(os.Stderr)
 			ph, pw := &panicHandler{}, &panicWriter{}
@@ -360,7 +336,7 @@ func TestLoggerPanic(t *testing.T) {
 // panics closes that connection only.
 func TestTLSCallbackPanic(t *testing.T) {
 	cert, pool := selfSigned(t)
-	lb := &lockedBuf{}
+	lb := &logBuffer{}
 	first, _ := panicFirst("GetCertificate")
 	var srvp *h2loop.Server
 	addr, _ := startTLSServer(t, h2loop.HandlerFunc(helloHandler), func(srv *h2loop.Server) {
