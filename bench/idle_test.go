@@ -36,18 +36,7 @@ func TestIdleConnHeap(t *testing.T) {
 func TestSilentConnHeap(t *testing.T) {
 	t.Setenv("H2LOOP_REACTOR", "netpoll")
 	const limit = 5 << 10 // bytes per connection, both sides (19.6 KB when netpoll's first read buffer stays)
-	heapPerConn(t, "silent", limit, func(addr string, n int) ([]net.Conn, error) {
-		conns := make([]net.Conn, 0, n)
-		for range n {
-			nc, err := net.Dial("tcp", addr)
-			if err != nil {
-				h2c.CloseAll(conns)
-				return nil, err
-			}
-			conns = append(conns, nc)
-		}
-		return conns, nil
-	})
+	heapPerConn(t, "silent", limit, openSilent)
 }
 
 // TestIdleConnHeapFD is TestIdleConnHeap on the fd reactor (loop/fd.go):
@@ -69,18 +58,7 @@ func TestIdleConnHeapFD(t *testing.T) {
 func TestSilentConnHeapFD(t *testing.T) {
 	t.Setenv("H2LOOP_REACTOR", "fd")
 	const limit = 1200 // bytes per connection, both sides
-	heapPerConn(t, "silent (fd reactor)", limit, func(addr string, n int) ([]net.Conn, error) {
-		conns := make([]net.Conn, 0, n)
-		for range n {
-			nc, err := net.Dial("tcp", addr)
-			if err != nil {
-				h2c.CloseAll(conns)
-				return nil, err
-			}
-			conns = append(conns, nc)
-		}
-		return conns, nil
-	})
+	heapPerConn(t, "silent (fd reactor)", limit, openSilent)
 }
 
 // heapPerConn starts h2loop, opens 2,000 connections with open and fails
@@ -119,4 +97,18 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// openSilent opens n connections that send nothing.
+func openSilent(addr string, n int) ([]net.Conn, error) {
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			h2c.CloseAll(conns)
+			return nil, err
+		}
+		conns = append(conns, nc)
+	}
+	return conns, nil
 }
