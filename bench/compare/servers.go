@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/h2loop/h2loop/bench/internal/procstat"
 )
 
 // serverSpec is a server the comparison can run.
@@ -132,40 +133,9 @@ func stopAll() {
 	}
 }
 
-// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat.
-var clockTick = 100.0
-
-func init() {
-	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
-		if v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && v > 0 {
-			clockTick = v
-		}
-	}
-}
-
 // cpuSeconds is the user+system CPU time of the whole process (all its
 // threads, exited ones included), from /proc/PID/stat.
-func (p *proc) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
-	if err != nil {
-		return 0, err
-	}
-	// the command name may contain spaces: fields start after the last ')'
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("bad /proc/%d/stat", p.pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("bad /proc/%d/stat", p.pid)
-	}
-	ut, err1 := strconv.ParseFloat(f[11], 64) // field 14, utime
-	st, err2 := strconv.ParseFloat(f[12], 64) // field 15, stime
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc/%d/stat", p.pid)
-	}
-	return (ut + st) / clockTick, nil
-}
+func (p *proc) cpuSeconds() (float64, error) { return procstat.CPUSeconds(p.pid) }
 
 // runqueueSeconds is the time the process's live threads spent runnable
 // but waiting for a CPU (/proc/PID/task/*/schedstat, second field): other

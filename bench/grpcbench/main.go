@@ -35,7 +35,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	_ "expvar" // /debug/vars on a server process's debug listener
@@ -53,6 +52,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/h2loop/h2loop/bench/internal/procstat"
 )
 
 type config struct {
@@ -246,37 +247,9 @@ func (p *proc) stop() {
 	}
 }
 
-// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat.
-var clockTick = func() float64 {
-	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
-		if v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil && v > 0 {
-			return v
-		}
-	}
-	return 100
-}()
-
-// cpuSeconds is the user + system CPU time of the whole server process.
-func (p *proc) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')') // the command name may hold spaces
-	if i < 0 {
-		return 0, fmt.Errorf("bad /proc/%d/stat", p.pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("bad /proc/%d/stat", p.pid)
-	}
-	ut, err1 := strconv.ParseFloat(f[11], 64) // field 14, utime
-	st, err2 := strconv.ParseFloat(f[12], 64) // field 15, stime
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc/%d/stat", p.pid)
-	}
-	return (ut + st) / clockTick, nil
-}
+// cpuSeconds is the user+system CPU time of the whole process (all its
+// threads, exited ones included), from /proc/PID/stat.
+func (p *proc) cpuSeconds() (float64, error) { return procstat.CPUSeconds(p.pid) }
 
 // mallocs is the server's runtime.MemStats.Mallocs.
 func (p *proc) mallocs() (uint64, error) {
