@@ -108,10 +108,17 @@ type HeaderDecoder struct {
 // SetMaxDynamicTableSize on the acknowledgement) and which rejects header
 // lists larger than maxHeaderListSize.
 func NewHeaderDecoder(maxDynamicTableSize, maxHeaderListSize uint32) *HeaderDecoder {
-	d := &HeaderDecoder{tableLimit: maxDynamicTableSize}
+	d := new(HeaderDecoder)
+	d.Init(maxDynamicTableSize, maxHeaderListSize)
+	return d
+}
+
+// Init is NewHeaderDecoder for a decoder the caller allocated (inside a
+// connection object); d must be zero and must not be copied afterwards.
+func (d *HeaderDecoder) Init(maxDynamicTableSize, maxHeaderListSize uint32) {
+	d.tableLimit = maxDynamicTableSize
 	d.hd = hpack.NewDecoder(maxDynamicTableSize, d.onField)
 	d.SetMaxHeaderListSize(maxHeaderListSize)
-	return d
 }
 
 // SetMaxHeaderListSize sets the largest header list size (RFC 9113 §6.5.2:

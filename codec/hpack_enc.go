@@ -60,7 +60,15 @@ type HeaderEncoder struct {
 // NewHeaderEncoder returns an encoder with the initial dynamic table size of
 // 4096 (RFC 9113 §6.5.2), ready for its first block.
 func NewHeaderEncoder() *HeaderEncoder {
-	return &HeaderEncoder{peerLimit: DefaultHeaderTableSize, maxSize: min(DefaultHeaderTableSize, maxEncoderTableSize)}
+	e := new(HeaderEncoder)
+	e.Init()
+	return e
+}
+
+// Init is NewHeaderEncoder for an encoder the caller allocated (inside a
+// connection object): it resets e to the initial state.
+func (e *HeaderEncoder) Init() {
+	*e = HeaderEncoder{peerLimit: DefaultHeaderTableSize, maxSize: min(DefaultHeaderTableSize, maxEncoderTableSize)}
 }
 
 // SetPeerMaxDynamicTableSize records the peer's SETTINGS_HEADER_TABLE_SIZE.

@@ -58,84 +58,91 @@ type stream struct {
 }
 
 // Conn is one HTTP/2 server connection.
+//
+// Its fields are ordered by size (pointers, 8-byte, 4-byte, then 1-byte
+// fields) so that none is padded: an idle connection is this struct, its
+// HPACK contexts and nothing else, and thousands of them stay in memory.
+// Rarely used state (a scratch block for discarded field blocks) is taken
+// from a pool while in use.
 type Conn struct {
-	// immutable after NewConn
+	// immutable after Init
 	cfg *Config
 	cb  Callbacks
 	m   *Metrics
 
 	// state, owned by the caller holding the connection lock
-	state      connState
-	out        []byte
-	dec        *codec.HeaderDecoder
-	enc        *codec.HeaderEncoder
-	streams    *streamtable.Table[stream] // idleTable while no stream is open
-	set        *streamSet                 // the pooled table and queue, nil while idle
-	outp       *outBuf                    // the pooled buffer behind out, nil while idle
-	sendConn   window.SendConn
-	recvConn   window.Recv
-	scratch    codec.HeaderBlock // for header blocks we decode only to keep HPACK in sync
-	peerMaxFrm uint32
-	peerMaxHdr uint32
+	out      []byte
+	dec      *codec.HeaderDecoder // &decv
+	enc      *codec.HeaderEncoder // &encv
+	streams  *streamtable.Table[stream] // idleTable while no stream is open
+	set      *streamSet                 // the pooled table and queue, nil while idle
+	outp     *outBuf                    // the pooled buffer behind out, nil while idle
+	scratch  *codec.HeaderBlock         // pooled, for header blocks we decode only to keep HPACK in sync; nil otherwise
+	lazy     []uint32                   // streams to dispatch at the end of the current Feed
+	sendConn window.SendConn
+	recvConn window.Recv
+	buffered int64 // body bytes buffered by streams not yet dispatched
+	unread   int64 // body bytes received for running handlers and not read yet
 
-	lazy         []uint32   // streams to dispatch at the end of the current Feed
+	// field block in progress (HEADERS without END_HEADERS)
+	pendingErr error // reported when a discarded field block ends
+	contFrames int
+	contStart  int64 // UnixNano
+
+	// RFC 9218: PRIORITY_UPDATEs for streams not open yet
+	prioIdle []prioUpdate
+
+	// settings and liveness, UnixNano
+	settingsSentAt int64
+	started        int64
+	lastActive     int64
+	now            int64
+
+	// abuse counters
+	closeReason error
+	ctrlQueued  int    // control frames produced since the last TakeOutput
+	resets      int    // resets of active streams (the client's, or provoked by it) in the current second
+	useless     int    // frames that do no work
+	rejectedHdr int    // header sections above MaxHeaderListSize, decaying per request
+	windowUpd   uint64 // WINDOW_UPDATE frames received
+	dataFrames  uint64 // DATA frames sent
+	dataBytes   uint64 // DATA payload bytes sent
+
+	peerMaxFrm   uint32
+	peerMaxHdr   uint32
 	lastClientID uint32     // highest stream id the client opened
 	closedRing   [16]uint32 // streams that closed last (HEADERS on them: STREAM_CLOSED)
 	closedNext   uint32
 	resetRing    [16]uint32 // streams we reset last (DATA on them is ignored)
 	resetNext    uint32
-	buffered     int64 // body bytes buffered by streams not yet dispatched
-	unread       int64 // body bytes received for running handlers and not read yet
-
-	// field block in progress (HEADERS without END_HEADERS)
-	contStream  uint32
-	contEnd     bool
-	contFrames  int
-	contDiscard bool
-	contStart   time.Time
-	pendingErr  error // reported when a discarded field block ends
-
-	// the bits of the non-empty send queues, one per urgency (prio.go,
-	// in the stream set)
-	rmask uint8
-
-	// RFC 9218: PRIORITY_UPDATEs for streams not open yet; the highest
-	// push stream promised
-	prioIdle   []prioUpdate
-	lastPushID uint32
-	peerNo7540 uint32 // the client's SETTINGS_NO_RFC7540_PRIORITIES
-	// server push: the client's SETTINGS_ENABLE_PUSH and
+	contStream   uint32
+	// the highest push stream promised; the client's
+	// SETTINGS_NO_RFC7540_PRIORITIES; server push: the client's
 	// SETTINGS_MAX_CONCURRENT_STREAMS, and our pushed streams open
-	peerPush       bool
+	lastPushID     uint32
+	peerNo7540     uint32
 	peerMaxStreams uint32
 	pushActive     uint32
-	settingsIn     bool // the client's first SETTINGS frame was processed
+	goAwayLast     uint32 // the last stream id of the final GOAWAY
 
-	// settings and liveness
-	settingsSentAt time.Time
-	awaitingAck    bool
-	started        time.Time
-	lastActive     time.Time
-	now            time.Time
-	active         bool
-
-	// shutdown
-	goAwaySent   bool   // final GOAWAY sent
-	goAwayLast   uint32 // its last stream id
-	shutdownPing bool   // first GOAWAY of a graceful shutdown sent, PING outstanding
+	state       connState
+	contEnd     bool
+	contDiscard bool
+	// the bits of the non-empty send queues, one per urgency (prio.go,
+	// in the stream set)
+	rmask        uint8
+	peerPush     bool // the client's SETTINGS_ENABLE_PUSH
+	settingsIn   bool // the client's first SETTINGS frame was processed
+	awaitingAck  bool
+	active       bool
+	goAwaySent   bool // final GOAWAY sent
+	shutdownPing bool // first GOAWAY of a graceful shutdown sent, PING outstanding
 	peerGoAway   bool
+	altSvcDone   bool // Config.AltSvc sent, or not to be sent
 
-	altSvcDone bool // Config.AltSvc sent, or not to be sent
-
-	// abuse counters
-	ctrlQueued  int // control frames produced since the last TakeOutput
-	resets      int // resets of active streams (the client's, or provoked by it) in the current second
-	useless     int
-	rejectedHdr int    // header sections above MaxHeaderListSize, decaying per request
-	windowUpd   uint64 // WINDOW_UPDATE frames received
-	dataFrames  uint64 // DATA frames sent
-	dataBytes   uint64 // DATA payload bytes sent
-	closeReason error
+	// the HPACK contexts, kept inline: one allocation per connection
+	decv codec.HeaderDecoder
+	encv codec.HeaderEncoder
 }
 
 // shutdownPingData marks the PING of a graceful shutdown.
@@ -145,17 +152,23 @@ var shutdownPingData = [8]byte{'h', '2', 'l', 'o', 'o', 'p', 'g', 'a'}
 // preface (our SETTINGS and a connection WINDOW_UPDATE) to the output at once.
 // cfg must have been normalised and outlives the Conn; m may be nil.
 func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
+	c := new(Conn)
+	c.Init(cfg, cb, m, now)
+	return c
+}
+
+// Init is NewConn for a Conn the caller allocated, as a part of a larger
+// connection object (one allocation per connection). c must be zero, and
+// must not be copied or moved afterwards.
+func (c *Conn) Init(cfg *Config, cb Callbacks, m *Metrics, now time.Time) {
 	if m == nil {
 		m = new(Metrics)
 	}
-	c := &Conn{
-		cfg: cfg,
-		cb:  cb,
-		m:   m,
-		// Until the client acknowledges our SETTINGS it may use the default
-		// 4096-byte table (§6.5.3); a smaller limit applies from the ACK.
-		dec:        codec.NewHeaderDecoder(max(cfg.HeaderTableSize, codec.DefaultHeaderTableSize), cfg.MaxHeaderListSize),
-		enc:        codec.NewHeaderEncoder(),
+	t := now.UnixNano()
+	*c = Conn{
+		cfg:        cfg,
+		cb:         cb,
+		m:          m,
 		streams:    idleTable,
 		sendConn:   window.NewSendConn(codec.DefaultInitialWindowSize),
 		recvConn:   window.NewRecv(cfg.InitialConnWindow),
@@ -164,10 +177,15 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 		// SETTINGS_MAX_CONCURRENT_STREAMS is unlimited until set (§6.5.2).
 		peerPush:       true,
 		peerMaxStreams: 1<<32 - 1,
-		started:        now,
-		lastActive:     now,
-		now:            now,
+		started:        t,
+		lastActive:     t,
+		now:            t,
 	}
+	// Until the client acknowledges our SETTINGS it may use the default
+	// 4096-byte table (§6.5.3); a smaller limit applies from the ACK.
+	c.decv.Init(max(cfg.HeaderTableSize, codec.DefaultHeaderTableSize), cfg.MaxHeaderListSize)
+	c.encv.Init()
+	c.dec, c.enc = &c.decv, &c.encv
 	c.begin()
 	settings := [...]codec.Setting{
 		{ID: codec.SettingMaxConcurrentStreams, Value: cfg.MaxConcurrentStreams},
@@ -189,10 +207,9 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 	if cfg.InitialConnWindow > codec.DefaultInitialWindowSize {
 		c.out = codec.AppendWindowUpdate(c.out, 0, cfg.InitialConnWindow-codec.DefaultInitialWindowSize)
 	}
-	c.settingsSentAt = now
+	c.settingsSentAt = t
 	c.awaitingAck = true
 	c.m.inc(&c.m.Conns)
-	return c
 }
 
 // Output returns the bytes produced so far. The transport writes them and
@@ -628,16 +645,17 @@ func (c *Conn) onWindowUpdate(h codec.FrameHeader, p []byte) error {
 // second. It returns a non-nil error when the connection must close.
 func (c *Conn) Tick(now time.Time) error {
 	c.begin()
-	c.now = now
+	t := now.UnixNano()
+	c.now = t
 	c.resets = 0
 	if c.active {
-		c.lastActive = now
+		c.lastActive = t
 		c.active = false
 	}
 	if c.state == stateClosed {
 		return errClosed
 	}
-	if c.state != stateOpen && now.Sub(c.started) > c.cfg.SettingsTimeout {
+	if c.state != stateOpen && t-c.started > int64(c.cfg.SettingsTimeout) {
 		c.m.inc(&c.m.Timeouts)
 		if c.state == statePreface {
 			c.state = stateClosed
@@ -649,22 +667,22 @@ func (c *Conn) Tick(now time.Time) error {
 	// "If the sender of a SETTINGS frame does not receive an acknowledgment
 	// within a reasonable amount of time, it MAY issue a connection error of
 	// type SETTINGS_TIMEOUT" (§6.5.3).
-	if c.awaitingAck && now.Sub(c.settingsSentAt) > c.cfg.SettingsTimeout {
+	if c.awaitingAck && t-c.settingsSentAt > int64(c.cfg.SettingsTimeout) {
 		c.m.inc(&c.m.Timeouts)
 		return c.connError(codec.ErrCodeSettingsTimeout, "SETTINGS not acknowledged", errTimeout)
 	}
-	if c.contStream != 0 && now.Sub(c.contStart) > c.cfg.HeaderTimeout {
+	if c.contStream != 0 && t-c.contStart > int64(c.cfg.HeaderTimeout) {
 		c.m.inc(&c.m.Timeouts)
 		return c.connError(codec.ErrCodeEnhanceYourCalm, "header block not completed in time", errTimeout)
 	}
-	if c.cfg.IdleTimeout > 0 && c.streams.Len() == 0 && now.Sub(c.lastActive) > c.cfg.IdleTimeout {
+	if c.cfg.IdleTimeout > 0 && c.streams.Len() == 0 && t-c.lastActive > int64(c.cfg.IdleTimeout) {
 		c.m.inc(&c.m.Timeouts)
 		c.out = codec.AppendGoAway(c.out, c.lastClientID, codec.ErrCodeNo, nil)
 		c.goAwaySent = true
 		c.state = stateClosed
 		return errIdle
 	}
-	if c.shutdownPing && now.Sub(c.settingsSentAt) > c.cfg.SettingsTimeout {
+	if c.shutdownPing && t-c.settingsSentAt > int64(c.cfg.SettingsTimeout) {
 		c.finalGoAway() // the client never answered the shutdown PING
 	}
 	if c.cfg.StreamIdleTimeout > 0 && c.streams.Len() > 0 {
@@ -717,7 +735,7 @@ func (c *Conn) windowStalled(st *stream) bool {
 }
 
 // touch records a frame on st, for StreamIdleTimeout.
-func (c *Conn) touch(st *stream) { st.activeAt = c.now.UnixNano() }
+func (c *Conn) touch(st *stream) { st.activeAt = c.now }
 
 var (
 	errTimeout = errors.New("h2: timeout")

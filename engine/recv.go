@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/window"
@@ -130,7 +131,26 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 // decoded only to keep the HPACK state in sync with the client.
 func (c *Conn) discardBlock(id uint32) {
 	c.contDiscard = true
-	c.dec.Begin(id, codec.BlockTrailers, &c.scratch)
+	if c.scratch == nil {
+		c.scratch = scratchBlocks.Get().(*codec.HeaderBlock)
+	}
+	c.dec.Begin(id, codec.BlockTrailers, c.scratch)
+}
+
+// scratchBlocks holds the header blocks of discarded field blocks, which
+// are rare: a connection holds one only while it decodes such a block.
+var scratchBlocks = sync.Pool{New: func() any { return new(codec.HeaderBlock) }}
+
+// dropScratch gives the scratch block back once a discarded field block
+// has ended.
+func (c *Conn) dropScratch() {
+	if b := c.scratch; b != nil {
+		c.scratch = nil
+		b.Reset()
+		if cap(b.Fields) <= 64 {
+			scratchBlocks.Put(b)
+		}
+	}
 }
 
 // blockThen decodes the rest of a discarded block (first fragment now,
@@ -154,7 +174,7 @@ func (c *Conn) blockThen(hf codec.HeadersFrame, err error) error {
 			return cerr
 		}
 	}
-	c.scratch.Reset()
+	c.dropScratch()
 	return err
 }
 
@@ -208,7 +228,7 @@ func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
 				return cerr
 			}
 		}
-		c.scratch.Reset()
+		c.dropScratch()
 		err := c.pendingErr
 		c.pendingErr = nil
 		return err
