@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"sync"
 	"unsafe"
 
 	"golang.org/x/net/http2/hpack"
@@ -32,7 +33,8 @@ type encEntry struct {
 // guards it. Encoding :status, fields already in the table, WriteFieldNoIndex
 // and WriteContentLength allocates nothing.
 type HeaderEncoder struct {
-	out []byte // the block being encoded
+	out []byte  // the block being encoded
+	buf *[]byte // out's pooled buffer, nil after Release
 
 	// dynamic table: ring[(head+i)&(len(ring)-1)] for i < n, oldest first;
 	// len(ring) is zero or a power of two
@@ -97,6 +99,10 @@ func (e *HeaderEncoder) SetPeerMaxDynamicTableSize(n uint32) {
 // Reset starts a new block, discarding the previous one (its Bytes become
 // invalid). It writes a pending dynamic table size update first.
 func (e *HeaderEncoder) Reset() {
+	if e.buf == nil {
+		e.buf = blockBufs.Get().(*[]byte)
+		e.out = *e.buf
+	}
 	e.out = e.out[:0]
 	if !e.sizePending {
 		return
@@ -129,8 +135,30 @@ func (e *HeaderEncoder) evictTo(limit uint32) {
 	}
 }
 
-// Bytes returns the encoded block. It is valid until the next Reset.
+// Bytes returns the encoded block. It is valid until the next Reset or
+// Release.
 func (e *HeaderEncoder) Bytes() []byte { return e.out }
+
+// Release gives the block buffer back to a pool that all encoders share,
+// so that a connection between responses holds none; the next Reset takes
+// one again. The dynamic table is kept. Bytes is invalid afterwards.
+func (e *HeaderEncoder) Release() {
+	if e.buf == nil {
+		return
+	}
+	if cap(e.out) <= maxPooledBlock {
+		*e.buf = e.out[:0]
+		blockBufs.Put(e.buf)
+	}
+	e.buf, e.out = nil, nil
+}
+
+// maxPooledBlock is the capacity above which a block buffer is not kept
+// for reuse (a block with large fields is rare).
+const maxPooledBlock = 16 << 10
+
+// blockBufs are the block buffers of encoders that are not encoding.
+var blockBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // search returns the index (62 and up) of the newest dynamic entry equal to
 // name: value, or 0 and the index of the newest entry named name (0 if

@@ -114,6 +114,7 @@ func (c *Conn) notePeakOut() {
 // releaseOut gives the (empty) output buffer back to the pool, unless it
 // is too large or has been too large for its uses for a while.
 func (c *Conn) releaseOut() {
+	c.enc.Release() // the encoder's block buffer too: every block is in out
 	if c.outp == nil {
 		c.out = nil
 		return
