@@ -65,28 +65,16 @@ var errStringTooLong = connErr(ErrCodeCompression, "header field string longer t
 // loop). Decoding a block whose fields are all indexed allocates nothing; each
 // literal name or value costs one string.
 type HeaderDecoder struct {
+	// Fields are ordered by size (no padding): a decoder lives inside every
+	// connection.
+
 	// immutable after construction
 	hd *hpack.Decoder // emit func (d.onField) set once
 
-	// settings, changed between blocks
-	maxListSize uint32 // SETTINGS_MAX_HEADER_LIST_SIZE we enforce
-	tableLimit  uint32 // SETTINGS_HEADER_TABLE_SIZE in force
-	needUpdate  bool   // tableLimit was lowered: the next block must start with a size update to at most minLimit
-	minLimit    uint32 // while needUpdate: the smallest tableLimit since the last block
-
 	// per-block state, reset by Begin
 	dst       *HeaderBlock // nil: decode only to keep the table in sync
-	streamID  uint32
-	kind      BlockKind
-	size      uint64 // header list size so far (§6.5.2)
-	tooLarge  bool   // size crossed maxListSize; fields no longer stored
-	regular   bool   // a regular field has been seen
-	pseudo    uint8  // pseudo-header fields seen (pseudoMethod, ...)
-	malformed string // first validation failure, "" if none
-	atStart   bool   // still in the leading dynamic table size updates
-	updates   int    // leading size updates seen
-	npend     int    // bytes of a size update split across fragments
-	pend      [maxUpdateLen]byte
+	size      uint64       // header list size so far (§6.5.2)
+	malformed string       // first validation failure, "" if none
 	scan      fieldScanner // the representations after the leading updates
 
 	// valid holds field values (8 to 128 bytes) found valid lately: a
@@ -94,11 +82,28 @@ type HeaderDecoder struct {
 	// same string each time) is not scanned again. Holding the strings
 	// keeps their memory, so the same pointer and length mean the same
 	// bytes; mostly they are the table's own, and at worst 512 bytes.
-	valid     [4]string
-	validNext uint8
+	valid [4]string
 
 	// sticky: once the HPACK context is broken the connection must end
 	err error
+
+	// settings, changed between blocks
+	maxListSize uint32 // SETTINGS_MAX_HEADER_LIST_SIZE we enforce
+	tableLimit  uint32 // SETTINGS_HEADER_TABLE_SIZE in force
+	minLimit    uint32 // while needUpdate: the smallest tableLimit since the last block
+	needUpdate  bool   // tableLimit was lowered: the next block must start with a size update to at most minLimit
+
+	// per-block state, reset by Begin
+	streamID  uint32
+	kind      BlockKind
+	tooLarge  bool  // size crossed maxListSize; fields no longer stored
+	regular   bool  // a regular field has been seen
+	pseudo    uint8 // pseudo-header fields seen (pseudoMethod, ...)
+	atStart   bool  // still in the leading dynamic table size updates
+	updates   uint8 // leading size updates seen
+	npend     uint8 // bytes of a size update split across fragments
+	pend      [maxUpdateLen]byte
+	validNext uint8 // the slot of valid to fill next
 }
 
 // NewHeaderDecoder returns a decoder whose dynamic table may grow up to
@@ -301,7 +306,7 @@ func (d *HeaderDecoder) leadingUpdates(fragment []byte) ([]byte, error) {
 		fragment = fragment[1:]
 		v, done := parseSizeUpdate(d.pend[:d.npend])
 		if !done {
-			if d.npend == len(d.pend) {
+			if int(d.npend) == len(d.pend) {
 				return nil, errSizeUpdateTooLarge
 			}
 			continue

@@ -51,22 +51,22 @@ type h2conn struct {
 	sink   sink
 	remote net.Addr
 	rstr   addrString
-	tls    bool
 	hk     *connHooks
 	// tlsState is set by the TLS transport before the first request.
 	tlsState *tls.ConnectionState
 
 	mu     sync.Mutex
-	wait   waiters // handlers blocked on body bytes or the send window; guarded by mu
-	eng    *engine.Conn
-	closed atomic.Bool // socket closed: the engine is aborted; set under mu
-	ending atomic.Bool // the engine ended the connection (its error counted); closing follows
+	wait   waiters      // handlers blocked on body bytes or the send window; guarded by mu
+	eng    *engine.Conn // &engv
+	closed atomic.Bool  // socket closed: the engine is aborted; set under mu
+	ending atomic.Bool  // the engine ended the connection (its error counted); closing follows
 	// shutdownReq asks for a graceful shutdown, started by whoever holds
 	// mu next; shutdownDone (under mu) says it started.
 	shutdownReq  atomic.Bool
 	shutdownDone bool
 	inLoop       bool // the reading goroutine will flush when it is done
 	flushing     bool // a worker is about to flush
+	tls          bool // immutable after start
 	dispatch     []task
 	inline       []task
 	// inlineSpare is the other buffer of inline; inlineReq is the request
@@ -75,11 +75,16 @@ type h2conn struct {
 	inlineSpare []task
 	inlineReq   atomic.Pointer[engine.Request] // set without mu: only its own goroutine compares it with its request
 	spare       []task
+
+	// engv is the engine, inline: a connection's protocol state is one
+	// allocation.
+	engv engine.Conn
 }
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS, hk: s.hooks()}
-	h.eng = engine.NewConn(core.engineConfig(remote), h, &core.Metrics, time.Now())
+	h.eng = &h.engv
+	h.eng.Init(core.engineConfig(remote), h, &core.Metrics, time.Now())
 	if isTLS {
 		h.eng.StartTLS()
 	}
