@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,46 @@ func TestPartialFrameReadTimeout(t *testing.T) {
 				t.Fatalf("closed after %v, before ReadTimeout", el)
 			}
 			waitFor(t, "the log line", func() bool { return strings.Contains(logs.String(), "incomplete frame") })
+		})
+	}
+}
+
+// TestFDRemoteAddr: a handler on the fd reactor sees its client's address
+// (the peer address accept returned) as a *net.TCPAddr equal to the
+// client's local address, over IPv4 and IPv6.
+func TestFDRemoteAddr(t *testing.T) {
+	t.Setenv("H2LOOP_REACTOR", "fd")
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			host := "127.0.0.1:0"
+			if network == "tcp6" {
+				host = "[::1]:0"
+			}
+			ln, err := net.Listen(network, host)
+			if err != nil {
+				t.Skipf("no %s loopback here: %v", network, err)
+			}
+			seen := make(chan net.Addr, 1)
+			srv := &h2loop.Server{Handler: h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+				seen <- ctx.RemoteAddr()
+				ctx.SetBodyString("ok")
+			})}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			rc := dialRaw(t, ln.Addr().String())
+			rc.handshake()
+			rc.write(rc.get(1, "/"))
+			var got net.Addr
+			select {
+			case got = <-seen:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no request reached the handler")
+			}
+			ta, ok := got.(*net.TCPAddr)
+			want := rc.nc.LocalAddr().(*net.TCPAddr)
+			if !ok || !ta.IP.Equal(want.IP) || ta.Port != want.Port || ta.String() != want.String() {
+				t.Fatalf("handler saw RemoteAddr %#v (%v), want %v", got, got, want)
+			}
 		})
 	}
 }

@@ -1,14 +1,39 @@
 package loop
 
 import (
+	"net"
 	"syscall"
 	"unsafe"
 )
 
 // acceptNonBlock accepts a connection as a non-blocking, close-on-exec
-// socket.
-func acceptNonBlock(lfd int) (int, syscall.Sockaddr, error) {
-	return syscall.Accept4(lfd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+// socket, and returns its peer's address. The peer's socket address is
+// read into a buffer on the stack (syscall.Accept4 allocates one), and an
+// IP peer's address is one allocation (newTCPAddr).
+func acceptNonBlock(lfd int, isTCP bool) (int, net.Addr, error) {
+	var rsa syscall.RawSockaddrAny
+	l := uint32(syscall.SizeofSockaddrAny)
+	fd, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)),
+		syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, nil, e
+	}
+	switch rsa.Addr.Family {
+	case syscall.AF_INET:
+		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return int(fd), newTCPAddr(sa.Addr[:], int(p[0])<<8|int(p[1])), nil
+	case syscall.AF_INET6:
+		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return int(fd), newTCPAddr(sa.Addr[:], int(p[0])<<8|int(p[1])), nil
+	}
+	// A Unix socket's peer (usually unnamed): the slow path is fine.
+	sa, err := syscall.Getpeername(int(fd))
+	if err != nil {
+		sa = nil
+	}
+	return int(fd), sockaddrAddr(sa, isTCP), nil
 }
 
 // readNoBlock reads from the non-blocking socket fd without entering the

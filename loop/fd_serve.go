@@ -102,7 +102,7 @@ func (a *fdAcceptor) onRead(p netpoll.Poll) error {
 	pause := false
 	err := a.rc.Control(func(lfd uintptr) {
 		for {
-			fd, sa, err := acceptNonBlock(int(lfd))
+			fd, remote, err := acceptNonBlock(int(lfd), a.isTCP)
 			switch err {
 			case nil:
 			case syscall.EAGAIN:
@@ -117,7 +117,7 @@ func (a *fdAcceptor) onRead(p netpoll.Poll) error {
 				return
 			}
 			a.delay = 0
-			a.core.addFD(fd, sockaddrAddr(sa, a.isTCP), a.isTCP)
+			a.core.addFD(fd, remote, a.isTCP)
 		}
 	})
 	switch {
@@ -173,11 +173,9 @@ func (a *fdAcceptor) finish(err error) {
 func sockaddrAddr(sa syscall.Sockaddr, isTCP bool) net.Addr {
 	switch a := sa.(type) {
 	case *syscall.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IPv4(a.Addr[0], a.Addr[1], a.Addr[2], a.Addr[3]), Port: a.Port}
+		return newTCPAddr(a.Addr[:], a.Port)
 	case *syscall.SockaddrInet6:
-		ip := make(net.IP, net.IPv6len)
-		copy(ip, a.Addr[:])
-		return &net.TCPAddr{IP: ip, Port: a.Port}
+		return newTCPAddr(a.Addr[:], a.Port)
 	case *syscall.SockaddrUnix:
 		return &net.UnixAddr{Name: a.Name, Net: "unix"}
 	}
@@ -185,6 +183,26 @@ func sockaddrAddr(sa syscall.Sockaddr, isTCP bool) net.Addr {
 		return &net.TCPAddr{}
 	}
 	return &net.UnixAddr{Net: "unix"}
+}
+
+// tcpAddr is a net.TCPAddr with room for its IP: one allocation.
+type tcpAddr struct {
+	addr net.TCPAddr
+	ip   [net.IPv6len]byte
+}
+
+// newTCPAddr returns the address of ip (4 or 16 bytes) and port, its IP
+// in the 16-byte form either way (as net.IPv4 makes it).
+func newTCPAddr(ip []byte, port int) *net.TCPAddr {
+	a := new(tcpAddr)
+	if len(ip) == net.IPv4len {
+		a.ip[10], a.ip[11] = 0xff, 0xff
+		copy(a.ip[12:], ip)
+	} else {
+		copy(a.ip[:], ip)
+	}
+	a.addr = net.TCPAddr{IP: a.ip[:], Port: port}
+	return &a.addr
 }
 
 // handOff serves the connection on the standard library's path (a

@@ -2,11 +2,14 @@
 
 package loop
 
-import "syscall"
+import (
+	"net"
+	"syscall"
+)
 
 // acceptNonBlock accepts a connection as a non-blocking, close-on-exec
 // socket.
-func acceptNonBlock(lfd int) (int, syscall.Sockaddr, error) {
+func acceptNonBlock(lfd int, isTCP bool) (int, net.Addr, error) {
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
 	fd, sa, err := syscall.Accept(lfd)
@@ -18,7 +21,7 @@ func acceptNonBlock(lfd int) (int, syscall.Sockaddr, error) {
 		syscall.Close(fd)
 		return -1, nil, err
 	}
-	return fd, sa, nil
+	return fd, sockaddrAddr(sa, isTCP), nil
 }
 
 // readNoBlock reads from the non-blocking socket fd: 0 bytes and a nil
