@@ -72,8 +72,8 @@ type Conn struct {
 
 	// state, owned by the caller holding the connection lock
 	out      []byte
-	dec      *codec.HeaderDecoder // &decv
-	enc      *codec.HeaderEncoder // &encv
+	dec      *codec.HeaderDecoder       // &decv
+	enc      *codec.HeaderEncoder       // &encv
 	streams  *streamtable.Table[stream] // idleTable while no stream is open
 	set      *streamSet                 // the pooled table and queue, nil while idle
 	outp     *outBuf                    // the pooled buffer behind out, nil while idle
