@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -431,14 +432,17 @@ func (c *Core) remove(x closer) {
 	delete(c.conns, x)
 }
 
-func (c *Core) snapshot() []closer {
+func (c *Core) snapshot() []closer { return c.appendConns(nil) }
+
+// appendConns appends the live connections to dst.
+func (c *Core) appendConns(dst []closer) []closer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]closer, 0, len(c.conns))
+	dst = slices.Grow(dst, len(c.conns))
 	for x := range c.conns {
-		out = append(out, x)
+		dst = append(dst, x)
 	}
-	return out
+	return dst
 }
 
 // httpTimeFormat is the IMF-fixdate of RFC 9110 §5.6.7 (net/http's
@@ -478,12 +482,18 @@ func (c *Core) ticker() {
 	defer t.Stop()
 	c.ticking.Store(true)
 	defer c.ticking.Store(false)
+	var conns []closer // reused: 10,000 idle connections are not 160 KB of garbage a second
 	for {
 		select {
 		case now := <-t.C:
 			c.refreshDate(now)
-			for _, x := range c.snapshot() {
+			conns = c.appendConns(conns[:0])
+			for _, x := range conns {
 				x.tick(now)
+			}
+			clear(conns) // closed connections must not stay reachable from here
+			if cap(conns) > 1024 && cap(conns) > 4*len(conns) {
+				conns = nil // the peak has passed
 			}
 		case <-c.stopTick:
 			return
