@@ -15,8 +15,10 @@ const maxEncoderTableSize = 4096
 // encEntry is one field of the encoder's dynamic table.
 type encEntry struct {
 	name, value string
-	size        uint32 // len(name) + len(value) + 32 (RFC 7541 §4.1)
 }
+
+// size is the entry's size as RFC 7541 §4.1 counts it.
+func (en *encEntry) size() uint32 { return uint32(len(en.name) + len(en.value) + 32) }
 
 // HeaderEncoder encodes the field blocks we send on one connection into a
 // reused buffer. It owns the connection's HPACK encoding context. A block is
@@ -128,7 +130,7 @@ func (e *HeaderEncoder) setMaxSize(v uint32) {
 func (e *HeaderEncoder) evictTo(limit uint32) {
 	for e.size > limit && e.n > 0 {
 		en := &e.ring[e.head]
-		e.size -= en.size
+		e.size -= en.size()
 		*en = encEntry{} // let the strings go
 		e.head = (e.head + 1) & (len(e.ring) - 1)
 		e.n--
@@ -197,7 +199,7 @@ func (e *HeaderEncoder) add(name, value string, size uint32) {
 	if e.n == len(e.ring) {
 		e.grow()
 	}
-	e.ring[(e.head+e.n)&(len(e.ring)-1)] = encEntry{name: name, value: value, size: size}
+	e.ring[(e.head+e.n)&(len(e.ring)-1)] = encEntry{name: name, value: value}
 	e.n++
 	e.size += size
 	e.added++
@@ -210,9 +212,10 @@ func memoSlot(s string) int {
 	return int((p>>3 ^ p>>6 ^ p>>9) & 3)
 }
 
-// grow doubles the ring (4 entries at first), keeping the order.
+// grow doubles the ring (2 entries at first: a response's content-type
+// and date, on most connections), keeping the order.
 func (e *HeaderEncoder) grow() {
-	ring := make([]encEntry, max(4, 2*len(e.ring)))
+	ring := make([]encEntry, max(2, 2*len(e.ring)))
 	for i := 0; i < e.n; i++ {
 		ring[i] = e.ring[(e.head+i)&(len(e.ring)-1)]
 	}
