@@ -68,26 +68,32 @@ type HeaderDecoder struct {
 	// Fields are ordered by size (no padding): a decoder lives inside every
 	// connection.
 
-	// immutable after construction
-	hd *hpack.Decoder // emit func (d.onField) set once
+	// the dynamic table (RFC 7541 §2.3.2, hpack_dec.go):
+	// ring[(head+i)&(len(ring)-1)] for i < n, oldest first; len(ring) is
+	// zero or a power of two
+	ring    []decEntry
+	head, n uint32
+	tabSize uint32 // sum of entry sizes
+	tabMax  uint32 // the size the last size update set (initially the limit)
 
 	// per-block state, reset by Begin
 	dst       *HeaderBlock // nil: decode only to keep the table in sync
 	size      uint64       // header list size so far (§6.5.2)
 	malformed string       // first validation failure, "" if none
-	scan      fieldScanner // the representations after the leading updates
+	part      *[]byte      // pooled: a representation split across fragments, nil otherwise
 
 	// valid holds field values (8 to 128 bytes) found valid lately: a
 	// value the HPACK dynamic table hands out again (an indexed field, the
 	// same string each time) is not scanned again. Holding the strings
 	// keeps their memory, so the same pointer and length mean the same
 	// bytes; mostly they are the table's own, and at worst 512 bytes.
-	valid [4]string
+	valid [2]string
 
 	// sticky: once the HPACK context is broken the connection must end
 	err error
 
 	// settings, changed between blocks
+	maxStrLen   int    // the longest name or value accepted (maxStringLen)
 	maxListSize uint32 // SETTINGS_MAX_HEADER_LIST_SIZE we enforce
 	tableLimit  uint32 // SETTINGS_HEADER_TABLE_SIZE in force
 	minLimit    uint32 // while needUpdate: the smallest tableLimit since the last block
@@ -96,6 +102,7 @@ type HeaderDecoder struct {
 	// per-block state, reset by Begin
 	streamID  uint32
 	kind      BlockKind
+	emit      bool  // fields are decoded and validated (dst is set and the block within the limit)
 	tooLarge  bool  // size crossed maxListSize; fields no longer stored
 	regular   bool  // a regular field has been seen
 	pseudo    uint8 // pseudo-header fields seen (pseudoMethod, ...)
@@ -122,7 +129,7 @@ func NewHeaderDecoder(maxDynamicTableSize, maxHeaderListSize uint32) *HeaderDeco
 // connection object); d must be zero and must not be copied afterwards.
 func (d *HeaderDecoder) Init(maxDynamicTableSize, maxHeaderListSize uint32) {
 	d.tableLimit = maxDynamicTableSize
-	d.hd = hpack.NewDecoder(maxDynamicTableSize, d.onField)
+	d.tabMax = maxDynamicTableSize
 	d.SetMaxHeaderListSize(maxHeaderListSize)
 }
 
@@ -137,7 +144,7 @@ func (d *HeaderDecoder) Init(maxDynamicTableSize, maxHeaderListSize uint32) {
 // in sync) and make the block too large, so the stream alone is answered.
 func (d *HeaderDecoder) SetMaxHeaderListSize(n uint32) {
 	d.maxListSize = n
-	d.hd.SetMaxStringLength(maxStringLen(n))
+	d.maxStrLen = maxStringLen(n)
 }
 
 // maxStringLen is the longest name or value the HPACK decoder accepts under a
@@ -166,9 +173,8 @@ func maxStringLen(n uint32) int {
 // that occurs in that interval MUST be signaled in a dynamic table size
 // update.").
 func (d *HeaderDecoder) SetMaxDynamicTableSize(n uint32) {
-	d.hd.SetAllowedMaxDynamicTableSize(n)
 	if n < d.tableLimit {
-		d.hd.SetMaxDynamicTableSize(n)
+		d.setTableMax(n)
 		if !d.needUpdate || n < d.minLimit {
 			d.minLimit = n
 		}
@@ -189,8 +195,8 @@ func (d *HeaderDecoder) Begin(streamID uint32, kind BlockKind, dst *HeaderBlock)
 	d.dst, d.streamID, d.kind = dst, streamID, kind
 	d.size, d.tooLarge, d.regular, d.pseudo, d.malformed = 0, false, false, 0, ""
 	d.atStart, d.updates, d.npend = true, 0, 0
-	d.scan = fieldScanner{}
-	d.hd.SetEmitEnabled(dst != nil)
+	d.emit = dst != nil
+	d.dropPart()
 }
 
 // Write decodes one HEADERS, PUSH_PROMISE or CONTINUATION fragment of the
@@ -211,12 +217,9 @@ func (d *HeaderDecoder) Write(fragment []byte) error {
 			return err
 		}
 	}
-	if _, err := d.hd.Write(fragment); err != nil {
-		d.err = compressionError(err)
-		return d.err
-	}
-	if err := d.scan.scan(fragment, !d.hd.EmitEnabled()); err != nil {
+	if err := d.decode(fragment); err != nil {
 		d.err = err
+		d.dropPart()
 		return err
 	}
 	return nil
@@ -242,12 +245,9 @@ func (d *HeaderDecoder) End() error {
 		}
 		return d.err
 	}
-	if !d.scan.complete() {
-		d.err = errFieldTruncated // hpack.Decoder.Close would fail too
-		return d.err
-	}
-	if err := d.hd.Close(); err != nil {
-		d.err = compressionError(err)
+	if d.part != nil {
+		d.dropPart()
+		d.err = errFieldTruncated
 		return d.err
 	}
 	if d.dst == nil {
@@ -324,7 +324,7 @@ func (d *HeaderDecoder) leadingUpdates(fragment []byte) ([]byte, error) {
 		if d.needUpdate && v <= uint64(d.minLimit) {
 			d.needUpdate = false // the reduction is signalled
 		}
-		d.hd.SetMaxDynamicTableSize(uint32(v))
+		d.setTableMax(uint32(v))
 	}
 	return fragment, nil
 }
@@ -360,7 +360,7 @@ func (d *HeaderDecoder) onField(f hpack.HeaderField) {
 		// while emit is off) but keep decoding, so the dynamic table stays in
 		// sync with the peer's.
 		d.tooLarge = true
-		d.hd.SetEmitEnabled(false)
+		d.emit = false
 		return
 	}
 	if d.malformed == "" {

@@ -528,21 +528,37 @@ func TestRFC7541ScannerFollowsHPACK(t *testing.T) {
 	}
 }
 
-// TestFieldScannerSplits: the scanner reaches the same verdict on a block
-// whatever its fragments (whole representations are read in one step,
-// split ones octet by octet), including on what hpack.Decoder would have
-// rejected before it (integers past its limit).
-func TestFieldScannerSplits(t *testing.T) {
-	verdict := func(block []byte, cuts []int, skipped bool) (error, bool) {
-		var s fieldScanner
+// TestHeaderDecoderSplits: the decoder reaches the same verdict on a block
+// whatever its fragments (a representation split across fragments is kept
+// until it is complete), with the fields stored and with the block only
+// decoded to keep the table in sync (Huffman strings checked, not decoded).
+func TestHeaderDecoderSplits(t *testing.T) {
+	verdict := func(block []byte, cuts []int, skipped bool) (string, []hpack.HeaderField) {
+		d := NewHeaderDecoder(4096, 1<<20)
+		var dst *HeaderBlock
+		if !skipped {
+			dst = new(HeaderBlock)
+		}
+		d.Begin(1, BlockTrailers, dst)
 		prev := 0
+		var err error
 		for _, c := range append(cuts, len(block)) {
-			if err := s.scan(block[prev:c], skipped); err != nil {
-				return err, false
+			if err = d.Write(block[prev:c]); err != nil {
+				break
 			}
 			prev = c
 		}
-		return nil, s.complete()
+		if err == nil {
+			err = d.End()
+		}
+		var fields []hpack.HeaderField
+		if dst != nil {
+			fields = dst.Fields
+		}
+		if err != nil {
+			return err.Error(), fields
+		}
+		return "", fields
 	}
 	blocks := [][]byte{
 		{0x82, 0x20},
@@ -569,26 +585,29 @@ func TestFieldScannerSplits(t *testing.T) {
 	}
 	for _, block := range blocks {
 		for _, skipped := range []bool{false, true} {
-			wantErr, wantDone := verdict(block, nil, skipped)
+			wantErr, wantFields := verdict(block, nil, skipped)
 			var each []int
 			for c := 1; c < len(block); c++ {
 				each = append(each, c)
-				if err, done := verdict(block, []int{c}, skipped); err != wantErr || done != wantDone {
-					t.Fatalf("%x split at %d: %v %v, whole: %v %v", block, c, err, done, wantErr, wantDone)
+				if err, fields := verdict(block, []int{c}, skipped); err != wantErr || !reflect.DeepEqual(fields, wantFields) {
+					t.Fatalf("%x split at %d: %q %q, whole: %q %q", block, c, err, fields, wantErr, wantFields)
 				}
 			}
-			if err, done := verdict(block, each, skipped); err != wantErr || done != wantDone {
-				t.Fatalf("%x octet by octet: %v %v, whole: %v %v", block, err, done, wantErr, wantDone)
+			if err, fields := verdict(block, each, skipped); err != wantErr || !reflect.DeepEqual(fields, wantFields) {
+				t.Fatalf("%x octet by octet: %q %q, whole: %q %q", block, err, fields, wantErr, wantFields)
 			}
 		}
 	}
-	if err, _ := verdict(blocks[1], nil, false); err != errIntegerTooLong {
+	if err, _ := verdict(blocks[1], nil, false); err != errIntegerTooLong.Error() {
 		t.Fatalf("overlong index: %v", err)
 	}
-	if err, _ := verdict(blocks[3], nil, true); err != errHuffmanSkipped {
+	if err, _ := verdict(blocks[3], nil, true); err != errHuffmanSkipped.Error() {
 		t.Fatalf("EOS in a skipped name: %v", err)
 	}
-	if err, done := verdict(blocks[3], nil, false); err != nil || !done {
-		t.Fatalf("EOS in a name decoded by hpack: %v %v", err, done)
+	if err, _ := verdict(blocks[3], nil, false); err != errHuffman.Error() {
+		t.Fatalf("EOS in a decoded name: %v", err)
+	}
+	if err, _ := verdict(blocks[0], nil, false); err != errSizeUpdateNotAtStart.Error() {
+		t.Fatalf("size update after a field: %v", err)
 	}
 }

@@ -8,27 +8,10 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// The decoding errors of RFC 7541, each a connection error of type
-// COMPRESSION_ERROR (RFC 9113 §4.3), and what finds them:
-//
-//   - index 0 (§6.1), an index past both tables (§2.3.3), of a field or of
-//     a name: hpack.Decoder;
-//   - a dynamic table size update above the limit (§6.3), a third one
-//     (§4.2), none after a reduction of the limit (§4.2, RFC 9113 §4.3.1):
-//     HeaderDecoder.leadingUpdates;
-//   - a dynamic table size update after a field representation (§4.2):
-//     fieldScanner (hpack.Decoder only while its dynamic table is not
-//     empty);
-//   - an integer longer than 10 octets (§5.1): hpack.Decoder, and
-//     leadingUpdates for size updates (longer than 6 octets);
-//   - a string longer than the decoder's bound (maxStringLen), declared or
-//     once decoded: hpack.Decoder (SetMaxStringLength);
-//   - an invalid Huffman string, EOS or bad padding (§5.2): hpack.Decoder for
-//     the strings it decodes, fieldScanner for those it skips;
-//   - a block that ends inside a representation: fieldScanner at End
-//     (hpack.Decoder.Close as well).
+// HPACK integers, and the check of Huffman-coded strings that are not
+// decoded (hpack_dec.go lists where each decoding error is found).
 
-// Connection errors found by fieldScanner.
+// Connection errors of the field representations.
 var (
 	errSizeUpdateNotAtStart = connErr(ErrCodeCompression, "dynamic table size update after the first field representation of a field block")
 	errHuffmanSkipped       = connErr(ErrCodeCompression, "invalid Huffman-coded string literal (EOS symbol, or padding longer than 7 bits or not all ones)")
@@ -36,155 +19,14 @@ var (
 	errIntegerTooLong       = connErr(ErrCodeCompression, "HPACK integer longer than 10 octets")
 )
 
-// Steps of fieldScanner: what the next octet of the block is.
-const (
-	scanRepr    = iota // the first octet of a field representation (RFC 7541 §6)
-	scanInt            // a continuation octet of an integer (§5.1)
-	scanStrHead        // the first octet of a string literal (§5.2)
-	scanStr            // an octet of a string literal
-)
-
-// What the integer being read is.
-const (
-	intIndex  = iota // the index of an indexed field (§6.1)
-	intName          // the name index of a literal field (§6.2), 0 for a literal name
-	intLength        // the length of a string literal (§5.2)
-)
-
 // maxIntContinuations is the most octets an integer may have after its
-// prefix, the last of them ending it: hpack.Decoder's limit, which the
-// scanner keeps too.
+// prefix, the last of them ending it (hpack.Decoder's limit too): 63 bits.
 const maxIntContinuations = 9
-
-// fieldScanner walks the field representations of a block that follow its
-// leading dynamic table size updates, fragment by fragment, without decoding
-// them (string literals are skipped by length, indices are not looked up).
-// It knows where each representation starts, which hpack.Decoder does not
-// tell, and rejects:
-//
-//   - a dynamic table size update there, which hpack.Decoder accepts while
-//     its dynamic table is empty;
-//   - an invalid Huffman string that hpack.Decoder did not decode: with emit
-//     disabled (a block decoded only to keep the table in sync, or past the
-//     header list limit), it skips the strings of the literals it does not
-//     add to the table;
-//   - a block that ends inside a representation.
-//
-// Its zero value is ready for the first representation of a block. Walking
-// one-octet indexed fields costs a compare per octet; a string literal is
-// skipped in one step unless it must be checked. The fields below hold a
-// representation split across fragments.
-type fieldScanner struct {
-	skip    uint64 // octets of the current string literal not yet seen
-	val     uint64 // the integer being read, so far
-	step    uint8  // scanRepr, ...
-	intKind uint8  // intIndex, ... while step is scanInt
-	nint    uint8  // continuation octets of the integer read so far
-	strs    uint8  // string literals of the representation not yet finished
-	noIndex bool   // the representation is a literal without or never indexed (§6.2.2, §6.2.3)
-	huff    bool   // the current string is Huffman-coded and checked here
-	hstate  uint16 // huffmanCheck state while huff
-}
-
-// scan walks fragment, the part of a block that hpack.Decoder has just
-// decoded without error. skipped reports that hpack.Decoder's emit is
-// disabled at the end of that Write: then it does not decode the strings of
-// literals without indexing whose first string octet is in fragment, so the
-// scanner checks their Huffman coding. (Emit only goes from enabled to
-// disabled within a block, when a field crosses the header list limit, so a
-// representation that was still incomplete while emit was enabled is decoded
-// with emit enabled.)
-//
-// Representations that lie whole in fragment are read in one step
-// (wholeRepr); one split across fragments goes octet by octet (resume).
-func (s *fieldScanner) scan(fragment []byte, skipped bool) error {
-	p, i := fragment, 0
-	if s.step != scanRepr { // finish the representation an earlier fragment began
-		n, err := s.resume(p, skipped)
-		if err != nil {
-			return err
-		}
-		i = n
-	}
-	for i < len(p) {
-		if c := p[i]; c >= 0x80 && c != 0xff { // indexed field, index in the 7-bit prefix
-			i++
-			continue
-		}
-		n, err := wholeRepr(p[i:], skipped)
-		if err != nil {
-			return err
-		}
-		if n == 0 { // the representation goes on in the next fragment
-			_, err = s.resume(p[i:], skipped)
-			return err
-		}
-		i += n
-	}
-	return nil
-}
-
-// wholeRepr returns the length of the field representation at the start of
-// b, or 0 if b ends inside it.
-func wholeRepr(b []byte, skipped bool) (int, error) {
-	mask, check := byte(0x3f), false
-	switch c := b[0]; {
-	case c >= 0x80: // 1xxx xxxx: indexed field (RFC 7541 §6.1)
-		_, n := hpackInt(b, 0x7f)
-		return max(n, 0), intError(n)
-	case c >= 0x40: // 01xx xxxx: literal with incremental indexing (§6.2.1), 6-bit name index
-	case c >= 0x20: // 001x xxxx: dynamic table size update (§6.3)
-		// RFC 7541 §4.2: "This dynamic table size update MUST occur at the
-		// beginning of the first header block following the change to the
-		// dynamic table size." The leading updates never reach the scanner
-		// (HeaderDecoder.leadingUpdates consumes them), so this one follows
-		// a field representation.
-		return 0, errSizeUpdateNotAtStart
-	default: // 000x xxxx: literal without indexing or never indexed (§6.2.2, §6.2.3), 4-bit name index
-		mask, check = 0x0f, skipped
-	}
-	name, n := hpackInt(b, mask)
-	if n <= 0 {
-		return 0, intError(n)
-	}
-	if name == 0 { // a literal name
-		m, err := wholeString(b[n:], check)
-		if m == 0 {
-			return 0, err
-		}
-		n += m
-	}
-	m, err := wholeString(b[n:], check)
-	if m == 0 {
-		return 0, err
-	}
-	return n + m, nil
-}
-
-// wholeString returns the length of the string literal (RFC 7541 §5.2) at
-// the start of b, or 0 if b ends inside it. If check is set, a Huffman-coded
-// string is checked.
-func wholeString(b []byte, check bool) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	l, n := hpackInt(b, 0x7f)
-	if n <= 0 || l > uint64(len(b)-n) {
-		return 0, intError(n)
-	}
-	end := n + int(l)
-	if check && b[0]&0x80 != 0 {
-		if st, ok := huffmanWalk(0, b[n:end]); !ok || !huffmanTable().accept[st] {
-			return 0, errHuffmanSkipped // the RFC 7541 §5.2 rules quoted at huffmanWalk and endString
-		}
-	}
-	return end, nil
-}
 
 // hpackInt reads the integer at the start of b (RFC 7541 §5.1), len(b) > 0,
 // whose prefix is the bits of b[0] in mask. n is the octets it takes: 0 if b
-// ends inside it, -1 if it has more continuation octets than hpack.Decoder
-// accepts.
+// ends inside it, -1 if it has more than maxIntContinuations continuation
+// octets.
 func hpackInt(b []byte, mask byte) (v uint64, n int) {
 	v = uint64(b[0] & mask)
 	if v < uint64(mask) {
@@ -208,132 +50,8 @@ func intError(n int) error {
 	if n < 0 {
 		// RFC 7541 §5.1: "Integer encodings that exceed implementation
 		// limits -- in value or octet length -- MUST be treated as decoding
-		// errors." hpack.Decoder has already failed on these octets.
+		// errors."
 		return errIntegerTooLong
-	}
-	return nil
-}
-
-// resume walks p octet by octet from the state s is in until the current
-// representation ends, and returns how many octets that took (len(p) if it
-// goes on in the next fragment).
-func (s *fieldScanner) resume(p []byte, skipped bool) (int, error) {
-	for i := 0; i < len(p); {
-		switch s.step {
-		case scanRepr:
-			c := p[i]
-			i++
-			switch {
-			case c == 0xff: // indexed field, index continued
-				s.beginInt(intIndex, 0x7f)
-			case c >= 0x80: // indexed field, index in the prefix
-			case c >= 0x40: // literal with incremental indexing
-				s.noIndex = false
-				_ = s.prefixInt(intName, c&0x3f, 0x3f) // a name index: cannot fail
-			case c >= 0x20:
-				return i, errSizeUpdateNotAtStart // RFC 7541 §4.2, as in wholeRepr
-			default: // literal without indexing or never indexed
-				s.noIndex = true
-				_ = s.prefixInt(intName, c&0x0f, 0x0f) // a name index: cannot fail
-			}
-		case scanInt:
-			c := p[i]
-			i++
-			s.val += uint64(c&0x7f) << (7 * s.nint)
-			s.nint++
-			if c < 0x80 {
-				if err := s.endInt(); err != nil {
-					return i, err
-				}
-			} else if s.nint == maxIntContinuations {
-				return i, intError(-1)
-			}
-		case scanStrHead:
-			c := p[i]
-			i++
-			s.huff = c&0x80 != 0 && s.noIndex && skipped
-			s.hstate = 0
-			if err := s.prefixInt(intLength, c&0x7f, 0x7f); err != nil {
-				return i, err
-			}
-		case scanStr:
-			n := min(uint64(len(p)-i), s.skip)
-			if s.huff {
-				var ok bool
-				if s.hstate, ok = huffmanWalk(s.hstate, p[i:i+int(n)]); !ok {
-					return i, errHuffmanSkipped
-				}
-			}
-			i += int(n)
-			if s.skip -= n; s.skip == 0 {
-				if err := s.endString(); err != nil {
-					return i, err
-				}
-			}
-		}
-		if s.step == scanRepr {
-			return i, nil
-		}
-	}
-	return len(p), nil
-}
-
-// complete reports whether the block may end here: not inside a
-// representation.
-func (s *fieldScanner) complete() bool { return s.step == scanRepr }
-
-// beginInt starts reading an integer whose prefix is all ones (full).
-func (s *fieldScanner) beginInt(kind, full uint8) {
-	s.step, s.intKind, s.val, s.nint = scanInt, kind, uint64(full), 0
-}
-
-// prefixInt handles the prefix v of an integer of kind, continued when v is
-// full (RFC 7541 §5.1: all ones).
-func (s *fieldScanner) prefixInt(kind, v, full uint8) error {
-	if v < full {
-		s.intKind, s.val = kind, uint64(v)
-		return s.endInt()
-	}
-	s.beginInt(kind, full)
-	return nil
-}
-
-// endInt moves past a complete integer.
-func (s *fieldScanner) endInt() error {
-	switch s.intKind {
-	case intIndex:
-		s.step = scanRepr
-	case intName:
-		s.strs = 1 // the value
-		if s.val == 0 {
-			s.strs = 2 // the name, then the value
-		}
-		s.step = scanStrHead
-	default: // intLength
-		s.skip = s.val
-		if s.skip == 0 {
-			return s.endString()
-		}
-		s.step = scanStr
-	}
-	return nil
-}
-
-// endString moves past a complete string literal, checking the end of its
-// Huffman coding if it is checked here.
-func (s *fieldScanner) endString() error {
-	if s.huff && !huffmanTable().accept[s.hstate] {
-		// RFC 7541 §5.2: "A padding strictly longer than 7 bits MUST be
-		// treated as a decoding error. A padding not corresponding to the
-		// most significant bits of the code for the EOS symbol MUST be
-		// treated as a decoding error."
-		return errHuffmanSkipped
-	}
-	s.huff = false
-	if s.strs--; s.strs > 0 {
-		s.step = scanStrHead
-	} else {
-		s.step = scanRepr
 	}
 	return nil
 }
