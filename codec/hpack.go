@@ -8,10 +8,10 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// HPACK glue (RFC 7541) over golang.org/x/net/http2/hpack: HeaderDecoder
-// collects a field block into a reused HeaderBlock, validating it as it goes
-// (validate.go); HeaderEncoder writes response field blocks into a reused
-// buffer.
+// HPACK (RFC 7541), with golang.org/x/net/http2/hpack's Huffman code:
+// HeaderDecoder decodes a field block into a reused HeaderBlock, validating
+// it as it goes (hpack_dec.go, validate.go); HeaderEncoder writes response
+// field blocks into a pooled buffer (hpack_enc.go).
 
 // HeaderBlock is a decoded field block, reused across blocks (Reset keeps
 // capacity).
