@@ -67,14 +67,16 @@ type h2conn struct {
 	inLoop       bool // the reading goroutine will flush when it is done
 	flushing     bool // a worker is about to flush
 	tls          bool // immutable after start
-	dispatch     []task
-	inline       []task
+	// tasks are the requests dispatched to the worker pool and not
+	// submitted yet: a pooled list, held only between a Dispatch and the
+	// submission that follows it (nil while idle).
+	tasks  *taskList
+	inline []task
 	// inlineSpare is the other buffer of inline; inlineReq is the request
 	// whose handler runs inline right now (it must never wait for the
 	// reading goroutine, which is running it).
 	inlineSpare []task
 	inlineReq   atomic.Pointer[engine.Request] // set without mu: only its own goroutine compares it with its request
-	spare       []task
 
 	// engv is the engine, inline: a connection's protocol state is one
 	// allocation.
@@ -101,7 +103,36 @@ func (h *h2conn) Dispatch(r *engine.Request) {
 		h.inline = append(h.inline, t)
 		return
 	}
-	h.dispatch = append(h.dispatch, t)
+	if h.tasks == nil {
+		h.tasks = taskLists.Get().(*taskList)
+	}
+	h.tasks.t = append(h.tasks.t, t)
+}
+
+// taskList is a list of tasks to submit, pooled: a connection holds one
+// only while it dispatches, so none grows a list of its own (a batch of
+// requests costs no allocation, and an idle connection holds no list).
+type taskList struct{ t []task }
+
+var taskLists = sync.Pool{New: func() any { return new(taskList) }}
+
+// takeTasks takes the dispatched tasks over; mu is held.
+func (h *h2conn) takeTasks() *taskList {
+	tl := h.tasks
+	h.tasks = nil
+	return tl
+}
+
+// submitList submits the tasks of tl (nil: none) and gives the list back.
+func (h *h2conn) submitList(tl *taskList) {
+	if tl == nil {
+		return
+	}
+	h.submit(tl.t)
+	if cap(tl.t) <= 4096 {
+		tl.t = tl.t[:0]
+		taskLists.Put(tl)
+	}
 }
 
 func (h *h2conn) Wake(r *engine.Request) {
@@ -120,11 +151,11 @@ func (h *h2conn) ReleaseRequest(r *engine.Request) { h.core.opts.Hooks.Release(r
 // the pool never blocks.
 func (h *h2conn) input(buf []byte) (used, need int, done bool) {
 	tasks, used, need, done := h.feed(buf)
-	h.submit(tasks)
+	h.submitList(tasks)
 	return used, need, done
 }
 
-func (h *h2conn) feed(buf []byte) (tasks []task, used, need int, done bool) {
+func (h *h2conn) feed(buf []byte) (tasks *taskList, used, need int, done bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	defer func() {
@@ -135,9 +166,7 @@ func (h *h2conn) feed(buf []byte) (tasks []task, used, need int, done bool) {
 		}
 		// Requests dispatched before a panic still get their handler
 		// (which finds them canceled): that is what releases them.
-		tasks = h.dispatch
-		h.dispatch = h.spare[:0]
-		h.spare = tasks
+		tasks = h.takeTasks()
 	}()
 	if h.ending.Load() {
 		return nil, 0, 0, true // closing for too much unprocessed input: the rest is dropped
@@ -462,11 +491,11 @@ type H2Frames interface {
 
 func (h *h2conn) Push(r *engine.Request, method, authority, path string, fields []string) (err error) {
 	tasks, err := h.push(r, method, authority, path, fields)
-	h.submit(tasks) // the promised request's handler, on the pool
+	h.submitList(tasks) // the promised request's handler, on the pool
 	return err
 }
 
-func (h *h2conn) push(r *engine.Request, method, authority, path string, fields []string) (tasks []task, err error) {
+func (h *h2conn) push(r *engine.Request, method, authority, path string, fields []string) (tasks *taskList, err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("Push", &err)
 	if h.closed.Load() {
@@ -475,8 +504,7 @@ func (h *h2conn) push(r *engine.Request, method, authority, path string, fields 
 	err = h.eng.Push(r, method, authority, path, fields)
 	// Take the dispatched request now: the reading goroutine submits
 	// only what its own input dispatched.
-	tasks = h.dispatch
-	h.dispatch = nil
+	tasks = h.takeTasks()
 	if err == nil {
 		h.flushLocked() // the promise goes out before the parent's response refers to it
 	}
@@ -627,16 +655,15 @@ func newH2ConnUpgrade(core *Core, s sink, remote net.Addr, isTLS bool, up *h2Upg
 	if err != nil {
 		core.logf("h2loop: h2c upgrade from %v: %v", remote, err)
 	}
-	h.submit(tasks)
+	h.submitList(tasks)
 	return h
 }
 
-func (h *h2conn) upgrade(up *h2Upgrade) (tasks []task, err error) {
+func (h *h2conn) upgrade(up *h2Upgrade) (tasks *taskList, err error) {
 	h.mu.Lock()
 	defer h.unlock("h2c upgrade")
 	err = h.eng.Upgrade(up.settings, up.req)
-	tasks = h.dispatch
-	h.dispatch = nil
+	tasks = h.takeTasks()
 	h.flushLocked()
 	return tasks, err
 }
