@@ -68,15 +68,14 @@ type h2conn struct {
 	flushing     bool // a worker is about to flush
 	tls          bool // immutable after start
 	// tasks are the requests dispatched to the worker pool and not
-	// submitted yet: a pooled list, held only between a Dispatch and the
-	// submission that follows it (nil while idle).
-	tasks  *taskList
-	inline []task
-	// inlineSpare is the other buffer of inline; inlineReq is the request
-	// whose handler runs inline right now (it must never wait for the
-	// reading goroutine, which is running it).
-	inlineSpare []task
-	inlineReq   atomic.Pointer[engine.Request] // set without mu: only its own goroutine compares it with its request
+	// submitted yet, inline those whose handlers run at the end of the
+	// input pass: pooled lists, held only from a Dispatch until they are
+	// taken (nil while idle). inlineReq is the request whose handler runs
+	// inline right now (it must never wait for the reading goroutine,
+	// which is running it).
+	tasks     *taskList
+	inline    *taskList
+	inlineReq atomic.Pointer[engine.Request] // set without mu: only its own goroutine compares it with its request
 
 	// engv is the engine, inline: a connection's protocol state is one
 	// allocation.
@@ -100,7 +99,10 @@ func (h *h2conn) AcquireRequest() *engine.Request { return h.core.opts.Hooks.Acq
 func (h *h2conn) Dispatch(r *engine.Request) {
 	t := task{r: r, t: h}
 	if r.BodyComplete() && !r.Pushed && (h.core.opts.InlineHandlers || h.core.opts.Inline != nil && h.core.opts.Inline(r)) {
-		h.inline = append(h.inline, t)
+		if h.inline == nil {
+			h.inline = taskLists.Get().(*taskList)
+		}
+		h.inline.t = append(h.inline.t, t)
 		return
 	}
 	if h.tasks == nil {
@@ -129,6 +131,11 @@ func (h *h2conn) submitList(tl *taskList) {
 		return
 	}
 	h.submit(tl.t)
+	putTaskList(tl)
+}
+
+// putTaskList gives tl, whose tasks were cleared, back to the pool.
+func putTaskList(tl *taskList) {
 	if cap(tl.t) <= 4096 {
 		tl.t = tl.t[:0]
 		taskLists.Put(tl)
@@ -247,35 +254,28 @@ func (h *h2conn) closeAfterPanic() {
 // runInline runs the handlers queued for inline execution.
 func (h *h2conn) runInline() {
 	for {
-		tasks := h.takeInline()
-		if len(tasks) == 0 {
+		tl := h.takeInline()
+		if tl == nil {
 			return
 		}
+		tasks := tl.t
 		for i := range tasks {
 			h.setInline(tasks[i].r)
 			h.core.serve(tasks[i].r, tasks[i].t)
 			h.setInline(nil)
 			tasks[i] = task{}
 		}
-		h.keepInlineSpare(tasks[:0])
+		putTaskList(tl)
 	}
 }
 
-// keepInlineSpare keeps the emptied task slice for the next batch.
-func (h *h2conn) keepInlineSpare(tasks []task) {
+// takeInline takes the list of inline handlers to run over (nil: none).
+func (h *h2conn) takeInline() *taskList {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.inlineSpare = tasks
-}
-
-func (h *h2conn) takeInline() []task {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	tasks := h.inline
-	if len(tasks) > 0 {
-		h.inline = h.inlineSpare[:0]
-	}
-	return tasks
+	tl := h.inline
+	h.inline = nil
+	return tl
 }
 
 func (h *h2conn) setInline(r *engine.Request) { h.inlineReq.Store(r) }
