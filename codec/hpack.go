@@ -93,7 +93,6 @@ type HeaderDecoder struct {
 	err error
 
 	// settings, changed between blocks
-	maxStrLen   int    // the longest name or value accepted (maxStringLen)
 	maxListSize uint32 // SETTINGS_MAX_HEADER_LIST_SIZE we enforce
 	tableLimit  uint32 // SETTINGS_HEADER_TABLE_SIZE in force
 	minLimit    uint32 // while needUpdate: the smallest tableLimit since the last block
@@ -144,7 +143,6 @@ func (d *HeaderDecoder) Init(maxDynamicTableSize, maxHeaderListSize uint32) {
 // in sync) and make the block too large, so the stream alone is answered.
 func (d *HeaderDecoder) SetMaxHeaderListSize(n uint32) {
 	d.maxListSize = n
-	d.maxStrLen = maxStringLen(n)
 }
 
 // maxStringLen is the longest name or value the HPACK decoder accepts under a

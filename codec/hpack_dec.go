@@ -171,7 +171,7 @@ func (d *HeaderDecoder) stringEnd(b []byte, at int) (int, error) {
 	if n <= 0 {
 		return 0, intError(n)
 	}
-	if l > uint64(d.maxStrLen) {
+	if l > uint64(maxStringLen(d.maxListSize)) {
 		return 0, errStringTooLong
 	}
 	if end := at + n + int(l); end <= len(b) {
@@ -205,7 +205,7 @@ func (d *HeaderDecoder) decodeString(s []byte, store bool) (string, error) {
 		// longer than 7 bits or not the most significant bits of EOS.
 		return "", errHuffman
 	}
-	if len(v) > d.maxStrLen {
+	if len(v) > maxStringLen(d.maxListSize) {
 		return "", errStringTooLong
 	}
 	return v, nil

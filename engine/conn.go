@@ -84,13 +84,12 @@ type Conn struct {
 	buffered int64 // body bytes buffered by streams not yet dispatched
 	unread   int64 // body bytes received for running handlers and not read yet
 
+	// state few connections use, allocated on first use
+	rare *connRare
+
 	// field block in progress (HEADERS without END_HEADERS)
-	pendingErr error // reported when a discarded field block ends
 	contFrames int
 	contStart  int64 // UnixNano
-
-	// RFC 9218: PRIORITY_UPDATEs for streams not open yet
-	prioIdle []prioUpdate
 
 	// settings and liveness, UnixNano
 	settingsSentAt int64
@@ -143,6 +142,24 @@ type Conn struct {
 	// the HPACK contexts, kept inline: one allocation per connection
 	decv codec.HeaderDecoder
 	encv codec.HeaderEncoder
+}
+
+// connRare is the state of a Conn that few connections ever use: it is
+// allocated when first needed and kept.
+type connRare struct {
+	// RFC 9218: PRIORITY_UPDATEs for streams not open yet
+	prioIdle []prioUpdate
+	// reported when a discarded field block continued in CONTINUATION
+	// frames ends
+	pendingErr error
+}
+
+// rareState returns c's rarely used state, allocating it.
+func (c *Conn) rareState() *connRare {
+	if c.rare == nil {
+		c.rare = new(connRare)
+	}
+	return c.rare
 }
 
 // shutdownPingData marks the PING of a graceful shutdown.

@@ -188,16 +188,17 @@ func (c *Conn) onPriorityUpdate(h codec.FrameHeader, p []byte) error {
 	// parameter. Servers that receive such a PRIORITY_UPDATE MUST respond
 	// with a connection error of type PROTOCOL_ERROR."
 	prio := codec.ParsePriorityField(codec.DefaultPriority, pu.Value)
-	for i := range c.prioIdle {
-		if c.prioIdle[i].id == pu.StreamID {
-			c.prioIdle[i].prio = prio
+	rare := c.rareState()
+	for i := range rare.prioIdle {
+		if rare.prioIdle[i].id == pu.StreamID {
+			rare.prioIdle[i].prio = prio
 			return nil
 		}
 	}
-	if uint32(len(c.prioIdle)+c.streams.Len()) >= c.cfg.MaxConcurrentStreams {
+	if uint32(len(rare.prioIdle)+c.streams.Len()) >= c.cfg.MaxConcurrentStreams {
 		return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "PRIORITY_UPDATE for more idle streams than SETTINGS_MAX_CONCURRENT_STREAMS allows"}
 	}
-	c.prioIdle = append(c.prioIdle, prioUpdate{pu.StreamID, prio})
+	rare.prioIdle = append(rare.prioIdle, prioUpdate{pu.StreamID, prio})
 	return nil
 }
 
@@ -207,24 +208,24 @@ func (c *Conn) onPriorityUpdate(h codec.FrameHeader, p []byte) error {
 func (c *Conn) openPriority(st *stream, hdr *codec.HeaderBlock) {
 	st.prio = codec.DefaultPriority
 	st.prioFixed = false
-	if len(c.prioIdle) > 0 {
-		for i := range c.prioIdle {
-			if c.prioIdle[i].id == st.id {
-				st.prio = c.prioIdle[i].prio
+	if rare := c.rare; rare != nil && len(rare.prioIdle) > 0 {
+		for i := range rare.prioIdle {
+			if rare.prioIdle[i].id == st.id {
+				st.prio = rare.prioIdle[i].prio
 				st.prioFixed = true
-				c.prioIdle[i] = c.prioIdle[len(c.prioIdle)-1]
-				c.prioIdle = c.prioIdle[:len(c.prioIdle)-1]
+				rare.prioIdle[i] = rare.prioIdle[len(rare.prioIdle)-1]
+				rare.prioIdle = rare.prioIdle[:len(rare.prioIdle)-1]
 				break
 			}
 		}
 		// Updates for streams the client skipped can never apply.
-		kept := c.prioIdle[:0]
-		for _, u := range c.prioIdle {
+		kept := rare.prioIdle[:0]
+		for _, u := range rare.prioIdle {
 			if u.id > st.id {
 				kept = append(kept, u)
 			}
 		}
-		c.prioIdle = kept
+		rare.prioIdle = kept
 	}
 	if !st.prioFixed {
 		if v, ok := hdr.Get("priority"); ok {

@@ -190,8 +190,11 @@ func TestPriorityUpdateIdleStream(t *testing.T) {
 		t.Fatalf("stream 9: %+v", p)
 	}
 	// Stream 7 was skipped: its update is gone.
-	if len(tc.c.prioIdle) != 0 {
-		t.Fatalf("updates kept: %+v", tc.c.prioIdle)
+	if tc.c.rare == nil {
+		t.Fatal("no buffered update was ever kept")
+	}
+	if len(tc.c.rare.prioIdle) != 0 {
+		t.Fatalf("updates kept: %+v", tc.c.rare.prioIdle)
 	}
 	tc.noFrames()
 }

@@ -163,7 +163,7 @@ func (c *Conn) blockThen(hf codec.HeadersFrame, err error) error {
 	}
 	if !hf.EndHeaders {
 		c.contStream = hf.StreamID
-		c.pendingErr = err
+		c.rareState().pendingErr = err
 		return nil
 	}
 	if eerr := c.dec.End(); eerr != nil {
@@ -229,8 +229,11 @@ func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
 			}
 		}
 		c.dropScratch()
-		err := c.pendingErr
-		c.pendingErr = nil
+		var err error
+		if c.rare != nil {
+			err = c.rare.pendingErr
+			c.rare.pendingErr = nil
+		}
 		return err
 	}
 	return c.endBlock(id)
