@@ -51,7 +51,6 @@ type h2conn struct {
 	sink   sink
 	remote net.Addr
 	rstr   addrString
-	hk     *connHooks
 	// tlsState is set by the TLS transport before the first request.
 	tlsState *tls.ConnectionState
 
@@ -83,7 +82,7 @@ type h2conn struct {
 }
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
-	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS, hk: s.hooks()}
+	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS}
 	h.eng = &h.engv
 	h.eng.Init(core.engineConfig(remote), h, &core.Metrics, time.Now())
 	if isTLS {
@@ -549,8 +548,8 @@ func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
 func (h *h2conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
 func (h *h2conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
 func (h *h2conn) Proto() string                  { return "HTTP/2.0" }
-func (h *h2conn) ConnContext() context.Context   { return h.hk.context() }
-func (h *h2conn) connHooks() *connHooks          { return h.hk }
+func (h *h2conn) ConnContext() context.Context   { return h.sink.hooks().context() }
+func (h *h2conn) connHooks() *connHooks          { return h.sink.hooks() }
 func (h *h2conn) TLSState() *tls.ConnectionState { return h.tlsState }
 
 func (h *h2conn) TLS() bool { return h.tls }
