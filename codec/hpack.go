@@ -86,7 +86,7 @@ type HeaderDecoder struct {
 	// value the HPACK dynamic table hands out again (an indexed field, the
 	// same string each time) is not scanned again. Holding the strings
 	// keeps their memory, so the same pointer and length mean the same
-	// bytes; mostly they are the table's own, and at worst 512 bytes.
+	// bytes; mostly they are the table's own, and at worst 256 bytes.
 	valid [2]string
 
 	// sticky: once the HPACK context is broken the connection must end
