@@ -295,7 +295,7 @@ func (c *Conn) WritePending() {
 // order of their priorities (prio.go), until the output holds WriteChunk
 // bytes, the connection window is exhausted or nothing is left.
 func (c *Conn) writeData() {
-	for c.rmask != 0 && len(c.out) < c.cfg.WriteChunk && c.state != stateClosed {
+	for c.rmask != 0 && c.OutputLen() < c.cfg.WriteChunk && c.state != stateClosed {
 		if c.sendConn.ConnAvailable() <= 0 {
 			return
 		}
@@ -324,7 +324,7 @@ func (c *Conn) writeData() {
 		last := n == len(pending) && r.finishing
 		endStream := last && len(r.Trailers) == 0
 		if n > 0 || endStream {
-			c.out = codec.AppendData(c.out, id, endStream, pending[:n])
+			c.appendData(id, endStream, pending[:n], r.staticBody)
 			c.touch(st)
 			c.sendConn.Consume(&st.send, n)
 			c.dataFrames++
