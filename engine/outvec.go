@@ -46,6 +46,17 @@ func (c *Conn) appendData(id uint32, endStream bool, p []byte, static bool) {
 	ob.refBytes += len(p)
 }
 
+// refChunks is how many times Config.WriteChunk of output a scheduling
+// round may frame when the payloads beyond WriteChunk are held by
+// reference: they cost no buffer, and the fewer and larger the writes of
+// a large body, the less the kernel works per byte (one wake-up of the
+// reader per write).
+const refChunks = 4
+
+// OutputReferenced is how many bytes of the output are held by reference:
+// when it is 0, Output is the whole output without a copy.
+func (c *Conn) OutputReferenced() int { return c.refBytes() }
+
 // refBytes is how many output bytes are held by reference.
 func (c *Conn) refBytes() int {
 	if c.outp == nil {

@@ -298,3 +298,37 @@ func TestStaticBodySegmentsAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per request, want 0", allocs)
 	}
 }
+
+// TestStaticBodyRoundSize: with windows wide open, a round frames
+// WriteChunk bytes of a copied body but refChunks times that of a static
+// one (held by reference, it takes no buffer).
+func TestStaticBodyRoundSize(t *testing.T) {
+	const chunk = 64 << 10
+	body := pattern(1 << 20)
+	for _, static := range []bool{false, true} {
+		tc := newTConn(t, Config{WriteChunk: chunk})
+		tc.handshake()
+		tc.feed(codec.AppendSettings(nil, codec.Setting{ID: codec.SettingInitialWindowSize, Value: 1 << 30}))
+		tc.feed(codec.AppendWindowUpdate(nil, 0, 1<<30))
+		tc.next() // SETTINGS ACK
+		tc.feed(tc.get(1, "/"))
+		r := tc.cb.reqs[0]
+		if static {
+			r.SetStaticBody(body)
+		} else {
+			r.RespBody = append(r.RespBuffer(len(body)), body...)
+		}
+		tc.c.Respond(r)
+		n, buffered := tc.c.OutputLen(), tc.c.OutputLen()-tc.c.OutputReferenced()
+		limit := chunk
+		if static {
+			limit = refChunks * chunk
+		}
+		if n < limit || n > limit+codec.DefaultMaxFrameSize+1024 {
+			t.Fatalf("static %v: %d bytes framed in a round, want %d (plus a frame)", static, n, limit)
+		}
+		if static && buffered > 8<<10 {
+			t.Fatalf("%d bytes of a static body's round in the buffer", buffered)
+		}
+	}
+}

@@ -519,10 +519,14 @@ func (c *fdConn) writeVec(segs [][]byte) (int, error) {
 // onWrite (resumeOutput). It reports false when it closed the
 // connection (a write error). Called with mu held.
 func (h *h2conn) flushFD(fc *fdConn) bool {
-	var segs [maxSegments][]byte
 	for h.eng.OutputLen() > 0 {
-		s := h.eng.OutputSegments(segs[:0])
-		n, err := fc.writeVec(s)
+		var n int
+		var err error
+		if h.eng.OutputReferenced() == 0 {
+			n, err = fc.writeVec([][]byte{h.eng.Output()})
+		} else {
+			n, err = h.writeSegmentsFD(fc)
+		}
 		h.eng.ConsumeOutput(n)
 		if err != nil {
 			h.closeLocked()
@@ -534,6 +538,16 @@ func (h *h2conn) flushFD(fc *fdConn) bool {
 	}
 	h.eng.ConsumeOutput(0) // lets an idle connection return its buffer
 	return true
+}
+
+// writeSegmentsFD writes the first maxSegments segments of the output
+// (its own function: the segment array is on the stack only when a
+// gathered write needs it).
+//
+//go:noinline
+func (h *h2conn) writeSegmentsFD(fc *fdConn) (int, error) {
+	var segs [maxSegments][]byte
+	return fc.writeVec(h.eng.OutputSegments(segs[:0]))
 }
 
 // handOverOutput moves output the engine still holds to fc's own buffer

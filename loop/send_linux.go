@@ -33,7 +33,7 @@ func sendNoSignal(fd int, b []byte) (int, error) {
 func noSigPipe(fd int) {}
 
 // maxSegments is how many segments one gathered write takes at most.
-const maxSegments = 64
+const maxSegments = 256
 
 // sendvNoSignal writes the segments segs, in order, to the non-blocking
 // socket fd with one sendmsg(MSG_NOSIGNAL) system call per maxSegments
@@ -41,6 +41,15 @@ const maxSegments = 64
 // returns the bytes written and whether the socket took them all; a short
 // write means the socket's buffer is full.
 func sendvNoSignal(fd int, segs [][]byte) (int, bool, error) {
+	if len(segs) == 1 {
+		n, err := sendNoSignal(fd, segs[0])
+		return n, err == nil && n == len(segs[0]), err
+	}
+	return sendmsgNoSignal(fd, segs)
+}
+
+// sendmsgNoSignal is sendvNoSignal for more than one segment.
+func sendmsgNoSignal(fd int, segs [][]byte) (int, bool, error) {
 	var iov [maxSegments]unix.Iovec
 	written := 0
 	for len(segs) > 0 {
