@@ -200,7 +200,9 @@ func NewConn(cfg *Config, cb Callbacks, m *Metrics, now time.Time) *Conn {
 // Payloads held by reference (outvec.go) are copied in first: a transport
 // that writes segments uses OutputSegments instead.
 func (c *Conn) Output() []byte {
-	c.flattenOutput()
+	if c.outp != nil && c.outp.refBytes > 0 {
+		c.flattenOutput()
+	}
 	return c.out
 }
 

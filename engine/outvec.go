@@ -29,10 +29,10 @@ type outRef struct {
 	b  []byte
 }
 
-// appendData appends one DATA frame of st's response with payload p, by
-// reference when p comes from a static body and is large enough.
-func (c *Conn) appendData(id uint32, endStream bool, p []byte, static bool) {
-	if !static || len(p) < minRefPayload || c.outp == nil {
+// appendDataRef appends one DATA frame with payload p, a slice of a
+// static body, by reference.
+func (c *Conn) appendDataRef(id uint32, endStream bool, p []byte) {
+	if c.outp == nil {
 		c.out = codec.AppendData(c.out, id, endStream, p)
 		return
 	}

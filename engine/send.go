@@ -325,7 +325,11 @@ func (c *Conn) writeData() {
 		last := n == len(pending) && r.finishing
 		endStream := last && len(r.Trailers) == 0
 		if n > 0 || endStream {
-			c.appendData(id, endStream, pending[:n], r.staticBody)
+			if r.staticBody && n >= minRefPayload {
+				c.appendDataRef(id, endStream, pending[:n])
+			} else {
+				c.out = codec.AppendData(c.out, id, endStream, pending[:n])
+			}
 			c.touch(st)
 			c.sendConn.Consume(&st.send, n)
 			c.dataFrames++
