@@ -287,7 +287,9 @@ func (ctx *RequestCtx) SetBodyString(s string) {
 }
 
 // SetBodyStatic makes b the response body without copying it. b must never
-// change afterwards (shared, immutable content such as a file loaded once).
+// change afterwards (shared, immutable content such as a file loaded once):
+// the server writes it to the socket from b's own memory, possibly after
+// the handler has returned and the stream has ended.
 func (ctx *RequestCtx) SetBodyStatic(b []byte) { ctx.req.SetStaticBody(b) }
 
 // BodyBuffer gives direct access to the response body buffer for

@@ -55,3 +55,36 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// TestProcessAllocsStaticBodyFD is TestProcessAllocsPerRequestFD for
+// 1 MiB static bodies (h2load -c 4 -m 1, as the 1 MiB workload of
+// bench/compare), which the fd reactor writes from the body's memory by
+// reference, 64 DATA frames per response. One allocation per request is
+// not the server's: x/net's HPACK decoder makes a string of every literal,
+// and h2load (nghttp2) sends :path /bytes/1048576 as a literal each time.
+// The rest must stay below a quarter per request (the setup of h2load's 4
+// connections, about 25 allocations each): an allocation per write, or
+// per frame, would show as 1 or 64 more.
+func TestProcessAllocsStaticBodyFD(t *testing.T) {
+	h2load := testutil.Tool(t, "h2load")
+	t.Setenv("H2LOOP_REACTOR", "fd")
+	s := startH2loop(t, false)
+	defer s.stop()
+	run := func(n int) {
+		out, err := exec.Command(h2load, "-n", itoa(n), "-c", "4", "-m", "1", "http://"+s.addr+"/bytes/1048576").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), itoa(n)+" succeeded, 0 failed") {
+			t.Fatalf("h2load: %v\n%s", err, out)
+		}
+	}
+	run(200)
+	const n = 4000
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	run(n)
+	runtime.ReadMemStats(&m1)
+	per := float64(m1.Mallocs-m0.Mallocs) / n
+	t.Logf("%d allocations for %d requests of 1 MiB: %.4f per request", m1.Mallocs-m0.Mallocs, n, per)
+	if per > 1.25 {
+		t.Fatalf("%.4f allocations per request for the whole process, want < 1.25 (1 of them HPACK's string for :path)", per)
+	}
+}

@@ -94,7 +94,9 @@ type Config struct {
 	MaxWindowUpdatesPerDataFrame int // h2loop.Server option
 	// WriteChunk is how many bytes of DATA are framed per scheduling round
 	// before the output is written, when windows allow more. Default 256
-	// KiB.
+	// KiB. DATA of static bodies that a transport writes from the body's
+	// own memory (gathered writes, no copy) is framed up to four times
+	// that.
 	WriteChunk int // h2loop.Server option
 	// SettingsTimeout is how long an HTTP/2 client has to acknowledge the
 	// server's SETTINGS and, at the start, to send its preface and

@@ -231,14 +231,25 @@ func (c *Conn) Init(cfg *Config, cb Callbacks, m *Metrics, now time.Time) {
 
 // Output returns the bytes produced so far. The transport writes them and
 // then calls ConsumeOutput; the slice is valid until the next call into c.
-func (c *Conn) Output() []byte { return c.out }
+// Payloads held by reference (outvec.go) are copied in first: a transport
+// that writes segments uses OutputSegments instead.
+func (c *Conn) Output() []byte {
+	if c.outp != nil && c.outp.refBytes > 0 {
+		c.flattenOutput()
+	}
+	return c.out
+}
 
 // ConsumeOutput drops the first n bytes of output once they are written.
 func (c *Conn) ConsumeOutput(n int) {
 	c.notePeakOut()
-	if n >= len(c.out) {
+	if n >= c.OutputLen() {
 		c.ctrlQueued = 0
 		c.releaseOut()
+		return
+	}
+	if c.refBytes() > 0 {
+		c.consumeRefs(n)
 		return
 	}
 	c.out = c.out[:copy(c.out, c.out[n:])]

@@ -40,6 +40,10 @@ type outBuf struct {
 	b    []byte
 	peak int // the most the buffer held since it left the pool
 	idle int // uses in a row that needed less than a quarter of it
+	// payloads sent by reference (outvec.go), in output order, and
+	// their total length
+	refs     []outRef
+	refBytes int
 }
 
 const (
@@ -120,6 +124,7 @@ func (c *Conn) releaseOut() {
 		return
 	}
 	ob := c.outp
+	ob.dropRefs()
 	if n := cap(c.out); n > outBufSize && ob.peak < n/4 {
 		ob.idle++
 	} else {

@@ -292,10 +292,11 @@ func (c *Conn) WritePending() {
 }
 
 // writeData frames DATA for queued streams, one frame at a time in the
-// order of their priorities (prio.go), until the output holds WriteChunk
-// bytes, the connection window is exhausted or nothing is left.
+// order of their priorities (prio.go), until the output buffer holds
+// WriteChunk bytes (refChunks times that with the payloads held by
+// reference), the connection window is exhausted or nothing is left.
 func (c *Conn) writeData() {
-	for c.rmask != 0 && len(c.out) < c.cfg.WriteChunk && c.state != stateClosed {
+	for c.rmask != 0 && len(c.out) < c.cfg.WriteChunk && c.OutputLen() < refChunks*c.cfg.WriteChunk && c.state != stateClosed {
 		if c.sendConn.ConnAvailable() <= 0 {
 			return
 		}
@@ -324,7 +325,11 @@ func (c *Conn) writeData() {
 		last := n == len(pending) && r.finishing
 		endStream := last && len(r.Trailers) == 0
 		if n > 0 || endStream {
-			c.out = codec.AppendData(c.out, id, endStream, pending[:n])
+			if r.staticBody && n >= minRefPayload {
+				c.appendDataRef(id, endStream, pending[:n])
+			} else {
+				c.out = codec.AppendData(c.out, id, endStream, pending[:n])
+			}
 			c.touch(st)
 			c.sendConn.Consume(&st.send, n)
 			c.dataFrames++

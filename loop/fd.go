@@ -487,6 +487,80 @@ func (c *fdConn) write(b []byte) error {
 // sinkFull reports whether output waits for the socket.
 func (c *fdConn) sinkFull() bool { return c.blocked.Load() }
 
+// writeVec writes segs, in order, as far as the socket takes them now
+// (one gathered write), and returns how many bytes it took. It never
+// blocks and keeps nothing: when the socket refuses some, the connection
+// is blocked as with write, EPOLLOUT is armed, and the caller keeps the
+// rest until onWrite calls resumeOutput. While output waits (the caller's
+// or out's), it writes nothing.
+func (c *fdConn) writeVec(segs [][]byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fdClosed {
+		return 0, net.ErrClosed
+	}
+	if c.blocked.Load() {
+		return 0, nil
+	}
+	n, all, err := sendvNoSignal(c.fd, segs)
+	if err != nil || all {
+		return n, err
+	}
+	c.core.Metrics.WritesBlocked.Add(1)
+	c.outAt = nanotime()
+	c.blocked.Store(true)
+	c.control(netpoll.PollR2RW)
+	return n, nil
+}
+
+// flushFD writes the engine's output to an fd connection with gathered
+// writes: the payloads of static bodies go from their own memory to the
+// socket. What the socket does not take stays in the engine until
+// onWrite (resumeOutput). It reports false when it closed the
+// connection (a write error). Called with mu held.
+func (h *h2conn) flushFD(fc *fdConn) bool {
+	for h.eng.OutputLen() > 0 {
+		var n int
+		var err error
+		if h.eng.OutputReferenced() == 0 {
+			n, err = fc.writeVec([][]byte{h.eng.Output()})
+		} else {
+			n, err = h.writeSegmentsFD(fc)
+		}
+		h.eng.ConsumeOutput(n)
+		if err != nil {
+			h.closeLocked()
+			return false
+		}
+		if fc.sinkFull() {
+			return true
+		}
+	}
+	h.eng.ConsumeOutput(0) // lets an idle connection return its buffer
+	return true
+}
+
+// writeSegmentsFD writes the first maxSegments segments of the output
+// (its own function: the segment array is on the stack only when a
+// gathered write needs it).
+//
+//go:noinline
+func (h *h2conn) writeSegmentsFD(fc *fdConn) (int, error) {
+	var segs [maxSegments][]byte
+	return fc.writeVec(h.eng.OutputSegments(segs[:0]))
+}
+
+// handOverOutput moves output the engine still holds to fc's own buffer
+// (copied), before a close that aborts the engine: closeSocket then sends
+// it before shutting the socket down. Called with mu held.
+func (h *h2conn) handOverOutput(fc *fdConn) {
+	if h.eng.OutputLen() > 0 {
+		out := h.eng.Output()
+		fc.write(out)
+		h.eng.ConsumeOutput(len(out))
+	}
+}
+
 // tryWrite queues b (a last GOAWAY) if the connection can take it
 // without waiting, and drops it otherwise.
 func (c *fdConn) tryWrite(b []byte) {
@@ -534,8 +608,15 @@ func (c *fdConn) onWrite(p netpoll.Poll) error {
 func (c *fdConn) sendOut() (drained, closing bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fdClosed || c.out == nil {
+	if c.fdClosed || !c.blocked.Load() {
 		return false, false, nil
+	}
+	if c.out == nil {
+		// The writer kept what the socket refused (writeVec): it
+		// writes again, from resumeOutput.
+		c.control(netpoll.PollRW2R)
+		c.blocked.Store(false)
+		return true, false, nil
 	}
 	b := (*c.out)[c.outHead:]
 	n, err := sendNoSignal(c.fd, b)
@@ -578,6 +659,13 @@ func (h *h2conn) resumeOutput() {
 func (h *h2conn) sinkFull() bool {
 	f, ok := h.sink.(*fdConn)
 	return ok && f.sinkFull()
+}
+
+// fdSink is h's socket when it is an fd connection (written with
+// gathered writes), nil otherwise.
+func (h *h2conn) fdSink() *fdConn {
+	f, _ := h.sink.(*fdConn)
+	return f
 }
 
 // closeSocket implements sink, with a lingering close: closing a socket
@@ -668,7 +756,7 @@ func (c *fdConn) closeFD() {
 func (c *fdConn) buffered() int {
 	now := nanotime()
 	c.mu.Lock()
-	stalled := c.out != nil && now-c.outAt > int64(c.core.opts.WriteTimeout)
+	stalled := c.blocked.Load() && now-c.outAt > int64(c.core.opts.WriteTimeout)
 	c.mu.Unlock()
 	if stalled && c.timedOut() {
 		c.core.writeTimedOut(c.remote)

@@ -301,9 +301,13 @@ func (h *h2conn) endLoop() {
 // flushLocked writes the engine's output, then as much queued DATA as the
 // windows allow, chunk by chunk. Called with mu held.
 func (h *h2conn) flushLocked() {
+	fc := h.fdSink()
 	for !h.closed.Load() {
-		out := h.eng.Output()
-		if len(out) > 0 {
+		if fc != nil {
+			if !h.flushFD(fc) {
+				return
+			}
+		} else if out := h.eng.Output(); len(out) > 0 {
 			err := h.sink.write(out)
 			h.eng.ConsumeOutput(len(out))
 			if err != nil {
@@ -317,11 +321,14 @@ func (h *h2conn) flushLocked() {
 			break
 		}
 		h.eng.WritePending()
-		if len(h.eng.Output()) == 0 {
+		if h.eng.OutputLen() == 0 {
 			break
 		}
 	}
 	if h.eng.Closed() && !h.closed.Load() {
+		if fc != nil {
+			h.handOverOutput(fc)
+		}
 		h.closeLocked()
 	}
 }
@@ -382,7 +389,7 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 	for {
 		n, eof := h.eng.ReadBody(r, p)
 		if n > 0 {
-			if len(h.eng.Output()) > 0 {
+			if h.eng.OutputLen() > 0 {
 				h.flushSoon()
 			}
 			if eof {
@@ -438,7 +445,7 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 	// one wake-up share one write (gRPC's handler flushes after every
 	// message). The output is bounded (WriteChunk): what does not fit
 	// stays pending below, until a writer has made room.
-	if len(h.eng.Output()) > 0 {
+	if h.eng.OutputLen() > 0 {
 		h.flushSoon()
 	}
 	for r.Pending() > 0 {

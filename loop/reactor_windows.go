@@ -21,3 +21,11 @@ func (core *Core) NewEventLoop() (netpoll.EventLoop, error) { return nil, errNoR
 func (core *Core) serveFD(ln net.Listener) (bool, error) { return false, nil }
 
 func (h *h2conn) sinkFull() bool { return false }
+
+// fdConn stands for the fd reactor's connections, which this platform
+// does not have.
+type fdConn struct{}
+
+func (h *h2conn) fdSink() *fdConn           { return nil }
+func (h *h2conn) flushFD(fc *fdConn) bool   { return true }
+func (h *h2conn) handOverOutput(fc *fdConn) {}
