@@ -323,8 +323,11 @@ func NewCore(opts Options) *Core {
 		IdleTimeout:  opts.WorkerIdleTimeout,
 		Run:          func(t task) { c.serve(t.r, t.t) },
 		Expire: func(t task) {
-			if h, ok := t.t.(*h2conn); ok {
+			switch h := t.t.(type) {
+			case *h2conn:
 				h.refuse(t.r, "no worker became free within QueueTimeout")
+			case *h1conn:
+				h.refuseOverload(t.r, "no worker became free within QueueTimeout")
 			}
 		},
 		Panicked: func(t task, p any) {

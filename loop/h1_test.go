@@ -807,7 +807,7 @@ func TestH1BodyNoAllocs(t *testing.T) {
 			if got != len(body) || !bytes.HasSuffix(k.sink.out, []byte("9\r\npart two\n\r\n0\r\n\r\n")) {
 				t.Fatalf("handler read %d bytes, response %q", got, k.sink.out)
 			}
-			if k.h.outBB != nil || k.h.bodyBB != nil || k.h.out != nil || k.h.body != nil {
+			if k.h.c.HoldsBuffers() {
 				t.Fatal("the connection keeps a buffer between requests")
 			}
 		}
