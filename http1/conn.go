@@ -404,6 +404,15 @@ func (c *Conn) Trailers() []Field {
 	return nil
 }
 
+// forgetHead drops the head's references into the input buffer, which an
+// idle connection must not keep alive.
+func (c *Conn) forgetHead() {
+	clear(c.head.Fields[:cap(c.head.Fields)])
+	clear(c.chunk.Trailers[:cap(c.chunk.Trailers)])
+	c.head.Reset()
+	c.chunk.Trailers = c.chunk.Trailers[:0]
+}
+
 // ReleaseBody gives back the buffer behind RequestBody, once copied: an
 // idle connection holds none.
 func (c *Conn) ReleaseBody() { c.releaseBody() }

@@ -213,6 +213,7 @@ func (c *Conn) endRequest() bool {
 		return false
 	}
 	c.releaseBody()
+	c.forgetHead()
 	keep := c.keep && c.resp != respClose && !c.shutting
 	if keep {
 		c.st = stHead

@@ -3,19 +3,16 @@ package loop
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/http1"
-	"github.com/h2loop/h2loop/pool"
 )
 
 // HTTP/1.1 connections: glue between a socket and an http1.Conn, which
@@ -48,12 +45,12 @@ type h1conn struct {
 	tlsState *tls.ConnectionState
 	tls      bool
 	scheme   string
-	async    bool
-	resume   func() // async: the input left while a handler ran is to be processed
+	async    bool                                    // handlers go to the worker pool (h1_turn.go)
+	resume   func(h *h1conn, waiting, peerDone bool) // async: see finishAsync
 
 	// owned by whoever has the turn: the goroutine running input, or (async)
 	// the handler of the request being served
-	strs http1.Interner
+	strs *http1.Interner // made at the first request; the fd reactor shares its poller's
 	req  *engine.Request // the request whose head arrived, or being served
 	up   *h2Upgrade
 	keep bool // the last response left the connection open
@@ -74,11 +71,15 @@ type h1conn struct {
 	unread    []byte // the input after it (pipelined bytes)
 	stopWatch func() // stops watch, if it runs
 	hkActive  bool   // StateActive was reported: bytes of a request came
+	inlineNow bool   // async, but this handler runs inline on the reading goroutine
+	onWorker  bool   // async: the handler has the turn, on a worker (writes may wait)
 
 	mu      sync.Mutex
 	c       http1.Conn      // the protocol; its output is used outside mu only by whoever has the turn
 	busy    bool            // someone has the turn (input runs, or an async handler)
 	ended   bool            // the connection's request and buffers were given back
+	waiting bool            // async: input came while a handler had the turn
+	peer    bool            // async: the peer sent its FIN
 	serving *engine.Request // the request whose handler runs
 }
 
@@ -135,13 +136,15 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 				h.startRequest()
 			}
 			h.takeBody()
-			if h.async {
+			if h.async && !h.inline(h.req) {
 				dispatched = true
 				h.dispatch()
 				continue
 			}
 			h.consumed, h.unread = used, buf[used:]
+			h.inlineNow = h.async
 			done = h.serve(len(buf) == used)
+			h.inlineNow = false
 			h.unread = nil
 			continue
 		case http1.EventUpgrade:
@@ -180,14 +183,17 @@ func (h *h1conn) feed(in []byte) (int, http1.Event, int) {
 // borrows from the input, which may not stay).
 func (h *h1conn) startRequest() {
 	r := h.core.opts.Hooks.Acquire()
-	h.c.FillHeader(&r.Header, &h.strs, h.scheme)
+	if h.strs == nil {
+		h.strs = new(http1.Interner)
+	}
+	h.c.FillHeader(&r.Header, h.strs, h.scheme)
 	h.req = r
 }
 
 // takeBody copies the complete body and trailers into the request.
 func (h *h1conn) takeBody() {
 	h.req.SetBody(h.c.RequestBody())
-	h.c.FillTrailer(&h.req.Trailer, &h.strs)
+	h.c.FillTrailer(&h.req.Trailer, h.strs)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.c.ReleaseBody()
@@ -269,7 +275,7 @@ func (h *h1conn) write(b []byte) error {
 	if h.closed.Load() {
 		return ErrCanceled
 	}
-	if err := h.sink.write(b); err != nil {
+	if err := h.sinkWrite(b); err != nil {
 		h.abort()
 		return ErrCanceled
 	}
@@ -290,68 +296,15 @@ func (h *h1conn) abort() {
 // its ctx.Done closes, so a handler waiting on it stops, as over HTTP/2.
 func (h *h1conn) disconnected() { h.cancelServing(false) }
 
-// ErrHijacked is returned by Hijack when the connection was taken already.
-var ErrHijacked = errors.New("h2loop: connection already hijacked")
-
-// ErrNotSupported is returned by Hijack on a connection that cannot be
-// handed over (HTTP/2, or a connection served from memory).
-var ErrNotSupported = errors.New("h2loop: hijacking not supported")
-
-// hijacker is a sink that can hand its socket to a handler.
-type hijacker interface {
-	// hijack takes the socket away from the server. consumed is how many
-	// bytes of the input the server has used (up to the end of the
-	// request being served) and unread what it has read beyond them.
-	// It returns the connection and the bytes the handler must read
-	// before reading from it.
-	hijack(consumed int, unread []byte) (net.Conn, []byte, error)
-}
-
-// Hijack hands the connection to the handler serving r (http.Hijacker):
-// the responses before r are written, the server stops reading, timing
-// and closing it, and no response to r is sent. It returns the
-// connection and the bytes already read after r's request (a pipelined
-// request, or a protocol's first bytes), which come before anything read
-// from the connection. Called by the handler.
-func (h *h1conn) Hijack(r *engine.Request) (net.Conn, []byte, error) {
-	if h.hijacked.Load() {
-		return nil, nil, ErrHijacked
-	}
-	hj, ok := h.sink.(hijacker)
-	if !ok || !h.isServing(r) {
-		return nil, nil, ErrNotSupported
-	}
-	if h.closed.Load() {
-		return nil, nil, ErrCanceled
-	}
-	if err := h.flush(); err != nil {
-		return nil, nil, err
-	}
-	if h.stopWatch != nil {
-		h.stopWatch()
-		h.stopWatch = nil
-	}
-	nc, pre, err := hj.hijack(h.consumed, h.unread)
-	if err != nil {
-		return nil, nil, err
-	}
-	h.unread = nil
-	h.hk.end(http.StateHijacked)
-	h.hijacked.Store(true)
-	h.closed.Store(true) // nothing more is read or written by the server
-	h.core.remove(h)
-	return nc, pre, nil
-}
-
-// Hijacked reports whether a handler took the connection.
-func (h *h1conn) Hijacked() bool { return h.hijacked.Load() }
-
 // takeUpgrade returns, once, the request that input accepted for an h2c
 // upgrade; the 101 response has been written.
 func (h *h1conn) takeUpgrade() *h2Upgrade {
 	up := h.up
+	if up == nil {
+		return nil
+	}
 	h.up = nil
-	if up != nil && h.hkActive {
+	if h.hkActive {
 		// The HTTP/2 connection counts its streams from here.
 		h.hkActive = false
 		h.hk.idle()
@@ -527,6 +480,7 @@ func (h *h1conn) TLS() bool { return h.tls }
 // tick closes a connection that sat too long between requests or in a
 // request head or body (see http1.Conn.Expired).
 func (h *h1conn) tick(now time.Time) {
+	h.sink.buffered() // the fd reactor enforces WriteTimeout there
 	if h.expired(now) && !h.closed.Load() {
 		h.core.Metrics.Timeouts.Add(1)
 		h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: "Timeouts"}, "h2loop: http/1.1 from %v: timeout", h.remote)
@@ -585,63 +539,7 @@ func (h *h1conn) releaseHeld() {
 	h.c.Close()
 }
 
-// The sections under mu, each released by defer.
-
-// beginInput takes the turn for a read pass; false if the connection is
-// closed.
-func (h *h1conn) beginInput(bytes bool) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed.Load() {
-		return false
-	}
-	h.busy = true
-	return true
-}
-
-// endInput ends a read pass (or an async handler's turn): it reports
-// whether the connection is done, and releases what a done connection
-// holds.
-func (h *h1conn) endInput(done bool) bool {
-	idle, done := h.endTurn(done)
-	if idle && h.hkActive {
-		h.hkActive = false
-		h.hk.idle()
-	}
-	if done {
-		h.closed.Store(true)
-		if h.up == nil {
-			h.releaseHeld()
-		}
-	}
-	return done
-}
-
-func (h *h1conn) endTurn(done bool) (idle, _ bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.busy = false
-	switch {
-	case h.closed.Load() || h.c.Closed():
-		done = true
-	case h.c.Phase() == http1.PhaseIdle && h.shutting.Load():
-		done = true
-	}
-	idle = h.c.Phase() == http1.PhaseIdle && !done
-	return idle, done
-}
-
-// claimEnd reports whether the caller is the one to give back what the
-// closed connection holds: no one has the turn, and no one did it before.
-func (h *h1conn) claimEnd() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.busy || h.ended {
-		return false
-	}
-	h.ended = true
-	return true
-}
+// The sections under mu, each released by defer (the turn's: h1_turn.go).
 
 // setServing records the request whose handler runs (nil when it returned).
 func (h *h1conn) setServing(r *engine.Request) {
@@ -681,43 +579,4 @@ func (h *h1conn) between() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.c.Between() && !h.busy
-}
-
-// dispatch hands the complete request to the worker pool (async); the
-// handler has the turn until finishAsync.
-func (h *h1conn) dispatch() {
-	h.core.Metrics.Requests.Add(1)
-	h.setServing(h.req)
-	if h.core.pool.Submit(task{r: h.req, t: h}) == pool.Rejected {
-		h.refuseOverload(h.req, "the wait queue is full")
-	}
-}
-
-// refuseOverload answers a request whose handler will not run because
-// MaxWorkers handlers are busy: 503, and the connection closes (HTTP/1.1
-// cannot refuse one request and go on). Counted in Overloaded, logged.
-func (h *h1conn) refuseOverload(r *engine.Request, why string) {
-	h.core.overloaded(h.remote, why)
-	h.keep = false
-	h.mu.Lock()
-	h.c.Refuse(http.StatusServiceUnavailable, "no worker free")
-	h.mu.Unlock()
-	h.finishAsync(r)
-}
-
-// finishAsync ends the turn of an async handler: the response is written,
-// the request released, and the connection either closes or goes on with
-// the input that arrived meanwhile.
-func (h *h1conn) finishAsync(r *engine.Request) {
-	h.setServing(nil)
-	h.req = nil
-	h.flush()
-	h.core.opts.Hooks.Release(r)
-	done := h.endInput(!h.keep || h.closed.Load())
-	if done {
-		h.sink.closeSocket()
-		h.core.remove(h)
-		return
-	}
-	h.resume()
 }
