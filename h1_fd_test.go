@@ -3,8 +3,12 @@
 package h2loop_test
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"net"
+	"net/http"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -102,5 +106,115 @@ func TestH1IdleConnsOnReactor(t *testing.T) {
 	// They still serve.
 	for _, c := range conns[:5] {
 		c.exchange(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "hello, world!\n")
+	}
+}
+
+// TestH1FDSlowReader: a response far above MaxBufferedOutput, to a client
+// that starts reading late and reads slowly, arrives whole: the worker
+// writing it waits for the socket instead of piling it up.
+func TestH1FDSlowReader(t *testing.T) {
+	const size = 8 << 20
+	addr, _ := startServer(t, func(s *h2loop.Server) { s.Reactor = "fd" })
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+	nc.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.WriteString(nc, "GET /bytes/"+strconv.Itoa(size)+" HTTP/1.1\r\nHost: x\r\n\r\n"+
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the socket buffers fill up
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := resp.Body.Read(buf)
+		for i := 0; i < k; i++ {
+			if buf[i] != 'a'+byte((n+i)%26) {
+				t.Fatalf("byte %d is %q", n+i, buf[i])
+			}
+		}
+		n += k
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", n, err)
+		}
+		if n < 1<<20 {
+			time.Sleep(time.Millisecond) // slowly, at first
+		}
+	}
+	if n != size {
+		t.Fatalf("%d bytes, want %d", n, size)
+	}
+	// The pipelined request behind it is answered on the same connection.
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "hello, world!\n" {
+		t.Fatalf("second response %q", b)
+	}
+}
+
+// TestH1FDOverload: on the fd reactor HTTP/1.1 handlers run on the
+// workers; with every worker busy and no room to wait, a request is
+// answered 503 and its connection closed, counted in Overloaded.
+func TestH1FDOverload(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	addr, srv := startServer(t, func(s *h2loop.Server) {
+		s.Reactor = "fd"
+		s.MaxWorkers = 1
+		s.QueueSize = 1
+		s.QueueTimeout = 100 * time.Millisecond
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			started <- struct{}{}
+			<-release
+			ctx.WriteString("done\n")
+		})
+	})
+	get := func() (*http.Response, error) {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { nc.Close() })
+		nc.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		return http.ReadResponse(bufio.NewReader(nc), nil)
+	}
+	first := make(chan *http.Response, 1)
+	go func() {
+		resp, err := get()
+		if err != nil {
+			t.Error(err)
+		}
+		first <- resp
+	}()
+	<-started // the one worker is busy
+	resp, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 503 || !resp.Close || string(b) != "no worker free\n" {
+		t.Fatalf("%d close=%v %q, want 503 and close", resp.StatusCode, resp.Close, b)
+	}
+	if srv.Metrics().Overloaded.Load() == 0 {
+		t.Fatal("not counted in Overloaded")
+	}
+	close(release)
+	if r := <-first; r == nil || r.StatusCode != 200 {
+		t.Fatalf("first request: %v", r)
 	}
 }
