@@ -218,3 +218,68 @@ func TestH1FDOverload(t *testing.T) {
 		t.Fatalf("first request: %v", r)
 	}
 }
+
+// TestH1FDPipelineFlood: input piling up behind a request whose handler
+// runs is bounded by MaxBufferedInput: past it the connection is closed,
+// counted in FloodErrors.
+func TestH1FDPipelineFlood(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	addr, srv := startServer(t, func(s *h2loop.Server) {
+		s.Reactor = "fd"
+		s.MaxBufferedInput = 64 << 10
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			select {
+			case started <- struct{}{}:
+				<-release
+			default:
+			}
+		})
+	})
+	defer close(release)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-started
+	flood := bytes.Repeat([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), (1<<20)/27)
+	go nc.Write(flood) // the server may close before it has read everything
+	buf := make([]byte, 4096)
+	for {
+		if _, err := nc.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the connection is still open")
+			}
+			break
+		}
+	}
+	if srv.Metrics().FloodErrors.Load() == 0 {
+		t.Fatal("not counted in FloodErrors")
+	}
+}
+
+// TestH1FDResetCancels: a client that resets its connection (no FIN)
+// while its handler runs on a worker: the request is canceled, the
+// handler does not run to its end.
+func TestH1FDResetCancels(t *testing.T) {
+	h := &slowHandler{release: make(chan struct{})}
+	defer close(h.release)
+	addr, _ := startServer(t, func(s *h2loop.Server) { s.Reactor = "fd"; s.Handler = h })
+	for i := 0; i < 3; i++ {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Write([]byte("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
+		waitFor(t, "the /slow handler", func() bool { return h.live.Load() == 1 })
+		nc.(*net.TCPConn).SetLinger(0)
+		nc.Close()
+		waitFor(t, "the handler to see its client gone", func() bool { return h.live.Load() == 0 })
+	}
+	if n := h.late.Load(); n != 0 {
+		t.Fatalf("%d handlers ran to their end", n)
+	}
+}

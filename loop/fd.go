@@ -364,11 +364,10 @@ func (c *fdConn) process(data []byte) (int, bool) {
 // nor a valid HTTP/1.1 request line close the connection." It returns
 // (nil, true) while the bytes are a part of the preface.
 func (c *fdConn) sniff(data []byte) (*h2conn, bool) {
-	n := min(len(data), len(codec.ClientPreface))
-	if string(data[:n]) == codec.ClientPreface[:n] {
-		if n < len(codec.ClientPreface) {
-			return nil, true
-		}
+	switch sniff(data, c.core.opts.DisableHTTP1) {
+	case sniffMore:
+		return nil, true
+	case sniffH2:
 		c.begin()
 		h := newH2Conn(c.core, c, c.remote, false)
 		c.h2.Store(h)
@@ -377,13 +376,12 @@ func (c *fdConn) sniff(data []byte) (*h2conn, bool) {
 			return nil, false
 		}
 		return h, true
+	case sniffH1:
+		_, ok := c.startH1()
+		return nil, ok
 	}
-	if c.core.opts.DisableHTTP1 || !looksLikeHTTP1(data[:min(len(data), 16)]) {
-		c.gone()
-		return nil, false
-	}
-	_, ok := c.startH1()
-	return nil, ok
+	c.gone()
+	return nil, false
 }
 
 // begin hands the connection over from the Core's registry of

@@ -516,6 +516,7 @@ func (h *h1conn) idle() bool { return h.closed.Load() }
 // released here.
 func (h *h1conn) onClosed() {
 	h.closed.Store(true)
+	h.cancelServing(false) // a handler on a worker learns at once
 	h.releaseHeld()
 	h.core.remove(h)
 }
