@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -282,4 +284,66 @@ func TestH1FDResetCancels(t *testing.T) {
 	if n := h.late.Load(); n != 0 {
 		t.Fatalf("%d handlers ran to their end", n)
 	}
+}
+
+// TestH1FDInline: with InlineHandlers, HTTP/1.1 handlers run on the poller;
+// keep-alive, pipelining and Connection: close behave as on the workers,
+// and every request context is released once (the pool would hand a
+// released one out twice).
+func TestH1FDInline(t *testing.T) {
+	addr, _ := startServer(t, func(s *h2loop.Server) { s.Reactor = "fd"; s.InlineHandlers = true })
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	const pipelined = 20
+	req := strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", pipelined-1) + "GET /bytes/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	for i := 0; i < pipelined; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		want := "hello, world!\n"
+		if i == pipelined-1 {
+			want = "abc"
+		}
+		if string(b) != want {
+			t.Fatalf("response %d: %q", i, b)
+		}
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("after Connection: close: %v, want EOF", err)
+	}
+	// Many connections at once, each several requests: a request context
+	// released twice would be served to two requests at once.
+	var wg sync.WaitGroup
+	for c := 0; c < 8; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := &http.Client{Transport: &http.Transport{}}
+			defer cl.CloseIdleConnections()
+			for i := 0; i < 50; i++ {
+				resp, err := cl.Get("http://" + addr + "/bytes/100")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if len(b) != 100 {
+					t.Errorf("%d bytes", len(b))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -417,7 +417,7 @@ func (h *h1conn) Finish(r *engine.Request) {
 		h.keep = h.c.EndResponse()
 		h.mu.Unlock()
 	}
-	if h.async {
+	if h.async && !h.inlineNow {
 		h.finishAsync(r)
 	}
 }

@@ -823,3 +823,17 @@ func TestH1BodyNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestH1AsyncInline: on a transport that hands handlers to the pool
+// (async), an inline handler runs during input and its request is
+// released once, by input.
+func TestH1AsyncInline(t *testing.T) {
+	k := newH1Kit(t, false, engine.Config{}, nil)
+	k.core.opts.InlineHandlers = true
+	k.h.async = true
+	k.h.resume = func(*h1conn, bool, bool) { t.Error("resumed after an inline handler") }
+	k.expect(getRoot+getRoot, helloRsp+helloRsp, false)
+	if k.served != 2 || k.acquired != 2 || k.released != 2 {
+		t.Fatalf("served %d, acquired %d, released %d", k.served, k.acquired, k.released)
+	}
+}
