@@ -347,3 +347,64 @@ func TestH1FDInline(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestH1FDPipelined: many pipelined requests with bodies (Content-Length
+// and chunked), written in uneven pieces, are answered in order on the fd
+// reactor; the worker that ends one request serves those queued behind
+// it.
+func TestH1FDPipelined(t *testing.T) {
+	addr, _ := startServer(t, func(s *h2loop.Server) { s.Reactor = "fd" })
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	var in bytes.Buffer
+	var want []string
+	for i := 0; i < 60; i++ {
+		body := strings.Repeat(string(rune('a'+i%26)), 1+i*37%500)
+		switch i % 4 {
+		case 0:
+			in.WriteString("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+		case 1:
+			in.WriteString("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				strconv.FormatInt(int64(len(body)), 16) + "\r\n" + body + "\r\n0\r\n\r\n")
+		case 2:
+			in.WriteString("GET /bytes/" + strconv.Itoa(len(body)) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+			b := []byte(body)
+			for j := range b {
+				b[j] = 'a' + byte(j%26)
+			}
+			body = string(b)
+		case 3:
+			in.WriteString("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			body = "hello, world!\n"
+		}
+		want = append(want, body)
+	}
+	go func() {
+		b := in.Bytes()
+		for i := 0; len(b) > 0; i++ {
+			n := min(len(b), 1+i*7919%3000)
+			if _, err := nc.Write(b[:n]); err != nil {
+				return
+			}
+			b = b[n:]
+			if i%5 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	br := bufio.NewReader(nc)
+	for i, w := range want {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != w {
+			t.Fatalf("response %d: %d %q, want %q", i, resp.StatusCode, b, w)
+		}
+	}
+}

@@ -51,11 +51,12 @@ type Conn struct {
 	scratch []byte // FillHeader's
 
 	// the request being served
-	minor    int
-	keep     bool // the connection persists after the response
-	kaOpt    bool // HTTP/1.0 keep-alive: say it back
-	isHead   bool
-	shutting bool
+	minor     int
+	keep      bool // the connection persists after the response
+	kaOpt     bool // HTTP/1.0 keep-alive: say it back
+	isHead    bool
+	shutting  bool
+	noUpgrade bool
 
 	// the response being written
 	resp      framing
@@ -245,7 +246,7 @@ func (c *Conn) readHead(rest []byte) (int, Event) {
 	c.minor, c.keep, c.kaOpt = hd.Minor, hd.KeepAlive, hd.KeepAliveOption
 	c.isHead = string(hd.Method) == "HEAD"
 	c.upgrade = nil
-	if hd.UpgradeH2C && !c.cfg.TLS && !c.shutting {
+	if hd.UpgradeH2C && !c.cfg.TLS && !c.shutting && !c.noUpgrade {
 		// h2c is "HTTP/2 over cleartext TCP" (RFC 7540 §3.1): over TLS,
 		// ALPN chose HTTP/1.1 already. "A server MAY ignore a received
 		// Upgrade header field if it wishes to continue using the current
@@ -435,6 +436,11 @@ func (c *Conn) releaseBody() {
 	}
 	c.body, c.reqBody = nil, nil
 }
+
+// AllowUpgrade says whether a request that asks for h2c may upgrade the
+// connection (the default); a transport that cannot hand input it has
+// already taken over to HTTP/2 turns it off.
+func (c *Conn) AllowUpgrade(ok bool) { c.noUpgrade = !ok }
 
 // Shutdown makes the current response the last one (it says "Connection:
 // close") and refuses upgrades from now on.

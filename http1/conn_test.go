@@ -251,10 +251,14 @@ func TestConnUpgrade(t *testing.T) {
 	if string(k.in) != "PRI * HTTP/2.0" || len(k.c.UpgradeSettings()) != 12 || k.events[len(k.events)-1] != EventUpgrade {
 		t.Fatalf("left %q, settings %x", k.in, k.c.UpgradeSettings())
 	}
-	// Not over TLS, and not while shutting down.
-	for _, k := range []*connKit{newConnKit(t, Config{TLS: true}), newConnKit(t, Config{})} {
-		if !k.c.cfg.TLS {
+	// Not over TLS, not while shutting down, not when the transport
+	// cannot hand the input over.
+	for i, k := range []*connKit{newConnKit(t, Config{TLS: true}), newConnKit(t, Config{}), newConnKit(t, Config{})} {
+		switch i {
+		case 1:
 			k.c.Shutdown()
+		case 2:
+			k.c.AllowUpgrade(false)
 		}
 		k.feed(up)
 		if len(k.served) != 1 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/http1"
+	"github.com/valyala/bytebufferpool"
 )
 
 // HTTP/1.1 connections: glue between a socket and an http1.Conn, which
@@ -72,7 +73,11 @@ type h1conn struct {
 	stopWatch func() // stops watch, if it runs
 	hkActive  bool   // StateActive was reported: bytes of a request came
 	inlineNow bool   // async, but this handler runs inline on the reading goroutine
-	onWorker  bool   // async: the handler has the turn, on a worker (writes may wait)
+	syncServe bool   // the handler runs on the goroutine that runs input (or the pipe)
+	workerRun bool   // async: a worker serves the pipe's requests itself
+	pipe      []byte // async: pipelined input behind a dispatched request (h1_turn.go)
+	pipeBB    *bytebufferpool.ByteBuffer
+	onWorker  bool // async: the handler has the turn, on a worker (writes may wait)
 
 	mu      sync.Mutex
 	c       http1.Conn      // the protocol; its output is used outside mu only by whoever has the turn
@@ -121,9 +126,37 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 		h.hkActive = true
 		h.hk.busy()
 	}
-	dispatched := false
+	src, piped := buf, len(h.pipe) > 0
+	if piped {
+		// Pipelined input the connection kept comes first (async only).
+		h.pipe = append(h.pipe, buf...)
+		src = h.pipe
+	}
+	used, need, done, dispatched := h.run(src, piped)
+	switch {
+	case piped:
+		if !dispatched {
+			h.keepPipe(src, used, true)
+		}
+		used, need = len(buf), 0 // the connection holds the rest
+	case dispatched:
+		used = len(buf) // the rest went to the pipe
+	}
+	if dispatched {
+		return used, 0, false // the handler's turn now: it ends the pass
+	}
+	h.flush()
+	return used, need, h.endInput(done)
+}
+
+// run feeds src to the protocol until it needs more input, the
+// connection is done or upgraded, or (async) a request went to the pool,
+// the input after it kept in the pipe. piped says src is the pipe (no
+// upgrade then: "A server MAY ignore a received Upgrade header field",
+// RFC 9110 §7.8).
+func (h *h1conn) run(src []byte, piped bool) (used, need int, done, dispatched bool) {
 	for !done && h.up == nil && !dispatched {
-		n, ev, need1 := h.feed(buf[used:])
+		n, ev, need1 := h.feed(src[used:], !piped)
 		used += n
 		switch ev {
 		case http1.EventNone:
@@ -136,15 +169,18 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 				h.startRequest()
 			}
 			h.takeBody()
-			if h.async && !h.inline(h.req) {
+			if h.async && !h.workerRun && !h.inline(h.req) {
 				dispatched = true
+				h.keepPipe(src, used, piped)
+				h.consumed, h.unread = 0, h.pipe // for Hijack
 				h.dispatch()
 				continue
 			}
-			h.consumed, h.unread = used, buf[used:]
-			h.inlineNow = h.async
-			done = h.serve(len(buf) == used)
-			h.inlineNow = false
+			h.consumed, h.unread = used, src[used:]
+			h.inlineNow = h.async && !h.workerRun
+			h.syncServe = true
+			done = h.serve(len(src) == used)
+			h.inlineNow, h.syncServe = false, false
 			h.unread = nil
 			continue
 		case http1.EventUpgrade:
@@ -161,20 +197,17 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 		}
 		break
 	}
-	if dispatched {
-		return used, 0, false // the handler's turn now: it ends the pass
-	}
-	h.flush()
-	return used, need, h.endInput(done)
+	return used, need, done, dispatched
 }
 
 // feed runs the protocol on in.
-func (h *h1conn) feed(in []byte) (int, http1.Event, int) {
+func (h *h1conn) feed(in []byte, upgrade bool) (int, http1.Event, int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.shutting.Load() {
 		h.c.Shutdown()
 	}
+	h.c.AllowUpgrade(upgrade)
 	n, ev := h.c.Feed(in)
 	return n, ev, h.c.Need()
 }
@@ -417,7 +450,7 @@ func (h *h1conn) Finish(r *engine.Request) {
 		h.keep = h.c.EndResponse()
 		h.mu.Unlock()
 	}
-	if h.async && !h.inlineNow {
+	if h.async && !h.syncServe {
 		h.finishAsync(r)
 	}
 }
@@ -535,6 +568,7 @@ func (h *h1conn) releaseHeld() {
 		h.up = nil
 		h.core.opts.Hooks.Release(up.req)
 	}
+	h.keepPipe(nil, 0, true) // empty: its buffer goes back
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.c.Close()

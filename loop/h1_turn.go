@@ -6,6 +6,7 @@ import (
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/http1"
 	"github.com/h2loop/h2loop/pool"
+	"github.com/valyala/bytebufferpool"
 )
 
 // The turn: one goroutine at a time uses an HTTP/1.1 connection's
@@ -48,21 +49,56 @@ func (h *h1conn) refuseOverload(r *engine.Request, why string) {
 }
 
 // finishAsync ends the turn of a handler on the pool: the response is
-// written, the request released, and the connection either closes or
-// goes on with the input that arrived meanwhile (resume).
+// written, the request released, the requests pipelined behind it served
+// right here, and the connection either closes or goes on with the input
+// that arrived meanwhile (resume).
 func (h *h1conn) finishAsync(r *engine.Request) {
 	h.setServing(nil)
-	h.req = nil
+	h.req, h.unread = nil, nil
 	h.flush()
-	h.onWorker = false
 	h.core.opts.Hooks.Release(r)
-	done, waiting, peer := h.endTurnHooks(!h.keep || h.closed.Load())
+	done := !h.keep || h.closed.Load()
+	if !done && len(h.pipe) > 0 {
+		h.workerRun = true
+		used, _, d, _ := h.run(h.pipe, true)
+		h.workerRun = false
+		h.keepPipe(h.pipe, used, true)
+		h.flush()
+		done = d || h.closed.Load()
+	}
+	h.onWorker = false
+	done, waiting, peer := h.endTurnHooks(done)
 	if done {
 		h.close()
 		return
 	}
 	h.resume(h, waiting, peer)
 }
+
+// keepPipe keeps src[used:] in the pipe (src may be the pipe itself); an
+// empty pipe gives its buffer back.
+func (h *h1conn) keepPipe(src []byte, used int, piped bool) {
+	rest := src[used:]
+	switch {
+	case piped:
+		h.pipe = h.pipe[:copy(h.pipe, rest)]
+	case len(rest) > 0:
+		if h.pipeBB == nil {
+			h.pipeBB = h1Pipes.Get()
+		}
+		h.pipe = append(h.pipeBB.B[:0], rest...)
+	}
+	if len(h.pipe) == 0 && h.pipeBB != nil {
+		h.pipeBB.B = h.pipe[:0]
+		if cap(h.pipeBB.B) <= 256<<10 {
+			h1Pipes.Put(h.pipeBB)
+		}
+		h.pipeBB, h.pipe = nil, nil
+	}
+}
+
+// h1Pipes are the buffers of pipelined input.
+var h1Pipes bytebufferpool.Pool
 
 // sinkWrite writes b to the socket; a handler on the pool waits while the
 // socket refuses output, as a blocking write would.
