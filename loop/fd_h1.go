@@ -18,8 +18,10 @@ import (
 // connection's input buffer (bounded by MaxBufferedInput) without
 // processing it; when the handler is done, its worker writes the
 // response (waiting while the socket refuses it, bounded by WriteTimeout:
-// output is bounded by MaxBufferedOutput) and, if input waits, arms
-// EPOLLOUT so that the poller picks it up (onWrite). After the peer's
+// output is bounded by MaxBufferedOutput), serves the requests that were
+// read together with its own (pipelined: the h1conn's pipe) one after the
+// other, and, if input waited meanwhile, arms EPOLLOUT so that the poller
+// picks it up (onWrite). After the peer's
 // FIN (EOF, or netpoll's hang-up) the operator is detached and the input
 // left is processed by whoever ends the turn, off the poller; the
 // connection closes when no request is left.
