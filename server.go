@@ -274,9 +274,12 @@ type Server struct {
 	// processed; clients may retry), counted in Stats.Overloaded and
 	// logged. The reading goroutine never waits for a worker.
 	//
-	// An HTTP/1.1 connection runs its requests' handlers one at a time on
-	// its own goroutine, as net/http does: they are bounded by MaxConns,
-	// not by MaxWorkers.
+	// An HTTP/1.1 connection runs its requests' handlers one at a time.
+	// On the fd reactor they go to the workers too (at MaxWorkers and a
+	// full or expired queue the request is answered 503 and the
+	// connection closed); on the netpoll reactor, over TLS and on
+	// windows they run on the connection's own goroutine, as net/http
+	// does, bounded by MaxConns, not by MaxWorkers.
 	MaxWorkers int
 
 	// QueueSize bounds the requests waiting for a worker while MaxWorkers
@@ -323,8 +326,9 @@ type Server struct {
 
 	// Reactor picks the transport of cleartext connections: "fd", each
 	// socket registered on netpoll's pollers with an operator of its own
-	// (HTTP/2 read and parsed on the poller, about 2.9 KB per idle
-	// connection; HTTP/1.1 connections leave it for a goroutine each), or
+	// (HTTP/2 and HTTP/1.1 read and parsed on the poller, handlers on the
+	// workers; about 2.9 KB per idle HTTP/2 connection, 1.5 KB per idle
+	// HTTP/1.1 one, no goroutine for either), or
 	// "netpoll", netpoll's own connections (about 5.7 KB per idle
 	// connection, HTTP/1.1 served on the reactor too). Empty means the
 	// environment variable H2LOOP_REACTOR, else "fd" on Linux and

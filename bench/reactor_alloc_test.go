@@ -43,6 +43,33 @@ func TestProcessAllocsPerRequestFD(t *testing.T) {
 	}
 }
 
+// TestProcessAllocsPerRequestFDH1 is TestProcessAllocsPerRequestFD for
+// HTTP/1.1 keep-alive connections (h2load --h1, 8 connections), which the
+// fd reactor serves on its pollers too.
+func TestProcessAllocsPerRequestFDH1(t *testing.T) {
+	h2load := testutil.Tool(t, "h2load")
+	t.Setenv("H2LOOP_REACTOR", "fd")
+	s := startH2loop(t, false)
+	defer s.stop()
+	run := func(n int) {
+		out, err := exec.Command(h2load, "--h1", "-n", itoa(n), "-c", "8", "http://"+s.addr+"/").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), itoa(n)+" succeeded") {
+			t.Fatalf("h2load: %v\n%s", err, out)
+		}
+	}
+	run(20000)
+	const n = 50000
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	run(n)
+	runtime.ReadMemStats(&m1)
+	per := float64(m1.Mallocs-m0.Mallocs) / n
+	t.Logf("%d allocations for %d HTTP/1.1 requests: %.4f per request", m1.Mallocs-m0.Mallocs, n, per)
+	if per > 0.01 {
+		t.Fatalf("%.4f allocations per HTTP/1.1 request for the whole process, want < 0.01", per)
+	}
+}
+
 func itoa(n int) string {
 	var b [20]byte
 	i := len(b)

@@ -1,7 +1,9 @@
-// Package http1 parses HTTP/1.1 request heads and chunked bodies and writes
-// response heads, without doing any I/O (RFC 9112, RFC 9110). Parsers work
-// in place on the caller's buffer: they allocate nothing and every slice
-// they return borrows from that buffer.
+// Package http1 is the server side of HTTP/1.1 without I/O (RFC 9112, RFC
+// 9110): Conn, a connection that turns bytes in into requests and response
+// calls into bytes out, and the parts it is made of, which parse request
+// heads and chunked bodies and write response heads. Parsers work in place
+// on the caller's buffer: they allocate nothing and every slice they return
+// borrows from that buffer.
 package http1
 
 // Error is a request the server must refuse. Status is the response code to

@@ -2,6 +2,7 @@ package http1_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/h2loop/h2loop/http1"
 )
@@ -47,4 +48,42 @@ func ExampleAppendField() {
 	fmt.Printf("%q\n", out)
 	// Output:
 	// "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nX-Note: no  splitting\r\nContent-Length: 0\r\n\r\n"
+}
+
+// A Conn turns bytes in into requests and response calls into bytes out;
+// the transport moves the bytes and runs the handlers.
+func ExampleConn() {
+	var c http1.Conn
+	c.Init(&http1.Config{})
+	in := []byte("GET /hello HTTP/1.1\r\nHost: example.com\r\n\r\nGET /bye HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+	for !c.Closed() {
+		used, ev := c.Feed(in)
+		if ev != http1.EventRequest {
+			break
+		}
+		body := "you asked for " + string(c.Head().Path) + "\n"
+		in = in[used:]
+		c.StartResponse(200, false, false)
+		c.HeaderField("Content-Type", "text/plain")
+		c.EndHead(len(body), "Sun, 06 Nov 1994 08:49:37 GMT")
+		c.WriteBody([]byte(body))
+		c.EndResponse()
+	}
+	// The transport writes Output, then calls ConsumeOutput (CRLFs shown as
+	// line ends here).
+	fmt.Print(strings.ReplaceAll(string(c.Output()), "\r\n", "\n"))
+	// Output:
+	// HTTP/1.1 200 OK
+	// Content-Type: text/plain
+	// Date: Sun, 06 Nov 1994 08:49:37 GMT
+	// Content-Length: 21
+	//
+	// you asked for /hello
+	// HTTP/1.1 200 OK
+	// Content-Type: text/plain
+	// Date: Sun, 06 Nov 1994 08:49:37 GMT
+	// Content-Length: 19
+	// Connection: close
+	//
+	// you asked for /bye
 }

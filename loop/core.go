@@ -104,9 +104,12 @@ type Options struct {
 	// processed; clients may retry), counted in Stats.Overloaded and
 	// logged. The reading goroutine never waits for a worker.
 	//
-	// An HTTP/1.1 connection runs its requests' handlers one at a time on
-	// its own goroutine, as net/http does: they are bounded by MaxConns,
-	// not by MaxWorkers.
+	// An HTTP/1.1 connection runs its requests' handlers one at a time.
+	// On the fd reactor they go to the workers too (at MaxWorkers and a
+	// full or expired queue the request is answered 503 and the
+	// connection closed); on the netpoll reactor, over TLS and on
+	// windows they run on the connection's own goroutine, as net/http
+	// does, bounded by MaxConns, not by MaxWorkers.
 	MaxWorkers int // h2loop.Server option
 	// QueueSize bounds the requests waiting for a worker while MaxWorkers
 	// handlers run; a request that finds it full is refused at once.
@@ -151,8 +154,9 @@ type Options struct {
 	MaxBufferedOutput int
 	// Reactor picks the transport of cleartext connections: "fd", each
 	// socket registered on netpoll's pollers with an operator of its own
-	// (HTTP/2 read and parsed on the poller, about 2.9 KB per idle
-	// connection; HTTP/1.1 connections leave it for a goroutine each), or
+	// (HTTP/2 and HTTP/1.1 read and parsed on the poller, handlers on the
+	// workers; about 2.9 KB per idle HTTP/2 connection, 1.5 KB per idle
+	// HTTP/1.1 one, no goroutine for either), or
 	// "netpoll", netpoll's own connections (about 5.7 KB per idle
 	// connection, HTTP/1.1 served on the reactor too). Empty means the
 	// environment variable H2LOOP_REACTOR, else "fd" on Linux and
@@ -324,8 +328,11 @@ func NewCore(opts Options) *Core {
 		IdleTimeout:  opts.WorkerIdleTimeout,
 		Run:          func(t task) { c.serve(t.r, t.t) },
 		Expire: func(t task) {
-			if h, ok := t.t.(*h2conn); ok {
+			switch h := t.t.(type) {
+			case *h2conn:
 				h.refuse(t.r, "no worker became free within QueueTimeout")
+			case *h1conn:
+				h.refuseOverload(t.r, "no worker became free within QueueTimeout")
 			}
 		},
 		Panicked: func(t task, p any) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudwego/netpoll"
 	"github.com/h2loop/h2loop/codec"
+	"github.com/h2loop/h2loop/http1"
 )
 
 // Reactor v2 (Options.Reactor "fd"): a cleartext connection is a small
@@ -30,9 +31,9 @@ import (
 //     read (the poller calls it again if more came meanwhile), or detaches
 //     the operator; input it leaves unread makes the poller call it again
 //     at once.
-//   - OnRead and OnWrite never block: no handler (HTTP/1.1 connections are
-//     handed to a goroutine of the standard library's path at their first
-//     bytes, see handOff), no blocking write (output the socket refuses
+//   - OnRead and OnWrite never block: no handler (except inline ones;
+//     HTTP/1.1 handlers go to the pool too, see fd_h1.go), no blocking
+//     write (output the socket refuses
 //     waits in out, with EPOLLOUT armed), and no lock a worker holds for
 //     long (h2conn.mu is held by workers only around engine calls: the
 //     sink never blocks under it).
@@ -63,7 +64,8 @@ var errNoPoller = errors.New("h2loop: netpoll's poller registry is not reachable
 // pollState is what the reactor keeps per poller: the scratch buffer every
 // read on that poller goes to. Only the poller's goroutine uses it.
 type pollState struct {
-	buf []byte
+	buf  []byte
+	strs http1.Interner // the strings of the HTTP/1.1 requests read on the poller
 }
 
 // fdScratchSize is the size of a poller's scratch buffer: a read takes up
@@ -101,6 +103,7 @@ const (
 	fdClosing               // closeNow ran (or runs)
 	fdHandedOff             // served by the standard library's path now
 	fdTimedOut              // a timeout was reported
+	fdPeerDone              // the peer's FIN (or a socket error) was handled
 )
 
 // fdConn is one cleartext connection on the reactor.
@@ -115,6 +118,7 @@ type fdConn struct {
 
 	state atomic.Uint32
 	h2    atomic.Pointer[h2conn]   // set once by the poller
+	h1    atomic.Pointer[h1conn]   // set by the poller (nil again after an h2c upgrade)
 	hk    *connHooks               // immutable after addFD
 	std   atomic.Pointer[net.Conn] // the connection after handOff
 
@@ -129,9 +133,11 @@ type fdConn struct {
 	fdClosed bool
 	out      *[]byte // pending output, out[outHead:] not yet sent
 	outHead  int
-	outAt    int64       // last progress on out (unix nanoseconds)
-	outClose bool        // closeSocket waits for out to drain
-	blocked  atomic.Bool // out holds output
+	outAt    int64         // last progress on out (unix nanoseconds)
+	outClose bool          // closeSocket waits for out to drain
+	kicked   bool          // EPOLLOUT armed to have the poller process kept input (fd_h1.go)
+	drained  chan struct{} // closed when out drains (writers waiting, fd_h1.go)
+	blocked  atomic.Bool   // out holds output
 }
 
 // Buffers for output the socket refused and for partial frames (a frame
@@ -273,6 +279,10 @@ func (c *fdConn) onRead(p netpoll.Poll) error {
 			if err == syscall.EAGAIN || err == syscall.EINTR {
 				return nil
 			}
+			if h := c.h1.Load(); h != nil && n == 0 {
+				c.h1PeerDone(h) // EOF: what was read is still answered
+				return nil
+			}
 			c.gone() // EOF or a socket error: the peer is gone
 			return nil
 		}
@@ -282,6 +292,9 @@ func (c *fdConn) onRead(p netpoll.Poll) error {
 			if len(data) > c.core.opts.MaxBufferedInput {
 				if h := c.h2.Load(); h != nil {
 					h.tooMuchInput(len(data))
+				}
+				if h := c.h1.Load(); h != nil {
+					c.h1Flood(h, len(data))
 				}
 				c.dropIn()
 				return nil
@@ -313,6 +326,9 @@ func (c *fdConn) onRead(p netpoll.Poll) error {
 // included) and returns how many it used; the rest is the start of a
 // frame. It reports false when the connection stops being read here.
 func (c *fdConn) process(data []byte) (int, bool) {
+	if h1 := c.h1.Load(); h1 != nil {
+		return c.processH1(h1, data)
+	}
 	h := c.h2.Load()
 	if h == nil {
 		var ok bool
@@ -320,6 +336,9 @@ func (c *fdConn) process(data []byte) (int, bool) {
 			return 0, false
 		}
 		if h == nil {
+			if h1 := c.h1.Load(); h1 != nil {
+				return c.processH1(h1, data)
+			}
 			return 0, true // a part of the preface
 		}
 	}
@@ -339,17 +358,16 @@ func (c *fdConn) process(data []byte) (int, bool) {
 }
 
 // sniff picks the protocol from the first bytes: the HTTP/2 preface
-// (prior knowledge) starts HTTP/2 here; an HTTP/1.1 request line hands the
-// connection to the standard library's path; anything else closes it.
+// (prior knowledge) starts HTTP/2 here, an HTTP/1.1 request line HTTP/1.1
+// (c.h1, nil returned); anything else closes it.
 // "On a port that also serves HTTP/1.1, bytes that are neither the preface
 // nor a valid HTTP/1.1 request line close the connection." It returns
 // (nil, true) while the bytes are a part of the preface.
 func (c *fdConn) sniff(data []byte) (*h2conn, bool) {
-	n := min(len(data), len(codec.ClientPreface))
-	if string(data[:n]) == codec.ClientPreface[:n] {
-		if n < len(codec.ClientPreface) {
-			return nil, true
-		}
+	switch sniff(data, c.core.opts.DisableHTTP1) {
+	case sniffMore:
+		return nil, true
+	case sniffH2:
 		c.begin()
 		h := newH2Conn(c.core, c, c.remote, false)
 		c.h2.Store(h)
@@ -358,19 +376,11 @@ func (c *fdConn) sniff(data []byte) (*h2conn, bool) {
 			return nil, false
 		}
 		return h, true
+	case sniffH1:
+		_, ok := c.startH1()
+		return nil, ok
 	}
-	if c.core.opts.DisableHTTP1 || !looksLikeHTTP1(data[:min(len(data), 16)]) {
-		c.gone()
-		return nil, false
-	}
-	// HTTP/1.1 runs its handlers on the goroutine that reads the socket:
-	// the connection leaves the poller.
-	c.state.Or(fdHandedOff)
-	c.begin()
-	c.detach()
-	pre := append([]byte(nil), data...)
-	c.dropIn()
-	go c.handOff(pre)
+	c.gone()
 	return nil, false
 }
 
@@ -431,6 +441,7 @@ func (c *fdConn) discard() {
 // gone ends a connection from the poller: it leaves the poller now and
 // is closed on another goroutine (closeNow frees the operator).
 func (c *fdConn) gone() {
+	c.state.Or(fdPeerDone)
 	c.detach()
 	c.dropIn()
 	go c.closeNow()
@@ -439,7 +450,11 @@ func (c *fdConn) gone() {
 // onHup runs on a goroutine of netpoll's after the poller saw the peer
 // hang up (and detached the operator).
 func (c *fdConn) onHup(p netpoll.Poll) error {
-	if c.state.Load()&fdHandedOff != 0 {
+	if c.state.Load()&(fdHandedOff|fdPeerDone) != 0 {
+		return nil
+	}
+	if h := c.h1.Load(); h != nil && !h.closed.Load() {
+		c.h1PeerDone(h)
 		return nil
 	}
 	c.closeNow()
@@ -582,7 +597,7 @@ func (c *fdConn) onWrite(p netpoll.Poll) error {
 	case !drained:
 	case closing:
 		c.shutWrite()
-	case c.state.Load()&(fdLingering|fdClosing) != 0:
+	case c.state.Load()&(fdLingering|fdClosing|fdPeerDone) != 0:
 	case len(c.in) > 0:
 		// Input read while the output was blocked: processed now (its
 		// endLoop flushes, DATA included).
@@ -608,14 +623,20 @@ func (c *fdConn) onWrite(p netpoll.Poll) error {
 func (c *fdConn) sendOut() (drained, closing bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fdClosed || !c.blocked.Load() {
+	if c.fdClosed {
 		return false, false, nil
 	}
 	if c.out == nil {
-		// The writer kept what the socket refused (writeVec): it
-		// writes again, from resumeOutput.
-		c.control(netpoll.PollRW2R)
+		// EPOLLOUT armed by kick (the poller processes the input kept
+		// while a handler had the turn), or the writer kept what the
+		// socket refused (writeVec): it writes again, from resumeOutput.
+		kicked, held := c.kicked, c.blocked.Load()
+		if !kicked && !held {
+			return false, false, nil
+		}
+		c.kicked = false
 		c.blocked.Store(false)
+		c.control(netpoll.PollRW2R)
 		return true, false, nil
 	}
 	b := (*c.out)[c.outHead:]
@@ -640,8 +661,10 @@ func (c *fdConn) sendOut() (drained, closing bool, err error) {
 		outPool.Put(c.out)
 	}
 	c.out = nil
+	c.kicked = false
 	c.control(netpoll.PollRW2R)
 	c.blocked.Store(false)
+	c.wakeDrained()
 	return true, c.outClose, nil
 }
 
@@ -688,6 +711,10 @@ func (c *fdConn) closeSocket() {
 	wait := !c.fdClosed && c.out != nil
 	c.outClose = wait
 	c.mu.Unlock()
+	if !wait && c.state.Load()&fdPeerDone != 0 {
+		go c.closeNow() // the peer is gone and nothing waits to be sent: no lingering
+		return
+	}
 	if !wait {
 		c.shutWrite()
 	}
@@ -719,13 +746,19 @@ func (c *fdConn) closeNow() {
 	if c.op != nil {
 		c.op.Free() // waits for a callback in progress to end
 	}
-	c.dropIn() // no callback runs any more
+	h1 := c.h1.Load()
+	if h1 == nil || c.state.Load()&fdPeerDone == 0 {
+		c.dropIn() // no callback runs any more (after an HTTP/1.1 FIN, a worker may still use it)
+	}
 	c.core.release()
 	if c.state.Load()&fdStarted == 0 {
 		c.core.remove(c)
 	}
 	if h := c.h2.Load(); h != nil {
 		h.onClosed()
+	}
+	if h1 != nil {
+		h1.onClosed()
 	}
 	c.hk.end(http.StateClosed)
 }
@@ -742,6 +775,7 @@ func (c *fdConn) closeFD() {
 	}
 	c.fdClosed = true
 	syscall.Close(c.fd)
+	c.wakeDrained()
 	if c.out != nil {
 		c.out = nil
 		c.outHead = 0
@@ -763,7 +797,7 @@ func (c *fdConn) buffered() int {
 		go c.closeNow()
 		return 0
 	}
-	if since := c.inSince.Load(); since != 0 && now-since > int64(c.core.opts.ReadTimeout) && c.timedOut() {
+	if since := c.inSince.Load(); since != 0 && c.h1.Load() == nil && now-since > int64(c.core.opts.ReadTimeout) && c.timedOut() {
 		c.core.logf("h2loop: %v: incomplete frame: not completed within %v", c.remote, c.core.opts.ReadTimeout)
 		go c.closeNow()
 	}

@@ -206,8 +206,8 @@ func newTCPAddr(ip []byte, port int) *net.TCPAddr {
 }
 
 // handOff serves the connection on the standard library's path (a
-// goroutine reading it): HTTP/1.1, whose handlers run on the reading
-// goroutine, and connections with a PROXY protocol header. pre is what
+// goroutine reading it): connections with a PROXY protocol header, and
+// all of them if no poller is reachable. pre is what
 // the poller read already. It runs on its own goroutine: the operator,
 // detached already, is freed here.
 func (c *fdConn) handOff(pre []byte) {

@@ -3,108 +3,58 @@ package loop
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/h2loop/h2loop/codec"
 	"github.com/h2loop/h2loop/engine"
 	"github.com/h2loop/h2loop/http1"
 	"github.com/valyala/bytebufferpool"
-	"golang.org/x/net/http2/hpack"
 )
 
-// HTTP/1.1 connections. Requests are read, served and answered one at a
-// time, in order, on the goroutine that reads the socket: a pipelined
-// request waits in the input buffer until the response before it is done.
-// Responses of requests that arrived together are written together.
+// HTTP/1.1 connections: glue between a socket and an http1.Conn, which
+// holds the protocol. Requests are served one at a time, in order: a
+// pipelined request waits in the input buffer until the response before
+// it is done. Responses of requests that arrived together are written
+// together. A transport either runs each handler on the goroutine that
+// reads the socket (the std and netpoll paths: input returns once the
+// handlers of the complete requests are done), or, with async set (the fd
+// reactor), hands it to the worker pool: input then returns at once, and
+// the handler's Finish resumes the connection (resume).
 
-// h1phase is where a connection is between requests, for the timeouts.
-type h1phase uint8
+// h1DrainTime is how long input is discarded after an error response
+// before the connection closes (one to two ticks).
+const h1DrainTime = time.Second
 
-const (
-	h1Idle    h1phase = iota // no byte of the next request yet: IdleTimeout
-	h1Head                   // part of a request head: HeaderTimeout
-	h1Body                   // head read, body arriving: ReadTimeout without progress
-	h1Serving                // a handler is running: no timeout here
-	h1Drain                  // an error answered, input discarded: h1DrainTime
-)
-
-// h1body is how the body of the request being read is framed.
-type h1body uint8
-
-const (
-	h1NoBody h1body = iota
-	h1Length
-	h1Chunked
-)
-
-// h1resp is how the response being written is framed.
-type h1resp uint8
-
-const (
-	respLength  h1resp = iota // Content-Length, body in one piece
-	respChunked               // Transfer-Encoding: chunked (a flushed or trailered response)
-	respClose                 // HTTP/1.0 streaming: the body ends when the connection closes
-	respNone                  // HEAD, 1xx, 204, 304: no body
-)
-
-const (
-	// h1DirectWrite is the body size from which a body is written from
-	// the handler's buffer instead of being copied behind the head.
-	h1DirectWrite = 32 << 10
-	// h1FlushAt is the output size that is written at once even though
-	// more pipelined requests are waiting.
-	h1FlushAt = 32 << 10
-	// h1KeepOut is the largest output or body buffer put back in its pool.
-	h1KeepOut = 256 << 10
-	// h1DrainTime is how long input is discarded after an error response
-	// before the connection closes (one to two ticks).
-	h1DrainTime = time.Second
-)
+// h1FlushAt is the output size that is written at once even though more
+// pipelined requests are waiting.
+const h1FlushAt = 32 << 10
 
 // h1conn serves HTTP/1.1 on one connection.
 type h1conn struct {
-	// immutable after newH1Conn
-	core   *Core
-	sink   sink
-	hk     *connHooks
-	remote net.Addr
-	rstr   addrString
-	// tlsState is set by the TLS transport before the first request.
+	// immutable after newH1Conn (tlsState: set by the TLS transport
+	// before the first request; async and resume by the fd reactor)
+	core     *Core
+	sink     sink
+	hk       *connHooks
+	remote   net.Addr
+	rstr     addrString
 	tlsState *tls.ConnectionState
 	tls      bool
 	scheme   string
-	lim      http1.Limits
-	maxBody  int64
+	async    bool                                    // handlers go to the worker pool (h1_turn.go)
+	resume   func(h *h1conn, waiting, peerDone bool) // async: see finishAsync
 
-	// owned by the reading goroutine: input and the Transport calls of the
-	// handler it runs
-	head    http1.Request
-	chunk   http1.ChunkedDecoder
-	strs    http1.Interner
-	req     *engine.Request // the request being read (head done, body not)
-	bodyIn  h1body
-	left    int64  // Content-Length bytes still to come
-	body    []byte // body bytes of req received so far
-	minor   int    // HTTP/1.x minor version of req
-	keep    bool   // the connection persists after the response
-	kaOpt   bool   // HTTP/1.0 keep-alive: say it back
-	isHead  bool   // req is a HEAD request
-	upgrade []byte // decoded HTTP2-Settings when req upgrades to h2c
-	up      *h2Upgrade
-	resp    h1resp
-	drain   bool                       // an error was answered: discard input until closing
-	out     []byte                     // response bytes not yet written
-	outBB   *bytebufferpool.ByteBuffer // the pooled buffer behind out during a read pass; its B's length is the most out held
-	bodyBB  *bytebufferpool.ByteBuffer // the pooled buffer behind body while a body arrives
-	scratch []byte
+	// owned by whoever has the turn: the goroutine running input, or (async)
+	// the handler of the request being served
+	strs *http1.Interner // made at the first request; the fd reactor shares its poller's
+	req  *engine.Request // the request whose head arrived, or being served
+	up   *h2Upgrade
+	keep bool // the last response left the connection open
 
 	// watch, when set (by a transport whose reading goroutine runs the
 	// handler and so cannot see the client go), watches the socket while a
@@ -122,13 +72,19 @@ type h1conn struct {
 	unread    []byte // the input after it (pipelined bytes)
 	stopWatch func() // stops watch, if it runs
 	hkActive  bool   // StateActive was reported: bytes of a request came
+	inlineNow bool   // async, but this handler runs inline on the reading goroutine
+	syncServe bool   // the handler runs on the goroutine that runs input (or the pipe)
+	workerRun bool   // async: a worker serves the pipe's requests itself
+	pipe      []byte // async: pipelined input behind a dispatched request (h1_turn.go)
+	pipeBB    *bytebufferpool.ByteBuffer
+	onWorker  bool // async: the handler has the turn, on a worker (writes may wait)
 
 	mu      sync.Mutex
-	busy    bool // input is running
-	phase   h1phase
-	gen     uint64          // bumped when the phase changes or a body makes progress
-	seenGen uint64          // gen at the tick that last saw it change
-	seenAt  time.Time       // when that tick ran
+	c       http1.Conn      // the protocol; its output is used outside mu only by whoever has the turn
+	busy    bool            // someone has the turn (input runs, or an async handler)
+	ended   bool            // the connection's request and buffers were given back
+	waiting bool            // async: input came while a handler had the turn
+	peer    bool            // async: the peer sent its FIN
 	serving *engine.Request // the request whose handler runs
 }
 
@@ -137,20 +93,29 @@ func newH1Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h1conn {
 	if isTLS {
 		h.scheme = "https"
 	}
-	cfg := &core.opts.Engine
-	h.lim = http1.Limits{MaxHeadBytes: int(cfg.MaxHeaderListSize)}
-	h.maxBody = cfg.MaxRequestBodySize
-	if h.maxBody < 0 {
-		h.maxBody = math.MaxInt64 // negative: no limit
+	e := &core.opts.Engine
+	maxBody := e.MaxRequestBodySize
+	if maxBody < 0 {
+		maxBody = math.MaxInt64 // negative: no limit
 	}
+	h.c.Init(&http1.Config{
+		Limits:        http1.Limits{MaxHeadBytes: int(e.MaxHeaderListSize)},
+		MaxBody:       maxBody,
+		TLS:           isTLS,
+		IdleTimeout:   e.IdleTimeout,
+		HeaderTimeout: e.HeaderTimeout,
+		ReadTimeout:   core.opts.ReadTimeout,
+		DrainTime:     h1DrainTime,
+	})
 	return h
 }
 
 // input consumes the complete requests at the start of buf, serving each
-// before reading the next. It returns the bytes consumed, how many bytes
-// buf[used:] must grow to before the next step can be taken, and whether
-// the connection is done. After an h2c upgrade it stops right after the
-// upgraded request: the rest of buf belongs to HTTP/2 (see takeUpgrade).
+// before reading the next (async: dispatching the first and returning). It
+// returns the bytes consumed, how many bytes buf[used:] must grow to
+// before the next step can be taken, and whether the connection is done.
+// After an h2c upgrade it stops right after the upgraded request: the rest
+// of buf belongs to HTTP/2 (see takeUpgrade).
 func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 	if !h.beginInput(len(buf) > 0) {
 		return 0, 0, true
@@ -161,336 +126,117 @@ func (h *h1conn) input(buf []byte) (used, need int, done bool) {
 		h.hkActive = true
 		h.hk.busy()
 	}
-
-	h.takeOut()
-	for !done && h.up == nil {
-		if h.drain {
-			used = len(buf)
-			break
+	src, piped := buf, len(h.pipe) > 0
+	if piped {
+		// Pipelined input the connection kept comes first (async only).
+		h.pipe = append(h.pipe, buf...)
+		src = h.pipe
+	}
+	used, need, done, dispatched := h.run(src, piped)
+	switch {
+	case piped:
+		if !dispatched {
+			h.keepPipe(src, used, true)
 		}
-		rest := buf[used:]
-		var n int
-		switch {
-		case h.req == nil:
-			if len(rest) == 0 {
-				break
-			}
-			n, need, done = h.readHead(rest)
-		case h.bodyIn == h1Length:
-			n, need, done = h.readLength(rest)
-		default:
-			n, need, done = h.readChunked(rest)
-		}
-		used += n
-		if h.drain {
-			used = len(buf)
-			break
-		}
-		if n == 0 || need > 0 {
-			break
-		}
-		if h.req != nil && h.bodyIn == h1NoBody {
-			h.consumed, h.unread = used, buf[used:]
-			done = h.complete(len(buf) == used)
-			h.unread = nil
-		}
+		used, need = len(buf), 0 // the connection holds the rest
+	case dispatched:
+		used = len(buf) // the rest went to the pipe
+	}
+	if dispatched {
+		return used, 0, false // the handler's turn now: it ends the pass
 	}
 	h.flush()
-	h.releaseOut()
-
-	idle, done, orphan := h.endInput(used < len(buf), done)
-	if idle && h.hkActive {
-		h.hkActive = false
-		h.hk.idle()
-	}
-	if orphan != nil {
-		h.core.opts.Hooks.Release(orphan)
-	}
-	if done {
-		h.closed.Store(true)
-	}
-	return used, need, done
+	return used, need, h.endInput(done)
 }
 
-// enter moves to phase p, restarting the phase's clock unless the
-// connection is in p already (a head that trickles in keeps its clock).
-// Called with mu held.
-func (h *h1conn) enter(p h1phase) {
-	if h.phase != p {
-		h.phase = p
-		h.gen++
-	}
-}
-
-// readHead parses a request head at the start of rest and starts the
-// request. n is 0 with need set while the head is incomplete.
-func (h *h1conn) readHead(rest []byte) (n, need int, done bool) {
-	n, err := http1.ParseRequest(rest, &h.head, &h.lim)
-	if err != nil {
-		return 0, 0, h.refuse(err)
-	}
-	if n == 0 {
-		return 0, len(rest) + 1, false
-	}
-	hd := &h.head
-	if hd.ContentLength > h.maxBody {
-		return n, 0, h.refuse(http1.ErrBodyTooLarge)
-	}
-	h.minor, h.keep, h.kaOpt = hd.Minor, hd.KeepAlive, hd.KeepAliveOption
-	h.isHead = string(hd.Method) == "HEAD"
-	h.upgrade = nil
-	if hd.UpgradeH2C && !h.tls && !h.shutting.Load() {
-		// h2c is "HTTP/2 over cleartext TCP" (RFC 7540 §3.1): over TLS,
-		// ALPN chose HTTP/1.1 already. "A server MAY ignore a received
-		// Upgrade header field if it wishes to continue using the current
-		// protocol on that connection" (RFC 9110 §7.8): we do when
-		// HTTP2-Settings is not a valid SETTINGS payload, and while shutting
-		// down.
-		if s, ok := http1.DecodeHTTP2Settings(hd.HTTP2Settings); ok {
-			h.upgrade = s
+// run feeds src to the protocol until it needs more input, the
+// connection is done or upgraded, or (async) a request went to the pool,
+// the input after it kept in the pipe. piped says src is the pipe (no
+// upgrade then: "A server MAY ignore a received Upgrade header field",
+// RFC 9110 §7.8).
+func (h *h1conn) run(src []byte, piped bool) (used, need int, done, dispatched bool) {
+	for !done && h.up == nil && !dispatched {
+		n, ev, need1 := h.feed(src[used:], !piped)
+		used += n
+		switch ev {
+		case http1.EventNone:
+			need = need1
+		case http1.EventHead:
+			h.startRequest()
+			continue
+		case http1.EventRequest:
+			if h.req == nil {
+				h.startRequest()
+			}
+			h.takeBody()
+			if h.async && !h.workerRun && !h.inline(h.req) {
+				dispatched = true
+				h.keepPipe(src, used, piped)
+				h.consumed, h.unread = 0, h.pipe // for Hijack
+				h.dispatch()
+				continue
+			}
+			h.consumed, h.unread = used, src[used:]
+			h.inlineNow = h.async && !h.workerRun
+			h.syncServe = true
+			done = h.serve(len(src) == used)
+			h.inlineNow, h.syncServe = false, false
+			h.unread = nil
+			continue
+		case http1.EventUpgrade:
+			if h.req == nil {
+				h.startRequest()
+			}
+			h.takeBody()
+			h.up = &h2Upgrade{settings: h.c.UpgradeSettings(), req: h.req}
+			h.req = nil
+			continue
+		case http1.EventError:
+			done = h.refused()
+			continue
 		}
+		break
 	}
-	r := h.core.opts.Hooks.Acquire()
-	h.fillHeader(r, h.upgrade != nil)
-	h.req = r
-	avail := rest[n:]
-	switch {
-	case hd.Chunked:
-		h.bodyIn = h1Chunked
-		h.chunk.Reset()
-		h.takeBody()
-	case hd.ContentLength > 0:
-		if int64(len(avail)) >= hd.ContentLength {
-			// The whole body is here: no copy into h.body.
-			end := n + int(hd.ContentLength)
-			r.SetBody(rest[n:end])
-			h.bodyIn = h1NoBody
-			return end, 0, false
-		}
-		h.bodyIn = h1Length
-		h.left = hd.ContentLength
-		h.takeBody()
-	default:
-		r.SetBody(nil)
-		h.bodyIn = h1NoBody
-		return n, 0, false
-	}
-	if hd.Expect100 && len(avail) == 0 {
-		// "A server that receives a 100-continue expectation in an HTTP/1.1
-		// request ... MAY send a 100 (Continue) response to encourage the
-		// client to send the request content" (RFC 9110 §10.1.1): we do
-		// when none of it has arrived yet.
-		h.out = append(h.out, http1.Continue...)
-	}
-	h.setPhase(h1Body)
-	return n, 0, false
+	return used, need, done, dispatched
 }
 
-// readLength reads Content-Length body bytes.
-func (h *h1conn) readLength(rest []byte) (n, need int, done bool) {
-	n = len(rest)
-	if int64(n) > h.left {
-		n = int(h.left)
-	}
-	h.body = append(h.body, rest[:n]...)
-	h.left -= int64(n)
-	if n > 0 {
-		h.progress()
-	}
-	if h.left > 0 {
-		return n, len(rest) - n + 1, false
-	}
-	h.req.SetBody(h.body)
-	h.bodyIn = h1NoBody
-	h.trimBody()
-	return n, 0, false
-}
-
-// HTTP/1.1 buffers: the output of a read pass (responses, chunked or not)
-// and a request body being received come from pools of
-// github.com/valyala/bytebufferpool, one per purpose, which learn the sizes
-// in use and drop buffers far larger than most uses when they come back
-// (engine/buffers.go has the same for HTTP/2). A connection holds an output
-// buffer only during a read pass and a body buffer only while a body
-// arrives: an idle connection holds neither.
-var (
-	h1Outs   bytebufferpool.Pool
-	h1Bodies bytebufferpool.Pool
-)
-
-// takeOut gives the read pass an output buffer.
-func (h *h1conn) takeOut() {
-	if h.outBB == nil {
-		h.outBB = h1Outs.Get()
-		h.out = h.outBB.B[:0]
-	}
-}
-
-// notePeakOut records how much output the buffer held, before a flush
-// empties it.
-func (h *h1conn) notePeakOut() {
-	if h.outBB != nil && len(h.out) > len(h.outBB.B) {
-		h.outBB.B = h.out
-	}
-}
-
-// releaseOut gives the output buffer back at the end of a read pass, its
-// length the most it held.
-func (h *h1conn) releaseOut() {
-	bb := h.outBB
-	if bb == nil || len(h.out) > 0 {
-		return
-	}
-	bb.B = h.out[:min(len(bb.B), cap(h.out))]
-	if cap(bb.B) <= h1KeepOut {
-		h1Outs.Put(bb)
-	}
-	h.outBB = nil
-	h.out = nil
-}
-
-// takeBody gives a body that starts arriving a buffer.
-func (h *h1conn) takeBody() {
-	if h.bodyBB == nil {
-		h.bodyBB = h1Bodies.Get()
-		h.body = h.bodyBB.B
-	}
-	h.body = h.body[:0]
-}
-
-// trimBody gives the body buffer back once its bytes are copied to the
-// request, so that an idle connection does not keep it.
-func (h *h1conn) trimBody() {
-	if bb := h.bodyBB; bb != nil {
-		bb.B = h.body
-		if cap(bb.B) <= h1KeepOut {
-			h1Bodies.Put(bb)
-		}
-		h.bodyBB = nil
-	}
-	h.body = nil
-}
-
-// readChunked decodes chunked body bytes.
-func (h *h1conn) readChunked(rest []byte) (n, need int, done bool) {
-	n, body, end, err := h.chunk.Decode(rest, h.body, h.maxBody, &h.lim)
-	h.body = body
-	if err != nil {
-		return n, 0, h.refuse(err)
-	}
-	if n > 0 {
-		h.progress()
-	}
-	if !end {
-		return n, len(rest) - n + 1, false
-	}
-	r := h.req
-	r.SetBody(h.body)
-	if len(h.chunk.Trailers) > 0 {
-		h.fillTrailers(r)
-	}
-	h.bodyIn = h1NoBody
-	h.trimBody()
-	return n, 0, false
-}
-
-// progress records body bytes arriving, for the read timeout.
-func (h *h1conn) progress() {
+// feed runs the protocol on in.
+func (h *h1conn) feed(in []byte, upgrade bool) (int, http1.Event, int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.gen++
+	if h.shutting.Load() {
+		h.c.Shutdown()
+	}
+	h.c.AllowUpgrade(upgrade)
+	n, ev := h.c.Feed(in)
+	return n, ev, h.c.Need()
 }
 
-// fillHeader converts the parsed head into r.Header. Strings come from the
-// connection's interner: no allocation when they repeat. The Host field
-// becomes the authority and the framing fields are dropped (the body is
-// whole by the time the handler runs); a request that becomes HTTP/2
-// stream 1 also loses the connection-specific fields ("An endpoint MUST NOT
-// generate an HTTP/2 message containing connection-specific header
-// fields", RFC 9113 §8.2.2).
-func (h *h1conn) fillHeader(r *engine.Request, toH2 bool) {
-	hd := &h.head
-	hb := &r.Header
-	hb.Method = h.strs.String(hd.Method)
-	hb.Scheme = h.scheme
-	hb.Authority = h.strs.String(hd.Authority)
-	hb.ContentLength = hd.ContentLength
-	switch hd.Form {
-	case http1.FormAuthority:
-		// CONNECT: neither :scheme nor :path (RFC 9113 §8.5).
-		hb.Scheme, hb.Path = "", ""
-	case http1.FormAbsolute:
-		// The scheme stays the connection's: a cleartext request that
-		// names https is still cleartext.
-		p := hd.Path
-		if len(p) == 0 && string(hd.Method) == "OPTIONS" {
-			hb.Path = "*"
-		} else if len(p) == 0 || p[0] != '/' {
-			h.scratch = append(append(h.scratch[:0], '/'), p...)
-			hb.Path = h.strs.String(h.scratch)
-		} else {
-			hb.Path = h.strs.String(p)
-		}
-	default:
-		hb.Path = h.strs.String(hd.Path)
+// startRequest turns the head just parsed into a request (the head
+// borrows from the input, which may not stay).
+func (h *h1conn) startRequest() {
+	r := h.core.opts.Hooks.Acquire()
+	if h.strs == nil {
+		h.strs = new(http1.Interner)
 	}
-	for i := range hd.Fields {
-		f := &hd.Fields[i]
-		switch {
-		case f.Kind == http1.KindHost || f.Kind == http1.KindTransferEncoding:
-			continue
-		case toH2 && f.Kind.Hop() && f.Kind != http1.KindContentLength:
-			continue
-		case toH2 && f.Kind == http1.KindTE && string(f.Value) != "trailers":
-			// "The only exception to this is the TE header field, which MAY
-			// be present in an HTTP/2 request; when it is, it MUST NOT
-			// contain any value other than "trailers"" (RFC 9113 §8.2.2).
-			continue
-		}
-		hb.Fields = append(hb.Fields, hpack.HeaderField{Name: h.strs.Lower(f.Name), Value: h.strs.String(f.Value)})
-		hb.Size += uint32(len(f.Name) + len(f.Value) + 32)
-	}
-	// The header list size as HTTP/2 counts it (RFC 9113 §6.5.2), with
-	// the pseudo-header fields.
-	pseudo := [...]struct {
-		name, value string
-	}{{":method", hb.Method}, {":scheme", hb.Scheme}, {":authority", hb.Authority}, {":path", hb.Path}}
-	for _, p := range pseudo {
-		if p.value != "" {
-			hb.Size += uint32(len(p.name) + len(p.value) + 32)
-		}
-	}
+	h.c.FillHeader(&r.Header, h.strs, h.scheme)
+	h.req = r
 }
 
-// fillTrailers stores the trailer fields of a chunked body in r.Trailer,
-// except those that may not be trailers: framing, routing and the
-// connection (RFC 9110 §6.5.1).
-func (h *h1conn) fillTrailers(r *engine.Request) {
-	for i := range h.chunk.Trailers {
-		f := &h.chunk.Trailers[i]
-		if f.Kind != http1.KindOther && f.Kind != http1.KindTE {
-			continue
-		}
-		if r.Trailer == nil {
-			r.Trailer = new(codec.HeaderBlock)
-		}
-		r.Trailer.Fields = append(r.Trailer.Fields, hpack.HeaderField{Name: h.strs.Lower(f.Name), Value: h.strs.String(f.Value)})
-	}
+// takeBody copies the complete body and trailers into the request.
+func (h *h1conn) takeBody() {
+	h.req.SetBody(h.c.RequestBody())
+	h.c.FillTrailer(&h.req.Trailer, h.strs)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.c.ReleaseBody()
 }
 
-// complete serves the request whose body is now whole, or upgrades the
-// connection. last reports that nothing more is buffered. It returns
-// whether the connection is done.
-func (h *h1conn) complete(last bool) bool {
+// serve runs the handler of the complete request on this goroutine. last
+// reports that nothing more is buffered. It returns whether the
+// connection is done.
+func (h *h1conn) serve(last bool) bool {
 	r := h.req
-	h.req = nil
-	if h.upgrade != nil {
-		h.out = append(h.out, http1.SwitchingToH2C...)
-		h.up = &h2Upgrade{settings: h.upgrade, req: r}
-		h.upgrade = nil
-		return false
-	}
-	h.resp = respLength
 	h.core.Metrics.Requests.Add(1)
 	h.setServing(r)
 	if h.watch != nil {
@@ -502,31 +248,20 @@ func (h *h1conn) complete(last bool) bool {
 		h.stopWatch = nil
 	}
 	h.setServing(nil)
-	if last || len(h.out) >= h1FlushAt {
+	h.req = nil
+	if last || len(h.output()) >= h1FlushAt {
 		h.flush()
 	}
 	h.core.opts.Hooks.Release(r)
-	if cap(h.out) > h1KeepOut {
-		h.out = nil
-	}
-	return !h.keep || h.resp == respClose || h.closed.Load() || h.shutting.Load()
+	return !h.keep || h.closed.Load()
 }
 
-// refuse answers a request the parser rejected; it reports whether the
-// connection is done at once. Bytes that are not HTTP at all get no answer:
-// "On a port that also serves HTTP/1.1, bytes that are neither the preface
-// nor a valid HTTP/1.1 request line close the connection" (DESIGN.md,
-// h2spec 3.5/2). Otherwise the error response says "Connection: close" and
-// the connection discards what the client still sends for h1DrainTime
-// before closing: closing with unread input makes the kernel send a TCP
-// reset, which can destroy the response before the client reads it (a
-// client sending a body too large for us would see "connection reset"
-// instead of 413).
-func (h *h1conn) refuse(err error) bool {
-	var e *http1.Error
-	if !errors.As(err, &e) {
-		e = &http1.Error{Status: 400, Reason: err.Error()}
-	}
+// refused counts and logs the input the protocol refused; it reports
+// whether the connection is done at once (otherwise it drains).
+func (h *h1conn) refused() bool {
+	h.mu.Lock()
+	e, closed := h.c.Err(), h.c.Closed()
+	h.mu.Unlock()
 	m := &h.core.Metrics
 	counter := "Malformed"
 	switch e.Status {
@@ -539,33 +274,31 @@ func (h *h1conn) refuse(err error) bool {
 	default:
 		m.Malformed.Add(1)
 	}
-	h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: counter}, "h2loop: http/1.1 from %v: %v", h.remote, err)
+	h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: counter}, "h2loop: http/1.1 from %v: %v", h.remote, e)
 	if r := h.req; r != nil {
 		h.req = nil
 		h.core.opts.Hooks.Release(r)
 	}
-	if e.Status == 0 {
-		return true
-	}
-	h.drain = true
-	h.keep = false
-	h.out = http1.AppendStatusLine(h.out, e.Status)
-	h.out = append(h.out, "Content-Type: text/plain; charset=utf-8\r\n"...)
-	h.out = http1.AppendContentLength(h.out, int64(len(e.Reason)+1))
-	h.out = append(h.out, "Connection: close\r\n\r\n"...)
-	h.out = append(h.out, e.Reason...)
-	h.out = append(h.out, '\n')
-	return false
+	return closed
+}
+
+// output is the protocol's pending output.
+func (h *h1conn) output() []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.c.Output()
 }
 
 // flush writes the pending output.
 func (h *h1conn) flush() error {
-	if len(h.out) == 0 {
+	out := h.output()
+	if len(out) == 0 {
 		return nil
 	}
-	h.notePeakOut()
-	err := h.write(h.out)
-	h.out = h.out[:0]
+	err := h.write(out)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.c.ConsumeOutput(len(out))
 	return err
 }
 
@@ -575,15 +308,15 @@ func (h *h1conn) write(b []byte) error {
 	if h.closed.Load() {
 		return ErrCanceled
 	}
-	if err := h.sink.write(b); err != nil {
+	if err := h.sinkWrite(b); err != nil {
 		h.abort()
 		return ErrCanceled
 	}
 	return nil
 }
 
-// abort closes the connection from the reading goroutine: the handler
-// still running sees its request canceled.
+// abort closes the connection from the goroutine with the turn: the
+// handler still running sees its request canceled.
 func (h *h1conn) abort() {
 	if h.closed.Swap(true) {
 		return
@@ -592,79 +325,19 @@ func (h *h1conn) abort() {
 	h.sink.closeSocket()
 }
 
-// disconnected cancels the request being served when the client hangs up
-// (the poller saw it while the handler runs on the reading goroutine): its
-// ctx.Done closes, so a handler waiting on it stops, as over HTTP/2.
-func (h *h1conn) disconnected() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if r := h.serving; r != nil {
-		h.core.opts.Hooks.Canceled(r)
-	}
-}
-
-// ErrHijacked is returned by Hijack when the connection was taken already.
-var ErrHijacked = errors.New("h2loop: connection already hijacked")
-
-// ErrNotSupported is returned by Hijack on a connection that cannot be
-// handed over (HTTP/2, or a connection served from memory).
-var ErrNotSupported = errors.New("h2loop: hijacking not supported")
-
-// hijacker is a sink that can hand its socket to a handler.
-type hijacker interface {
-	// hijack takes the socket away from the server. consumed is how many
-	// bytes of the input the server has used (up to the end of the
-	// request being served) and unread what it has read beyond them.
-	// It returns the connection and the bytes the handler must read
-	// before reading from it.
-	hijack(consumed int, unread []byte) (net.Conn, []byte, error)
-}
-
-// Hijack hands the connection to the handler serving r (http.Hijacker):
-// the responses before r are written, the server stops reading, timing
-// and closing it, and no response to r is sent. It returns the
-// connection and the bytes already read after r's request (a pipelined
-// request, or a protocol's first bytes), which come before anything read
-// from the connection. Called by the handler, on the reading goroutine.
-func (h *h1conn) Hijack(r *engine.Request) (net.Conn, []byte, error) {
-	if h.hijacked.Load() {
-		return nil, nil, ErrHijacked
-	}
-	hj, ok := h.sink.(hijacker)
-	if !ok || !h.isServing(r) {
-		return nil, nil, ErrNotSupported
-	}
-	if h.closed.Load() {
-		return nil, nil, ErrCanceled
-	}
-	if err := h.flush(); err != nil {
-		return nil, nil, err
-	}
-	if h.stopWatch != nil {
-		h.stopWatch()
-		h.stopWatch = nil
-	}
-	nc, pre, err := hj.hijack(h.consumed, h.unread)
-	if err != nil {
-		return nil, nil, err
-	}
-	h.unread = nil
-	h.hk.end(http.StateHijacked)
-	h.hijacked.Store(true)
-	h.closed.Store(true) // nothing more is read or written by the server
-	h.core.remove(h)
-	return nc, pre, nil
-}
-
-// Hijacked reports whether a handler took the connection.
-func (h *h1conn) Hijacked() bool { return h.hijacked.Load() }
+// disconnected cancels the request being served when the client hangs up:
+// its ctx.Done closes, so a handler waiting on it stops, as over HTTP/2.
+func (h *h1conn) disconnected() { h.cancelServing(false) }
 
 // takeUpgrade returns, once, the request that input accepted for an h2c
 // upgrade; the 101 response has been written.
 func (h *h1conn) takeUpgrade() *h2Upgrade {
 	up := h.up
+	if up == nil {
+		return nil
+	}
 	h.up = nil
-	if up != nil && h.hkActive {
+	if h.hkActive {
 		// The HTTP/2 connection counts its streams from here.
 		h.hkActive = false
 		h.hk.idle()
@@ -674,15 +347,6 @@ func (h *h1conn) takeUpgrade() *h2Upgrade {
 
 // Response writing.
 
-// bodyAllowed reports whether the response to the current request may
-// have a body: "Any response to a HEAD request and any response with a 1xx
-// (Informational), 204 (No Content), or 304 (Not Modified) status code is
-// always terminated by the first empty line after the header fields"
-// (RFC 9112 §6.3).
-func (h *h1conn) bodyAllowed(status int) bool {
-	return !h.isHead && status >= 200 && status != 204 && status != 304
-}
-
 func statusOf(r *engine.Request) int {
 	if r.Status == 0 {
 		return 200
@@ -690,145 +354,42 @@ func statusOf(r *engine.Request) int {
 	return r.Status
 }
 
-// appendHead appends the status line and header section of r's response,
-// framed as h.resp says; body is the body length for respLength and for
-// the Content-Length of a HEAD response (-1: unknown, none is sent).
-func (h *h1conn) appendHead(r *engine.Request, body int) {
-	status := statusOf(r)
-	out := http1.AppendStatusLine(h.out, status)
-	ownLength := false
-	hasDate := false
+// appendHead appends the status line and header section of r's response;
+// body is the body length (-1: unknown). Called with mu held.
+func (h *h1conn) appendHead(r *engine.Request, streamed bool, body int) {
+	if h.shutting.Load() {
+		h.c.Shutdown()
+	}
+	h.c.StartResponse(statusOf(r), streamed, len(r.Trailers) > 0)
 	for i := range r.RespHeader {
-		kv := &r.RespHeader[i]
-		if len(kv.Name) == 4 && (kv.Name == "date" || kv.Name == "Date") {
-			hasDate = true
-			if !kv.Bytes && kv.Value == "" {
-				continue // no date at all
-			}
-		}
-		switch fieldKind(kv.Name) {
-		case http1.KindContentLength:
-			// A handler's content-length stands only where we send no
-			// body: HEAD and 304 (RFC 9110 §8.6, §9.3.2). "A server MUST
-			// NOT send a Content-Length header field in any response with
-			// a status code of 1xx (Informational) or 204 (No Content)".
-			if h.resp != respNone || status < 200 || status == 204 {
-				continue
-			}
-			ownLength = true
-		case http1.KindTransferEncoding, http1.KindConnection, http1.KindKeepAlive,
-			http1.KindProxyConnection, http1.KindUpgrade:
-			continue // the framing and the connection are ours
-		}
-		if kv.Bytes {
-			out = http1.AppendField(out, kv.Name, r.HeaderValueBytes(kv))
+		if kv := &r.RespHeader[i]; kv.Bytes {
+			h.c.HeaderFieldBytes(kv.Name, r.HeaderValueBytes(kv))
 		} else {
-			out = http1.AppendField(out, kv.Name, kv.Value)
+			h.c.HeaderField(kv.Name, kv.Value)
 		}
 	}
-	if !hasDate && status >= 200 {
-		out = http1.AppendField(out, "Date", h.core.opts.Date())
-	}
-	switch h.resp {
-	case respLength:
-		out = http1.AppendContentLength(out, int64(body))
-	case respChunked:
-		out = append(out, "Transfer-Encoding: chunked\r\n"...)
-	case respNone:
-		if h.isHead && !ownLength && body >= 0 && status >= 200 && status != 204 && status != 304 {
-			out = http1.AppendContentLength(out, int64(body))
-		}
-	}
-	if h.shutting.Load() || h.resp == respClose {
-		h.keep = false
-	}
-	switch {
-	case !h.keep:
-		// "A server that receives a "close" connection option MUST
-		// initiate closure of the connection after it sends the final
-		// response to the request that contained the "close" connection
-		// option. The server SHOULD send a "close" connection option in
-		// its final response on that connection. The server MUST NOT
-		// process any further requests received on that connection"
-		// (RFC 9112 §9.6): complete reports the connection done.
-		out = append(out, "Connection: close\r\n"...)
-	case h.minor == 0 && h.kaOpt:
-		out = append(out, "Connection: keep-alive\r\n"...)
-	}
-	h.out = append(out, "\r\n"...)
+	h.c.EndHead(body, h.core.opts.Date())
 	r.MarkHeadersSent()
-}
-
-// fieldKind classifies a response field name (handlers use lowercase).
-func fieldKind(name string) http1.Kind {
-	switch len(name) {
-	case 7, 10, 14, 16, 17:
-		var b [17]byte
-		for i := 0; i < len(name); i++ {
-			c := name[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b[i] = c
-		}
-		switch string(b[:len(name)]) {
-		case "content-length":
-			return http1.KindContentLength
-		case "transfer-encoding":
-			return http1.KindTransferEncoding
-		case "connection":
-			return http1.KindConnection
-		case "keep-alive":
-			return http1.KindKeepAlive
-		case "proxy-connection":
-			return http1.KindProxyConnection
-		case "upgrade":
-			return http1.KindUpgrade
-		}
-	}
-	return http1.KindOther
 }
 
 // appendBody appends body bytes, or writes them straight from the
 // handler's buffer (after what is pending) when they are large.
 func (h *h1conn) appendBody(b []byte) {
-	if len(b) < h1DirectWrite {
-		h.out = append(h.out, b...)
+	h.mu.Lock()
+	direct := h.c.WriteBody(b)
+	h.mu.Unlock()
+	if !direct {
 		return
 	}
 	if h.flush() == nil {
 		h.write(b)
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.c.DirectWritten()
 }
 
-// appendChunk appends b as one chunk.
-func (h *h1conn) appendChunk(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	h.out = http1.AppendChunkHeader(h.out, len(b))
-	h.appendBody(b)
-	h.out = append(h.out, "\r\n"...)
-}
-
-// appendEnd appends the last chunk and the trailer section.
-func (h *h1conn) appendEnd(r *engine.Request) {
-	h.out = http1.AppendLastChunk(h.out)
-	for i := range r.Trailers {
-		kv := &r.Trailers[i]
-		if fieldKind(kv.Name) != http1.KindOther {
-			continue
-		}
-		if kv.Bytes {
-			h.out = http1.AppendField(h.out, kv.Name, r.HeaderValueBytes(kv))
-		} else {
-			h.out = http1.AppendField(h.out, kv.Name, kv.Value)
-		}
-	}
-	h.out = append(h.out, "\r\n"...)
-}
-
-// Transport, called by the handler on the reading goroutine.
+// Transport, called by the handler.
 
 // ReadBody reads from the request body, which is complete before the
 // handler starts.
@@ -857,26 +418,11 @@ func (h *h1conn) Flush(r *engine.Request) error {
 		return ErrCanceled
 	}
 	if !r.HeadersSent() {
-		switch {
-		case !h.bodyAllowed(statusOf(r)):
-			h.resp = respNone
-		case h.minor >= 1:
-			h.resp = respChunked
-		default:
-			// "A server MUST NOT send a response containing
-			// Transfer-Encoding unless the corresponding request
-			// indicates HTTP/1.1 (or later minor revisions)" (RFC 9112
-			// §6.1): an HTTP/1.0 body ends when the connection closes.
-			h.resp = respClose
-		}
-		h.appendHead(r, -1)
+		h.mu.Lock()
+		h.appendHead(r, true, -1)
+		h.mu.Unlock()
 	}
-	switch h.resp {
-	case respChunked:
-		h.appendChunk(r.RespBody)
-	case respClose:
-		h.appendBody(r.RespBody)
-	}
+	h.appendBody(r.RespBody)
 	r.ResetResponse()
 	return h.flush()
 }
@@ -884,27 +430,28 @@ func (h *h1conn) Flush(r *engine.Request) error {
 // Finish writes the rest of the response once the handler returned.
 func (h *h1conn) Finish(r *engine.Request) {
 	r.MarkHandlerDone()
-	if h.closed.Load() {
-		return
-	}
-	if !r.HeadersSent() {
-		switch {
-		case !h.bodyAllowed(statusOf(r)):
-			h.resp = respNone
-		case len(r.Trailers) > 0 && h.minor >= 1:
-			// Trailers need the chunked coding (RFC 9112 §7.1.2).
-			h.resp = respChunked
-		default:
-			h.resp = respLength
+	if !h.closed.Load() {
+		if !r.HeadersSent() {
+			h.mu.Lock()
+			h.appendHead(r, false, len(r.RespBody))
+			h.mu.Unlock()
 		}
-		h.appendHead(r, len(r.RespBody))
-	}
-	switch h.resp {
-	case respLength, respClose:
 		h.appendBody(r.RespBody)
-	case respChunked:
-		h.appendChunk(r.RespBody)
-		h.appendEnd(r)
+		h.mu.Lock()
+		if h.c.Chunked() {
+			for i := range r.Trailers {
+				if kv := &r.Trailers[i]; kv.Bytes {
+					h.c.TrailerFieldBytes(kv.Name, r.HeaderValueBytes(kv))
+				} else {
+					h.c.TrailerField(kv.Name, kv.Value)
+				}
+			}
+		}
+		h.keep = h.c.EndResponse()
+		h.mu.Unlock()
+	}
+	if h.async && !h.syncServe {
+		h.finishAsync(r)
 	}
 }
 
@@ -922,30 +469,28 @@ func (h *h1conn) Interim(r *engine.Request, status, from int) error {
 	if status < 100 || status > 199 || status == 101 || r.HeadersSent() {
 		return ErrInterim
 	}
-	if h.minor == 0 {
+	h.mu.Lock()
+	if !h.c.Interim(status) {
+		h.mu.Unlock()
 		return nil
 	}
-	out := http1.AppendStatusLine(h.out, status)
 	for i := max(from, 0); i < len(r.RespHeader); i++ {
-		kv := &r.RespHeader[i]
-		switch fieldKind(kv.Name) {
-		case http1.KindContentLength, http1.KindTransferEncoding, http1.KindConnection,
-			http1.KindKeepAlive, http1.KindProxyConnection, http1.KindUpgrade:
-			continue
-		}
-		if kv.Bytes {
-			out = http1.AppendField(out, kv.Name, r.HeaderValueBytes(kv))
+		if kv := &r.RespHeader[i]; kv.Bytes {
+			h.c.HeaderFieldBytes(kv.Name, r.HeaderValueBytes(kv))
 		} else {
-			out = http1.AppendField(out, kv.Name, kv.Value)
+			h.c.HeaderField(kv.Name, kv.Value)
 		}
 	}
-	h.out = append(out, "\r\n"...)
+	h.c.EndHead(-1, "")
+	h.mu.Unlock()
 	return h.flush()
 }
 
 // Reset closes the connection: HTTP/1.1 has no way to abort one response.
 func (h *h1conn) Reset(r *engine.Request) {
-	h.out = h.out[:0]
+	h.mu.Lock()
+	h.c.Abort()
+	h.mu.Unlock()
 	h.abort()
 }
 
@@ -966,10 +511,9 @@ func (h *h1conn) TLS() bool { return h.tls }
 // closer, called from other goroutines.
 
 // tick closes a connection that sat too long between requests or in a
-// request head or body. Times are measured from the first tick that saw
-// the phase begin, so they are up to one tick late; a head that trickles in
-// does not reset its clock.
+// request head or body (see http1.Conn.Expired).
 func (h *h1conn) tick(now time.Time) {
+	h.sink.buffered() // the fd reactor enforces WriteTimeout there
 	if h.expired(now) && !h.closed.Load() {
 		h.core.Metrics.Timeouts.Add(1)
 		h.core.logEvent(slog.LevelWarn, logAttrs{remote: h.remote, counter: "Timeouts"}, "h2loop: http/1.1 from %v: timeout", h.remote)
@@ -1000,74 +544,43 @@ func (h *h1conn) close() {
 // idle reports whether the connection is finished.
 func (h *h1conn) idle() bool { return h.closed.Load() }
 
-// onClosed is called once the socket is closed, when input no longer runs.
+// onClosed is called once the socket is closed. Whoever has the turn
+// releases what the connection holds when it ends it; otherwise it is
+// released here.
 func (h *h1conn) onClosed() {
 	h.closed.Store(true)
-	if r := h.takeIdleRequest(); r != nil {
-		h.core.opts.Hooks.Release(r)
-	}
+	h.cancelServing(false) // a handler on a worker learns at once
+	h.releaseHeld()
 	h.core.remove(h)
 }
 
-// The sections of h1conn under mu, each released by defer.
-
-// beginInput marks a read pass busy (a head begins with its first byte);
-// false if the connection is closed.
-func (h *h1conn) beginInput(bytes bool) bool {
+// releaseHeld gives back the request and buffers of a closed connection,
+// once, unless someone has the turn (who then does it when the turn ends).
+func (h *h1conn) releaseHeld() {
+	if !h.claimEnd() {
+		return
+	}
+	if r := h.req; r != nil {
+		h.req = nil
+		h.core.opts.Hooks.Release(r)
+	}
+	if up := h.up; up != nil {
+		h.up = nil
+		h.core.opts.Hooks.Release(up.req)
+	}
+	h.keepPipe(nil, 0, true) // empty: its buffer goes back
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed.Load() {
-		return false
-	}
-	h.busy = true
-	if h.phase == h1Idle && bytes {
-		h.enter(h1Head)
-	}
-	return true
+	h.c.Close()
 }
 
-// endInput ends a read pass: the phase the connection is left in, whether
-// it is done, and a request it leaves behind unfinished (orphan).
-func (h *h1conn) endInput(leftover, done bool) (idle, _ bool, orphan *engine.Request) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.busy = false
-	switch {
-	case h.closed.Load():
-		done = true
-	case h.drain:
-		h.enter(h1Drain)
-	case h.req != nil:
-		// A body is arriving; the phase is h1Body.
-	case leftover || h.up != nil:
-		h.enter(h1Head)
-	default:
-		h.enter(h1Idle)
-		if h.shutting.Load() {
-			done = true
-		}
-	}
-	idle = h.phase == h1Idle && !done
-	if done && h.req != nil {
-		orphan, h.req = h.req, nil
-	}
-	return idle, done, orphan
-}
-
-func (h *h1conn) setPhase(p h1phase) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.enter(p)
-}
+// The sections under mu, each released by defer (the turn's: h1_turn.go).
 
 // setServing records the request whose handler runs (nil when it returned).
 func (h *h1conn) setServing(r *engine.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.serving = r
-	if r != nil {
-		h.enter(h1Serving)
-	}
 }
 
 func (h *h1conn) isServing(r *engine.Request) bool {
@@ -1091,40 +604,14 @@ func (h *h1conn) cancelServing(mark bool) {
 
 // expired reports whether the connection has been in its phase too long.
 func (h *h1conn) expired(now time.Time) bool {
-	cfg := &h.core.opts.Engine
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.gen != h.seenGen || h.seenAt.IsZero() {
-		h.seenGen, h.seenAt = h.gen, now
-	}
-	elapsed := now.Sub(h.seenAt)
-	switch h.phase {
-	case h1Idle:
-		return cfg.IdleTimeout > 0 && elapsed > cfg.IdleTimeout
-	case h1Head:
-		return elapsed > cfg.HeaderTimeout
-	case h1Body:
-		return elapsed > h.core.opts.ReadTimeout
-	case h1Drain:
-		return elapsed >= h1DrainTime
-	}
-	return false
+	return h.c.Expired(now)
 }
 
 // between reports whether no request is in progress.
 func (h *h1conn) between() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return (h.phase == h1Idle || h.phase == h1Drain) && !h.busy
-}
-
-// takeIdleRequest takes the request the connection holds when no read
-// pass runs (one that does releases it itself).
-func (h *h1conn) takeIdleRequest() (r *engine.Request) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.busy {
-		r, h.req = h.req, nil
-	}
-	return r
+	return h.c.Between() && !h.busy
 }

@@ -807,7 +807,7 @@ func TestH1BodyNoAllocs(t *testing.T) {
 			if got != len(body) || !bytes.HasSuffix(k.sink.out, []byte("9\r\npart two\n\r\n0\r\n\r\n")) {
 				t.Fatalf("handler read %d bytes, response %q", got, k.sink.out)
 			}
-			if k.h.outBB != nil || k.h.bodyBB != nil || k.h.out != nil || k.h.body != nil {
+			if k.h.c.HoldsBuffers() {
 				t.Fatal("the connection keeps a buffer between requests")
 			}
 		}
@@ -821,5 +821,19 @@ func TestH1BodyNoAllocs(t *testing.T) {
 		if allocs := testing.AllocsPerRun(1000, run); allocs != 0 {
 			t.Fatalf("%q: %v allocations per request, want 0", p[0], allocs)
 		}
+	}
+}
+
+// TestH1AsyncInline: on a transport that hands handlers to the pool
+// (async), an inline handler runs during input and its request is
+// released once, by input.
+func TestH1AsyncInline(t *testing.T) {
+	k := newH1Kit(t, false, engine.Config{}, nil)
+	k.core.opts.InlineHandlers = true
+	k.h.async = true
+	k.h.resume = func(*h1conn, bool, bool) { t.Error("resumed after an inline handler") }
+	k.expect(getRoot+getRoot, helloRsp+helloRsp, false)
+	if k.served != 2 || k.acquired != 2 || k.released != 2 {
+		t.Fatalf("served %d, acquired %d, released %d", k.served, k.acquired, k.released)
 	}
 }

@@ -4,7 +4,8 @@
 // reports how much the server's resident memory grew per connection. Each
 // connection sends the preface, SETTINGS and one GET, reads the whole
 // response and then stays open, idle, until the command exits (after -hold,
-// or on Ctrl-C).
+// or on Ctrl-C). With -h1 the connections are HTTP/1.1 keep-alive ones
+// instead: one GET each, then idle.
 //
 //	idleconns -addr 127.0.0.1:8080 -n 10000 -pid $(pgrep -n hello)
 //
@@ -13,13 +14,20 @@
 package main
 
 import (
+	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +42,7 @@ func main() {
 	parallel := flag.Int("parallel", 64, "connections being opened at a time")
 	settle := flag.Duration("settle", time.Second, "wait after opening before reading VmRSS")
 	hold := flag.Duration("hold", 0, "keep the connections open this long after measuring (0: exit at once)")
+	h1 := flag.Bool("h1", false, "HTTP/1.1 keep-alive connections instead of HTTP/2")
 	flag.Parse()
 
 	var l syscall.Rlimit
@@ -52,7 +61,11 @@ func main() {
 		}
 	}
 	start := time.Now()
-	conns, err := h2c.OpenIdle(*addr, *path, *n, *parallel, 30*time.Second)
+	open := h2c.OpenIdle
+	if *h1 {
+		open = openIdleH1
+	}
+	conns, err := open(*addr, *path, *n, *parallel, 30*time.Second)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,4 +102,58 @@ func rssKB(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// openIdleH1 opens n HTTP/1.1 connections, parallel at a time, each
+// left idle after one keep-alive GET of path.
+func openIdleH1(addr, path string, n, parallel int, timeout time.Duration) ([]net.Conn, error) {
+	conns := make([]net.Conn, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range max(parallel, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				nc, err := openH1(addr, path, timeout)
+				if err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					return
+				}
+				conns[i] = nc
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		h2c.CloseAll(conns)
+		return nil, first
+	}
+	return conns, nil
+}
+
+func openH1(addr, path string, timeout time.Duration) (net.Conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Now().Add(timeout))
+	_, err = fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = http.ReadResponse(bufio.NewReader(nc), nil); err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	return nc, nil
 }
