@@ -306,6 +306,13 @@ func afterAttack(t *testing.T, g0 int, h0 uint64) {
 // requests the bystander was served.
 func socketFlood(t *testing.T, reason string, flood func(rc *rawConn)) (*h2loop.Server, int) {
 	t.Helper()
+	return socketFloodSrv(t, reason, func(rc *rawConn, _ *h2loop.Server) { flood(rc) })
+}
+
+// socketFloodSrv is socketFlood for a flood that watches the server's
+// counters.
+func socketFloodSrv(t *testing.T, reason string, flood func(rc *rawConn, srv *h2loop.Server)) (*h2loop.Server, int) {
+	t.Helper()
 	var logs logBuffer
 	addr, srv, g0, h0 := baseline(t, &logs)
 	stop := make(chan struct{})
@@ -313,7 +320,7 @@ func socketFlood(t *testing.T, reason string, flood func(rc *rawConn)) (*h2loop.
 
 	rc := dialRaw(t, addr)
 	rc.handshake()
-	flood(rc)
+	flood(rc, srv)
 	ga := readGoAway(t, rc)
 	if ga == nil {
 		t.Fatal("no GOAWAY reached the client")
@@ -361,27 +368,34 @@ func pings(n int) []byte {
 // TestSocketPingFlood: a client sends PING frames as fast as it can and never
 // reads the ACKs.
 func TestSocketPingFlood(t *testing.T) {
-	socketFlood(t, "too many queued control frames", func(rc *rawConn) {
-		chunk := pings(4000)
-		var sent int
-		var werr error
-		start := time.Now()
-		// At most 8M PINGs (136 MB), and for at most 300 ms: the server's
-		// lingering close waits a second for the flood to stop before it
-		// closes, and a close with unread input resets the connection,
-		// taking the GOAWAY the client has not read yet with it.
-		for i := 0; i < 2000 && werr == nil && time.Since(start) < 300*time.Millisecond; i++ {
-			rc.nc.SetWriteDeadline(time.Now().Add(20 * time.Second))
-			if _, werr = rc.nc.Write(chunk); werr == nil {
-				sent += 4000
-			}
+	socketFloodSrv(t, "too many queued control frames", floodPings)
+}
+
+// floodPings sends PINGs in batches of 4,000 and reads nothing, until the
+// server counts the flood, at most 8M PINGs (136 MB) or 20 s. It stops as
+// soon as the server has counted it: the server's lingering close drains
+// input for a second only, and closing a socket with unread input resets
+// the connection, taking the GOAWAY the client has not read yet with it.
+// How many PINGs that takes depends on the socket buffers (their ACKs
+// must back up into the server, megabytes on loopback) and not on time:
+// a loaded machine that runs the client slowly makes the flood longer,
+// not weaker.
+func floodPings(rc *rawConn, srv *h2loop.Server) {
+	t := rc.t
+	chunk := pings(4000)
+	var sent int
+	var werr error
+	start := time.Now()
+	for i := 0; i < 2000 && werr == nil && time.Since(start) < 20*time.Second && srv.Metrics().FloodErrors.Load() == 0; i++ {
+		rc.nc.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		if _, werr = rc.nc.Write(chunk); werr == nil {
+			sent += 4000
 		}
-		// The server answers with GOAWAY, shuts its write side and drains
-		// the rest for a moment (a lingering close, so that the GOAWAY is
-		// not lost to a reset): a fast client may finish its flood before
-		// the close.
-		t.Logf("%d PINGs sent in %v (write error: %v)", sent, time.Since(start), werr)
-	})
+	}
+	// The server answers with GOAWAY, shuts its write side and drains
+	// the rest for a moment (a lingering close, so that the GOAWAY is
+	// not lost to a reset).
+	t.Logf("%d PINGs sent in %v (write error: %v)", sent, time.Since(start), werr)
 }
 
 // TestSocketPingFloodPaced: the same flood paced so that each read batch is
@@ -435,13 +449,7 @@ func TestSocketGoAwayDelivered(t *testing.T) {
 	addr, srv, _, _ := baseline(t, &logs)
 	rc := dialRaw(t, addr)
 	rc.handshake()
-	chunk := pings(4000)
-	start := time.Now() // a flood of at most 300 ms: see TestSocketPingFlood
-	for i := 0; i < 2000 && time.Since(start) < 300*time.Millisecond; i++ {
-		if _, err := rc.nc.Write(chunk); err != nil {
-			break
-		}
-	}
+	floodPings(rc, srv)
 	ga := readGoAway(t, rc)
 	if ga == nil {
 		t.Fatal("the GOAWAY was lost")
