@@ -225,6 +225,8 @@ type Core struct {
 
 	tickOnce sync.Once
 	closed   atomic.Bool
+
+	reap fdReaper // the fd reactor's closes, run by the ticker
 }
 
 // stopper is a listener that Shutdown and Close stop.
@@ -314,6 +316,7 @@ func NewCore(opts Options) *Core {
 		opts.MaxBufferedInput = int(opts.Engine.InitialConnWindow) + 1<<20
 	}
 	c := &Core{opts: opts, conns: make(map[closer]struct{}), stopTick: make(chan struct{})}
+	c.reap.init()
 	c.refreshDate(time.Now())
 	if c.opts.Date == nil {
 		c.opts.Date = c.Date
@@ -502,7 +505,11 @@ func (c *Core) ticker() {
 			if cap(conns) > 1024 && cap(conns) > 4*len(conns) {
 				conns = nil // the peak has passed
 			}
+			c.reap.run(now.UnixNano())
+		case <-c.reap.wake:
+			c.reap.run(time.Now().UnixNano())
 		case <-c.stopTick:
+			c.reap.stop()
 			return
 		}
 	}

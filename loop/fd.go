@@ -104,23 +104,24 @@ const (
 	fdHandedOff             // served by the standard library's path now
 	fdTimedOut              // a timeout was reported
 	fdPeerDone              // the peer's FIN (or a socket error) was handled
+	fdQueued                // in one of the Core's lists of closes (fd_reap.go)
 )
 
-// fdConn is one cleartext connection on the reactor.
+// fdConn is one cleartext connection on the reactor. Fields are ordered
+// so that the small ones share words: thousands of idle connections each
+// hold one.
 type fdConn struct {
 	// immutable after addFD
-	core     *Core
-	op       *netpoll.FDOperator
-	ps       *pollState
-	fd       int
-	remote   net.Addr
-	accepted int64 // unix nanoseconds
+	core   *Core
+	op     *netpoll.FDOperator
+	ps     *pollState
+	fd     int
+	remote net.Addr
+	hk     *connHooks // immutable after addFD
 
-	state atomic.Uint32
-	h2    atomic.Pointer[h2conn]   // set once by the poller
-	h1    atomic.Pointer[h1conn]   // set by the poller (nil again after an h2c upgrade)
-	hk    *connHooks               // immutable after addFD
-	std   atomic.Pointer[net.Conn] // the connection after handOff
+	h2  atomic.Pointer[h2conn]   // set once by the poller
+	h1  atomic.Pointer[h1conn]   // set by the poller (nil again after an h2c upgrade)
+	std atomic.Pointer[net.Conn] // the connection after handOff
 
 	// owned by the poller goroutine: a partial frame (or preface) kept
 	// between reads, and since when (unix nanoseconds, read by tick).
@@ -129,15 +130,25 @@ type fdConn struct {
 	inSince atomic.Int64
 
 	// guarded by mu: the descriptor, and the output the socket refused.
+	out     *[]byte // pending output, out[outHead:] not yet sent
+	outHead int
+	outAt   int64         // last progress on out (unix nanoseconds)
+	drained chan struct{} // closed when out drains (writers waiting, fd_h1.go)
+
+	// reapNext is the next connection in the Core's list of closes,
+	// guarded by the reaper's lock (fd_reap.go).
+	reapNext *fdConn
+	// at is when the socket was accepted (unix nanoseconds); once it is
+	// queued for a lingering close, when that close is due (the accept
+	// time matters only until a protocol starts).
+	at atomic.Int64
+
 	mu       sync.Mutex
-	fdClosed bool
-	out      *[]byte // pending output, out[outHead:] not yet sent
-	outHead  int
-	outAt    int64         // last progress on out (unix nanoseconds)
-	outClose bool          // closeSocket waits for out to drain
-	kicked   bool          // EPOLLOUT armed to have the poller process kept input (fd_h1.go)
-	drained  chan struct{} // closed when out drains (writers waiting, fd_h1.go)
-	blocked  atomic.Bool   // out holds output
+	state    atomic.Uint32
+	fdClosed bool        // guarded by mu
+	outClose bool        // guarded by mu: closeSocket waits for out to drain
+	kicked   bool        // guarded by mu: EPOLLOUT armed to have the poller process kept input (fd_h1.go)
+	blocked  atomic.Bool // out holds output
 }
 
 // Buffers for output the socket refused and for partial frames (a frame
@@ -163,7 +174,8 @@ func (core *Core) addFD(fd int, remote net.Addr, isTCP bool) {
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 	}
 	noSigPipe(fd)
-	c := &fdConn{core: core, fd: fd, remote: remote, accepted: nanotime()}
+	c := &fdConn{core: core, fd: fd, remote: remote}
+	c.at.Store(nanotime())
 	hk, hooked := core.newConnHooks(c)
 	c.hk = hk
 	if !hooked {
@@ -444,7 +456,7 @@ func (c *fdConn) gone() {
 	c.state.Or(fdPeerDone)
 	c.detach()
 	c.dropIn()
-	go c.closeNow()
+	c.closeSoon()
 }
 
 // onHup runs on a goroutine of netpoll's after the poller saw the peer
@@ -712,13 +724,13 @@ func (c *fdConn) closeSocket() {
 	c.outClose = wait
 	c.mu.Unlock()
 	if !wait && c.state.Load()&fdPeerDone != 0 {
-		go c.closeNow() // the peer is gone and nothing waits to be sent: no lingering
+		c.closeSoon() // the peer is gone and nothing waits to be sent: no lingering
 		return
 	}
 	if !wait {
 		c.shutWrite()
 	}
-	time.AfterFunc(lingerTime, c.closeNow)
+	c.queue(true) // closed by the Core's ticker, lingerTime from now
 }
 
 // shutWrite shuts the socket's write side down.
@@ -794,12 +806,12 @@ func (c *fdConn) buffered() int {
 	c.mu.Unlock()
 	if stalled && c.timedOut() {
 		c.core.writeTimedOut(c.remote)
-		go c.closeNow()
+		c.closeSoon()
 		return 0
 	}
 	if since := c.inSince.Load(); since != 0 && c.h1.Load() == nil && now-since > int64(c.core.opts.ReadTimeout) && c.timedOut() {
 		c.core.logf("h2loop: %v: incomplete frame: not completed within %v", c.remote, c.core.opts.ReadTimeout)
-		go c.closeNow()
+		c.closeSoon()
 	}
 	return 0
 }
@@ -828,7 +840,7 @@ func (c *fdConn) RemoteAddr() net.Addr { return c.remote }
 
 func (c *fdConn) tick(now time.Time) {
 	limit := c.core.opts.Engine.SettingsTimeout
-	if !c.started() && now.UnixNano()-c.accepted > int64(limit) {
+	if !c.started() && now.UnixNano()-c.at.Load() > int64(limit) {
 		c.core.Metrics.Timeouts.Add(1)
 		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", c.remote, limit)
 		c.closeNow()

@@ -211,7 +211,7 @@ func (c *fdConn) waitDrained() error {
 	case <-t.C:
 		if c.timedOut() {
 			c.core.writeTimedOut(c.remote)
-			go c.closeNow()
+			c.closeSoon()
 		}
 		return net.ErrClosed
 	}

@@ -44,6 +44,7 @@ func (core *Core) serveFD(ln net.Listener) (bool, error) {
 	a.op = p.Alloc()
 	a.op.FD = dup
 	a.op.OnRead = a.onRead
+	a.acceptFn = a.acceptAll
 	a.op.OnHup = func(netpoll.Poll) error { a.finish(nil); return nil }
 	if !core.addAcceptor(a) {
 		a.op.Free()
@@ -94,32 +95,20 @@ type fdAcceptor struct {
 	ended  bool  // stop is closed
 	err    error // why accepting failed
 	delay  time.Duration
+
+	// owned by the poller's callback: acceptAll (a method value made
+	// once, not a closure per wake-up) and what it found.
+	acceptFn func(lfd uintptr)
+	fatal    error
+	pause    bool
 }
 
 // onRead accepts on the poller until the backlog is empty.
 func (a *fdAcceptor) onRead(p netpoll.Poll) error {
-	var fatal error
-	pause := false
-	err := a.rc.Control(func(lfd uintptr) {
-		for {
-			fd, remote, err := acceptNonBlock(int(lfd), a.isTCP)
-			switch err {
-			case nil:
-			case syscall.EAGAIN:
-				return
-			case syscall.EINTR, syscall.ECONNABORTED:
-				continue
-			case syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM:
-				pause = true // out of descriptors: wait a little, as net/http does
-				return
-			default:
-				fatal = err
-				return
-			}
-			a.delay = 0
-			a.core.addFD(fd, remote, a.isTCP)
-		}
-	})
+	a.fatal, a.pause = nil, false
+	err := a.rc.Control(a.acceptFn)
+	fatal, pause := a.fatal, a.pause
+	a.fatal = nil
 	switch {
 	case err != nil:
 		a.finish(nil) // ln was closed
@@ -136,6 +125,29 @@ func (a *fdAcceptor) onRead(p netpoll.Poll) error {
 		time.AfterFunc(a.delay, func() { a.detached(false) })
 	}
 	return nil
+}
+
+// acceptAll accepts from the listener's socket lfd until EAGAIN, under
+// RawConn.Control (a closed listener accepts nothing more).
+func (a *fdAcceptor) acceptAll(lfd uintptr) {
+	for {
+		fd, remote, err := acceptNonBlock(int(lfd), a.isTCP)
+		switch err {
+		case nil:
+		case syscall.EAGAIN:
+			return
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue
+		case syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM:
+			a.pause = true // out of descriptors: wait a little, as net/http does
+			return
+		default:
+			a.fatal = err
+			return
+		}
+		a.delay = 0
+		a.core.addFD(fd, remote, a.isTCP)
+	}
 }
 
 // detached takes the socket off the poller, or puts it back.

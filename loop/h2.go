@@ -357,7 +357,11 @@ func (h *h2conn) closeLocked() {
 	h.closed.Store(true)
 	h.eng.Abort()
 	h.wait.wakeAll()
-	go h.sink.closeSocket() // not under mu: netpoll runs the close callback (onClosed, which takes mu) synchronously
+	if fc := h.fdSink(); fc != nil {
+		fc.closeSocket() // never blocks, and queues the close itself
+	} else {
+		go h.sink.closeSocket() // not under mu: netpoll runs the close callback (onClosed, which takes mu) synchronously
+	}
 	h.core.remove(h)
 }
 

@@ -29,3 +29,12 @@ type fdConn struct{}
 func (h *h2conn) fdSink() *fdConn           { return nil }
 func (h *h2conn) flushFD(fc *fdConn) bool   { return true }
 func (h *h2conn) handOverOutput(fc *fdConn) {}
+
+// fdReaper closes the fd reactor's connections; there are none here.
+type fdReaper struct{ wake chan struct{} }
+
+func (r *fdReaper) init()         {}
+func (r *fdReaper) run(now int64) {}
+func (r *fdReaper) stop()         {}
+
+func (c *fdConn) closeSocket() {}
