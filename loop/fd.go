@@ -105,19 +105,32 @@ const (
 	fdTimedOut              // a timeout was reported
 	fdPeerDone              // the peer's FIN (or a socket error) was handled
 	fdQueued                // in one of the Core's lists of closes (fd_reap.go)
+	fdBlocked               // out (or the writer) holds output the socket refused; changed under mu
 )
+
+// isBlocked reports whether output waits for the socket.
+func (c *fdConn) isBlocked() bool { return c.state.Load()&fdBlocked != 0 }
+
+// setBlocked records whether output waits for the socket; mu is held.
+func (c *fdConn) setBlocked(on bool) {
+	if on {
+		c.state.Or(fdBlocked)
+	} else {
+		c.state.And(^uint32(fdBlocked))
+	}
+}
 
 // fdConn is one cleartext connection on the reactor. Fields are ordered
 // so that the small ones share words: thousands of idle connections each
 // hold one.
 type fdConn struct {
 	// immutable after addFD
-	core   *Core
-	op     *netpoll.FDOperator
-	ps     *pollState
-	fd     int
-	remote net.Addr
-	hk     *connHooks // immutable after addFD
+	core  *Core
+	op    *netpoll.FDOperator
+	ps    *pollState
+	rip   [net.IPv6len]byte        // an IP peer's address (peerAddr.ip)
+	raddr atomic.Pointer[net.Addr] // the peer's net.Addr: made on first use (at accept for a peer without an IP)
+	hk    *connHooks               // immutable after addFD
 
 	h2  atomic.Pointer[h2conn]   // set once by the poller
 	h1  atomic.Pointer[h1conn]   // set by the poller (nil again after an h2c upgrade)
@@ -145,10 +158,11 @@ type fdConn struct {
 
 	mu       sync.Mutex
 	state    atomic.Uint32
-	fdClosed bool        // guarded by mu
-	outClose bool        // guarded by mu: closeSocket waits for out to drain
-	kicked   bool        // guarded by mu: EPOLLOUT armed to have the poller process kept input (fd_h1.go)
-	blocked  atomic.Bool // out holds output
+	fdClosed bool   // guarded by mu
+	outClose bool   // guarded by mu: closeSocket waits for out to drain
+	kicked   bool   // guarded by mu: EPOLLOUT armed to have the poller process kept input (fd_h1.go)
+	rport    uint16 // an IP peer's port; immutable after addFD
+	fd       int32  // the socket; immutable after addFD
 }
 
 // Buffers for output the socket refused and for partial frames (a frame
@@ -165,8 +179,12 @@ func nanotime() int64 { return time.Now().UnixNano() }
 // addFD takes over a socket the acceptor accepted: it is admitted
 // (MaxConns), registered with the Core until it picks a protocol, and on
 // a poller.
-func (core *Core) addFD(fd int, remote net.Addr, isTCP bool) {
-	if !core.admit(remote) {
+func (core *Core) addFD(fd int, remote peerAddr, isTCP bool) {
+	c := &fdConn{core: core, fd: int32(fd), rip: remote.ip, rport: remote.port}
+	if remote.addr != nil {
+		c.raddr.Store(&remote.addr)
+	}
+	if !core.admit(c.peer()) {
 		syscall.Close(fd)
 		return
 	}
@@ -174,7 +192,6 @@ func (core *Core) addFD(fd int, remote net.Addr, isTCP bool) {
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 	}
 	noSigPipe(fd)
-	c := &fdConn{core: core, fd: fd, remote: remote}
 	c.at.Store(nanotime())
 	hk, hooked := core.newConnHooks(c)
 	c.hk = hk
@@ -241,14 +258,14 @@ func (c *fdConn) read(b []byte) (int, error) {
 	if c.fdClosed {
 		return 0, net.ErrClosed
 	}
-	return readNoBlock(c.fd, b)
+	return readNoBlock(int(c.fd), b)
 }
 
 // onRead runs on the poller when the socket is readable (or hung up).
 func (c *fdConn) onRead(p netpoll.Poll) error {
 	defer func() {
 		if x := recover(); x != nil {
-			c.core.recovered("reactor callback", c.remote, x)
+			c.core.recovered("reactor callback", c.peer(), x)
 			c.gone()
 		}
 	}()
@@ -299,7 +316,7 @@ func (c *fdConn) onRead(p netpoll.Poll) error {
 			return nil
 		}
 		used, ok := 0, true
-		if c.blocked.Load() {
+		if c.isBlocked() {
 			// Our output waits for the socket: the input waits too.
 			if len(data) > c.core.opts.MaxBufferedInput {
 				if h := c.h2.Load(); h != nil {
@@ -381,7 +398,7 @@ func (c *fdConn) sniff(data []byte) (*h2conn, bool) {
 		return nil, true
 	case sniffH2:
 		c.begin()
-		h := newH2Conn(c.core, c, c.remote, false)
+		h := newH2Conn(c.core, c, c.peer(), false)
 		c.h2.Store(h)
 		if !c.core.add(h) {
 			h.close()
@@ -488,7 +505,7 @@ func (c *fdConn) write(b []byte) error {
 		return net.ErrClosed
 	}
 	if c.out == nil {
-		n, err := sendNoSignal(c.fd, b)
+		n, err := sendNoSignal(int(c.fd), b)
 		if err != nil {
 			return err
 		}
@@ -499,12 +516,12 @@ func (c *fdConn) write(b []byte) error {
 		c.core.Metrics.WritesBlocked.Add(1)
 		c.out = outPool.Get().(*[]byte)
 		c.outAt = nanotime()
-		c.blocked.Store(true)
+		c.setBlocked(true)
 		c.control(netpoll.PollR2RW)
 	}
 	if pending := len(*c.out) - c.outHead + len(b); pending > c.core.opts.MaxBufferedOutput {
 		c.core.Metrics.FloodErrors.Add(1)
-		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "FloodErrors"}, "h2loop: %v: %d bytes of output the peer does not read (MaxBufferedOutput %d): closing", c.remote, pending, c.core.opts.MaxBufferedOutput)
+		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.peer(), counter: "FloodErrors"}, "h2loop: %v: %d bytes of output the peer does not read (MaxBufferedOutput %d): closing", c.peer(), pending, c.core.opts.MaxBufferedOutput)
 		return errOutputFlood
 	}
 	*c.out = append(*c.out, b...)
@@ -512,7 +529,7 @@ func (c *fdConn) write(b []byte) error {
 }
 
 // sinkFull reports whether output waits for the socket.
-func (c *fdConn) sinkFull() bool { return c.blocked.Load() }
+func (c *fdConn) sinkFull() bool { return c.isBlocked() }
 
 // writeVec writes segs, in order, as far as the socket takes them now
 // (one gathered write), and returns how many bytes it took. It never
@@ -526,16 +543,16 @@ func (c *fdConn) writeVec(segs [][]byte) (int, error) {
 	if c.fdClosed {
 		return 0, net.ErrClosed
 	}
-	if c.blocked.Load() {
+	if c.isBlocked() {
 		return 0, nil
 	}
-	n, all, err := sendvNoSignal(c.fd, segs)
+	n, all, err := sendvNoSignal(int(c.fd), segs)
 	if err != nil || all {
 		return n, err
 	}
 	c.core.Metrics.WritesBlocked.Add(1)
 	c.outAt = nanotime()
-	c.blocked.Store(true)
+	c.setBlocked(true)
 	c.control(netpoll.PollR2RW)
 	return n, nil
 }
@@ -598,7 +615,7 @@ func (c *fdConn) tryWrite(b []byte) {
 func (c *fdConn) onWrite(p netpoll.Poll) error {
 	defer func() {
 		if x := recover(); x != nil {
-			c.core.recovered("reactor callback", c.remote, x)
+			c.core.recovered("reactor callback", c.peer(), x)
 			c.gone()
 		}
 	}()
@@ -642,17 +659,17 @@ func (c *fdConn) sendOut() (drained, closing bool, err error) {
 		// EPOLLOUT armed by kick (the poller processes the input kept
 		// while a handler had the turn), or the writer kept what the
 		// socket refused (writeVec): it writes again, from resumeOutput.
-		kicked, held := c.kicked, c.blocked.Load()
+		kicked, held := c.kicked, c.isBlocked()
 		if !kicked && !held {
 			return false, false, nil
 		}
 		c.kicked = false
-		c.blocked.Store(false)
+		c.setBlocked(false)
 		c.control(netpoll.PollRW2R)
 		return true, false, nil
 	}
 	b := (*c.out)[c.outHead:]
-	n, err := sendNoSignal(c.fd, b)
+	n, err := sendNoSignal(int(c.fd), b)
 	if err != nil {
 		return false, false, err
 	}
@@ -675,7 +692,7 @@ func (c *fdConn) sendOut() (drained, closing bool, err error) {
 	c.out = nil
 	c.kicked = false
 	c.control(netpoll.PollRW2R)
-	c.blocked.Store(false)
+	c.setBlocked(false)
 	c.wakeDrained()
 	return true, c.outClose, nil
 }
@@ -738,7 +755,7 @@ func (c *fdConn) shutWrite() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.fdClosed {
-		syscall.Shutdown(c.fd, syscall.SHUT_WR)
+		syscall.Shutdown(int(c.fd), syscall.SHUT_WR)
 	}
 }
 
@@ -786,7 +803,7 @@ func (c *fdConn) closeFD() {
 		c.op.Control(netpoll.PollDetach)
 	}
 	c.fdClosed = true
-	syscall.Close(c.fd)
+	syscall.Close(int(c.fd))
 	c.wakeDrained()
 	if c.out != nil {
 		c.out = nil
@@ -802,15 +819,15 @@ func (c *fdConn) closeFD() {
 func (c *fdConn) buffered() int {
 	now := nanotime()
 	c.mu.Lock()
-	stalled := c.blocked.Load() && now-c.outAt > int64(c.core.opts.WriteTimeout)
+	stalled := c.isBlocked() && now-c.outAt > int64(c.core.opts.WriteTimeout)
 	c.mu.Unlock()
 	if stalled && c.timedOut() {
-		c.core.writeTimedOut(c.remote)
+		c.core.writeTimedOut(c.peer())
 		c.closeSoon()
 		return 0
 	}
 	if since := c.inSince.Load(); since != 0 && c.h1.Load() == nil && now-since > int64(c.core.opts.ReadTimeout) && c.timedOut() {
-		c.core.logf("h2loop: %v: incomplete frame: not completed within %v", c.remote, c.core.opts.ReadTimeout)
+		c.core.logf("h2loop: %v: incomplete frame: not completed within %v", c.peer(), c.core.opts.ReadTimeout)
 		c.closeSoon()
 	}
 	return 0
@@ -829,12 +846,44 @@ func (c *fdConn) timedOut() bool {
 	}
 }
 
-func (c *fdConn) netConn() net.Conn    { return c }
-func (c *fdConn) hooks() *connHooks    { return c.hk }
-func (c *fdConn) started() bool        { return c.state.Load()&fdStarted != 0 }
-func (c *fdConn) idle() bool           { return !c.started() }
-func (c *fdConn) shutdown()            { c.close() }
-func (c *fdConn) RemoteAddr() net.Addr { return c.remote }
+func (c *fdConn) netConn() net.Conn { return c }
+func (c *fdConn) hooks() *connHooks { return c.hk }
+func (c *fdConn) started() bool     { return c.state.Load()&fdStarted != 0 }
+func (c *fdConn) idle() bool        { return !c.started() }
+func (c *fdConn) shutdown()         { c.close() }
+
+// RemoteAddr is the peer's address: an IP peer's is made on first use
+// (from the address accept returned, kept inline) and then shared.
+func (c *fdConn) RemoteAddr() net.Addr {
+	if p := c.raddr.Load(); p != nil {
+		return *p
+	}
+	a := net.Addr(newTCPAddr(c.rip[:], int(c.rport)))
+	if c.raddr.CompareAndSwap(nil, &a) {
+		return a
+	}
+	return *c.raddr.Load()
+}
+
+// fdPeer is an fd connection's peer address as the protocols and the log
+// lines hold it: the connection itself, so that holding it allocates
+// nothing; its String is the address's.
+type fdPeer fdConn
+
+func (p *fdPeer) Network() string { return (*fdConn)(p).RemoteAddr().Network() }
+func (p *fdPeer) String() string  { return (*fdConn)(p).RemoteAddr().String() }
+
+// peer is c's peer address, made on first use.
+func (c *fdConn) peer() net.Addr { return (*fdPeer)(c) }
+
+// realAddr is the address a stands for: a connection's peer address made
+// on first use, or a itself.
+func realAddr(a net.Addr) net.Addr {
+	if p, ok := a.(*fdPeer); ok {
+		return (*fdConn)(p).RemoteAddr()
+	}
+	return a
+}
 
 // The closer methods, for a connection that has not picked a protocol.
 
@@ -842,7 +891,7 @@ func (c *fdConn) tick(now time.Time) {
 	limit := c.core.opts.Engine.SettingsTimeout
 	if !c.started() && now.UnixNano()-c.at.Load() > int64(limit) {
 		c.core.Metrics.Timeouts.Add(1)
-		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", c.remote, limit)
+		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.peer(), counter: "Timeouts"}, "h2loop: %v: nothing received within %v: closing", c.peer(), limit)
 		c.closeNow()
 	}
 }

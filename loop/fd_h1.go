@@ -29,7 +29,7 @@ import (
 // startH1 makes c an HTTP/1.1 connection.
 func (c *fdConn) startH1() (*h1conn, bool) {
 	c.begin()
-	h := newH1Conn(c.core, c, c.remote, false)
+	h := newH1Conn(c.core, c, c.peer(), false)
 	h.async = true
 	h.resume = c.h1Resume
 	h.strs = &c.ps.strs // requests are read on the poller (h1Rest takes its own)
@@ -69,7 +69,7 @@ func (c *fdConn) processH1Once(h *h1conn, data []byte) (used int, more, ok bool)
 		return 0, false, false
 	}
 	if up := h.takeUpgrade(); up != nil {
-		h2 := newH2ConnUpgrade(c.core, c, c.remote, false, up)
+		h2 := newH2ConnUpgrade(c.core, c, c.peer(), false, up)
 		c.h2.Store(h2)
 		c.h1.Store(nil)
 		c.core.remove(h)
@@ -101,8 +101,8 @@ func (c *fdConn) processH1Once(h *h1conn, data []byte) (used int, more, ok bool)
 // MaxBufferedInput (pipelined requests while a handler runs).
 func (c *fdConn) h1Flood(h *h1conn, n int) {
 	c.core.Metrics.FloodErrors.Add(1)
-	c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.remote, counter: "FloodErrors"},
-		"h2loop: http/1.1 from %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", c.remote, n, c.core.opts.MaxBufferedInput)
+	c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.peer(), counter: "FloodErrors"},
+		"h2loop: http/1.1 from %v: %d bytes of unprocessed input (MaxBufferedInput %d), closing", c.peer(), n, c.core.opts.MaxBufferedInput)
 	c.dropIn()
 	h.close()
 }
@@ -210,7 +210,7 @@ func (c *fdConn) waitDrained() error {
 		return nil
 	case <-t.C:
 		if c.timedOut() {
-			c.core.writeTimedOut(c.remote)
+			c.core.writeTimedOut(c.peer())
 			c.closeSoon()
 		}
 		return net.ErrClosed

@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"net"
 	"syscall"
 	"unsafe"
 )
@@ -9,31 +8,35 @@ import (
 // acceptNonBlock accepts a connection as a non-blocking, close-on-exec
 // socket, and returns its peer's address. The peer's socket address is
 // read into a buffer on the stack (syscall.Accept4 allocates one), and an
-// IP peer's address is one allocation (newTCPAddr).
-func acceptNonBlock(lfd int, isTCP bool) (int, net.Addr, error) {
+// IP peer's address is kept inline (no allocation).
+func acceptNonBlock(lfd int, isTCP bool) (int, peerAddr, error) {
 	var rsa syscall.RawSockaddrAny
 	l := uint32(syscall.SizeofSockaddrAny)
 	fd, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)),
 		syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+	var pa peerAddr
 	if e != 0 {
-		return -1, nil, e
+		return -1, pa, e
 	}
 	switch rsa.Addr.Family {
 	case syscall.AF_INET:
 		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&rsa))
 		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
-		return int(fd), newTCPAddr(sa.Addr[:], int(p[0])<<8|int(p[1])), nil
+		pa.setIP(sa.Addr[:], int(p[0])<<8|int(p[1]))
+		return int(fd), pa, nil
 	case syscall.AF_INET6:
 		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&rsa))
 		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
-		return int(fd), newTCPAddr(sa.Addr[:], int(p[0])<<8|int(p[1])), nil
+		pa.setIP(sa.Addr[:], int(p[0])<<8|int(p[1]))
+		return int(fd), pa, nil
 	}
 	// A Unix socket's peer (usually unnamed): the slow path is fine.
 	sa, err := syscall.Getpeername(int(fd))
 	if err != nil {
 		sa = nil
 	}
-	return int(fd), sockaddrAddr(sa, isTCP), nil
+	pa.set(sa, isTCP)
+	return int(fd), pa, nil
 }
 
 // readNoBlock reads from the non-blocking socket fd without entering the

@@ -181,6 +181,38 @@ func (a *fdAcceptor) finish(err error) {
 	close(a.stop)
 }
 
+// peerAddr is an accepted socket's peer address as accept returns it: an
+// IP peer's address and port kept inline (the net.Addr is made on first
+// use, see fdConn.RemoteAddr), any other peer's as a net.Addr.
+type peerAddr struct {
+	ip   [net.IPv6len]byte // 16-byte form (IPv4-mapped for IPv4)
+	port uint16
+	addr net.Addr // a peer without an IP (a Unix socket); nil for an IP one
+}
+
+// setIP records an IP peer: ip is 4 or 16 bytes.
+func (pa *peerAddr) setIP(ip []byte, port int) {
+	if len(ip) == net.IPv4len {
+		pa.ip[10], pa.ip[11] = 0xff, 0xff
+		copy(pa.ip[12:], ip)
+	} else {
+		copy(pa.ip[:], ip)
+	}
+	pa.port = uint16(port)
+}
+
+// set records the peer of sa.
+func (pa *peerAddr) set(sa syscall.Sockaddr, isTCP bool) {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		pa.setIP(a.Addr[:], a.Port)
+	case *syscall.SockaddrInet6:
+		pa.setIP(a.Addr[:], a.Port)
+	default:
+		pa.addr = sockaddrAddr(sa, isTCP)
+	}
+}
+
 // sockaddrAddr converts an accepted socket's peer address.
 func sockaddrAddr(sa syscall.Sockaddr, isTCP bool) net.Addr {
 	switch a := sa.(type) {
@@ -230,7 +262,7 @@ func (c *fdConn) handOff(pre []byte) {
 	c.dropIn()
 	nc, err := c.fileConn()
 	if err != nil {
-		c.core.logf("h2loop: %v: handing the connection over: %v", c.remote, err)
+		c.core.logf("h2loop: %v: handing the connection over: %v", c.peer(), err)
 		return
 	}
 	c.std.Store(&nc)
@@ -309,11 +341,11 @@ func (c *fdConn) LocalAddr() net.Addr {
 	if c.fdClosed {
 		return nil
 	}
-	sa, err := syscall.Getsockname(c.fd)
+	sa, err := syscall.Getsockname(int(c.fd))
 	if err != nil {
 		return nil
 	}
-	_, isUnix := c.remote.(*net.UnixAddr)
+	_, isUnix := c.RemoteAddr().(*net.UnixAddr)
 	return sockaddrAddr(sa, !isUnix)
 }
 

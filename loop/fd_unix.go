@@ -3,25 +3,26 @@
 package loop
 
 import (
-	"net"
 	"syscall"
 )
 
 // acceptNonBlock accepts a connection as a non-blocking, close-on-exec
 // socket.
-func acceptNonBlock(lfd int, isTCP bool) (int, net.Addr, error) {
+func acceptNonBlock(lfd int, isTCP bool) (int, peerAddr, error) {
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
+	var pa peerAddr
 	fd, sa, err := syscall.Accept(lfd)
 	if err != nil {
-		return -1, nil, err
+		return -1, pa, err
 	}
 	syscall.CloseOnExec(fd)
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		syscall.Close(fd)
-		return -1, nil, err
+		return -1, pa, err
 	}
-	return fd, sockaddrAddr(sa, isTCP), nil
+	pa.set(sa, isTCP)
+	return fd, pa, nil
 }
 
 // readNoBlock reads from the non-blocking socket fd: 0 bytes and a nil

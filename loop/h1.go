@@ -494,7 +494,7 @@ func (h *h1conn) Reset(r *engine.Request) {
 	h.abort()
 }
 
-func (h *h1conn) RemoteAddr() net.Addr { return h.remote }
+func (h *h1conn) RemoteAddr() net.Addr { return realAddr(h.remote) }
 
 func (h *h1conn) RemoteAddrString() string     { return h.rstr.get(h.remote) }
 func (h *h1conn) LocalAddr() net.Addr          { return localAddr(h.sink) }

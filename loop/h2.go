@@ -554,7 +554,7 @@ func (h *h2conn) Reset(r *engine.Request) {
 	h.flushSoon()
 }
 
-func (h *h2conn) RemoteAddr() net.Addr { return h.remote }
+func (h *h2conn) RemoteAddr() net.Addr { return realAddr(h.remote) }
 
 func (h *h2conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
 func (h *h2conn) LocalAddr() net.Addr            { return localAddr(h.sink) }

@@ -38,3 +38,6 @@ func (r *fdReaper) run(now int64) {}
 func (r *fdReaper) stop()         {}
 
 func (c *fdConn) closeSocket() {}
+
+// realAddr is a: there are no fd connections here.
+func realAddr(a net.Addr) net.Addr { return a }
