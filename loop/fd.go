@@ -131,6 +131,7 @@ type fdConn struct {
 	rip   [net.IPv6len]byte        // an IP peer's address (peerAddr.ip)
 	raddr atomic.Pointer[net.Addr] // the peer's net.Addr: made on first use (at accept for a peer without an IP)
 	hk    *connHooks               // immutable after addFD
+	cb    [3]fdCallback            // op's OnRead, OnWrite, OnHup (fd_callbacks.go); immutable after addFD
 
 	h2  atomic.Pointer[h2conn]   // set once by the poller
 	h1  atomic.Pointer[h1conn]   // set by the poller (nil again after an h2c upgrade)
@@ -218,7 +219,7 @@ func (core *Core) addFD(fd int, remote peerAddr, isTCP bool) {
 	}
 	op := p.Alloc()
 	op.FD = fd
-	op.OnRead, op.OnWrite, op.OnHup = c.onRead, c.onWrite, c.onHup
+	c.bindCallbacks(op)
 	c.op, c.ps = op, ps
 	if !core.add(c) {
 		c.closeNow() // shutting down
