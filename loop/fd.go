@@ -183,7 +183,8 @@ func nanotime() int64 { return time.Now().UnixNano() }
 func (core *Core) addFD(fd int, remote peerAddr, isTCP bool) {
 	c := &fdConn{core: core, fd: int32(fd), rip: remote.ip, rport: remote.port}
 	if remote.addr != nil {
-		c.raddr.Store(&remote.addr)
+		a := remote.addr // (a copy: &remote.addr would put every remote on the heap)
+		c.raddr.Store(&a)
 	}
 	if !core.admit(c.peer()) {
 		syscall.Close(fd)
