@@ -31,11 +31,18 @@ type fdReaper struct {
 func (r *fdReaper) init() { r.wake = make(chan struct{}, 1) }
 
 // queue puts c in a list: at once, or lingering until lingerTime from
-// now. It never blocks. It reports false when c was queued already.
+// now. It never blocks. It reports false when c was queued already; a
+// close at once asked of a connection queued already (lingering, whose
+// peer has now closed too) is done on a goroutine of its own, so that it
+// does not wait for the lingering's end: closeNow runs once, and the
+// lingering entry then finds it closed.
 func (c *fdConn) queue(linger bool) bool {
 	for {
 		st := c.state.Load()
 		if st&fdQueued != 0 {
+			if !linger {
+				go c.closeNow()
+			}
 			return false
 		}
 		if c.state.CompareAndSwap(st, st|fdQueued) {
