@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,8 +65,8 @@ func TestProcessAllocsPerConnFD(t *testing.T) {
 		}
 	}
 	run := func() {
-		out, err := exec.Command(h2load, "-n", itoa(n), "-c", itoa(n), "-m", "1", "http://"+addr+"/").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), itoa(n)+" succeeded, 0 failed") {
+		out, err := exec.Command(h2load, "-n", strconv.Itoa(n), "-c", strconv.Itoa(n), "-m", "1", "http://"+addr+"/").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), strconv.Itoa(n)+" succeeded, 0 failed") {
 			t.Fatalf("h2load: %v\n%s", err, out)
 		}
 		closed()
