@@ -64,7 +64,9 @@ type Conn struct {
 	interim   bool
 	ownLength bool
 	hasDate   bool
-	lastChunk bool // the last chunk of a chunked body is in out
+	declared  bool  // a streamed body of a length the handler declared (StartResponseLength)
+	remain    int64 // of a declared length, the bytes still to come
+	lastChunk bool  // the last chunk of a chunked body is in out
 	out       []byte
 	outBB     *bytebufferpool.ByteBuffer
 	outPeak   int

@@ -38,8 +38,34 @@ func (c *Conn) StartResponse(status int, streamed, trailers bool) {
 		c.resp = respLength
 	}
 	c.status, c.interim = status, false
-	c.ownLength, c.hasDate, c.lastChunk = false, false, false
+	c.ownLength, c.hasDate, c.lastChunk, c.declared = false, false, false, false
 	c.out = AppendStatusLine(c.takeOut(), status)
+}
+
+// StartResponseLength begins a final response whose body streams (a
+// flush before the handler returned) with a length the handler declared,
+// n (its content-length), as net/http sends one: with that Content-Length
+// rather than chunked, so that the client knows the response complete
+// when n bytes arrived, before the handler returns. Clip drops body bytes
+// beyond n; a response that ends short of n closes the connection
+// (EndResponse), the only way left to tell the client it is cut short. A
+// response without a body takes the handler's field as StartResponse
+// does.
+func (c *Conn) StartResponseLength(status int, n int64) {
+	c.StartResponse(status, true, false)
+	if c.resp == respNone || n < 0 {
+		return
+	}
+	c.resp, c.declared, c.remain = respLength, true, n
+}
+
+// Clip returns the part of b the response may still carry: all of it,
+// except beyond the length StartResponseLength declared.
+func (c *Conn) Clip(b []byte) []byte {
+	if c.declared && int64(len(b)) > c.remain {
+		return b[:c.remain]
+	}
+	return b
 }
 
 // Interim begins an informational response (103 Early Hints, say); it
@@ -109,7 +135,11 @@ func (c *Conn) EndHead(body int, date string) {
 	}
 	switch c.resp {
 	case respLength:
-		out = AppendContentLength(out, int64(body))
+		if c.declared {
+			out = AppendContentLength(out, c.remain)
+		} else {
+			out = AppendContentLength(out, int64(body))
+		}
 	case respChunked:
 		out = append(out, "Transfer-Encoding: chunked\r\n"...)
 	case respNone:
@@ -139,10 +169,19 @@ func (c *Conn) EndHead(body int, date string) {
 // WriteBody appends response body bytes, framed (a chunk, when chunked;
 // nothing at all when the response has no body). It returns true when b is
 // DirectWrite bytes or more: b is then not copied, and the transport writes
-// Output, then b, and calls DirectWritten.
+// Output, then b, and calls DirectWritten. Bytes beyond a declared length
+// are dropped (StartResponseLength): a transport that writes b itself
+// passes Clip(b).
 func (c *Conn) WriteBody(b []byte) (direct bool) {
 	if len(b) == 0 || c.resp == respNone {
 		return false
+	}
+	if c.declared {
+		b = c.Clip(b)
+		c.remain -= int64(len(b))
+		if len(b) == 0 {
+			return false
+		}
 	}
 	c.takeOut()
 	if c.resp == respChunked {
@@ -200,6 +239,9 @@ func (c *Conn) appendLastChunk() {
 // next request; when it does not, Closed reports true and the transport
 // closes it once Output is written.
 func (c *Conn) EndResponse() (keep bool) {
+	if c.declared && c.remain > 0 {
+		c.keep = false // cut short: the client learns it from the close
+	}
 	if c.resp == respChunked {
 		c.appendLastChunk()
 		c.out = append(c.out, "\r\n"...)

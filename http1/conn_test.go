@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func newConnKit(t *testing.T, cfg Config) *connKit {
 // answer writes the response the kit's "handler" gives: the path decides.
 //
 //	/stream: a streamed body "ab" then "c", trailer X-T: 1
+//	/declared/N: a streamed body "ab" then "c", content-length N declared
 //	/empty:  204
 //	/big:    a body of DirectWrite bytes
 //	else:    "hello", Content-Length
@@ -39,19 +41,30 @@ func (k *connKit) answer() {
 	k.served = append(k.served, k.head+" "+string(k.c.RequestBody()))
 	path := k.head[strings.IndexByte(k.head, ' ')+1:]
 	k.head = ""
-	switch path {
-	case "/stream":
+	switch {
+	case strings.HasPrefix(path, "/declared/"):
+		n, _ := strconv.ParseInt(path[len("/declared/"):], 10, 64)
+		k.c.StartResponseLength(200, n)
+		k.c.HeaderField("Content-Length", "99") // the declared one is written
+		k.c.EndHead(-1, "D")
+		for _, b := range []string{"ab", "c"} {
+			if got := k.c.Clip([]byte(b)); len(got) > len(b) {
+				k.t.Fatalf("Clip(%q) = %q", b, got)
+			}
+			k.c.WriteBody([]byte(b))
+		}
+	case path == "/stream":
 		k.c.StartResponse(200, true, false)
 		k.c.EndHead(-1, "D")
 		k.c.WriteBody([]byte("ab"))
 		k.c.WriteBody([]byte("c"))
 		k.c.TrailerField("X-T", "1")
 		k.c.TrailerField("Content-Length", "9") // not a trailer
-	case "/empty":
+	case path == "/empty":
 		k.c.StartResponse(204, false, false)
 		k.c.HeaderField("Content-Length", "3")
 		k.c.EndHead(0, "D")
-	case "/big":
+	case path == "/big":
 		body := strings.Repeat("x", DirectWrite)
 		k.c.StartResponse(200, false, false)
 		k.c.EndHead(len(body), "D")
@@ -172,6 +185,19 @@ func TestConnChunkedOut(t *testing.T) {
 	// A large body is left to the transport, chunk framing around it.
 	k = newConnKit(t, Config{})
 	k.expect("GET /big HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Length: 32768\r\n\r\n<direct>", false)
+}
+
+// A streamed body of a declared length goes out with that Content-Length,
+// not chunked; bytes beyond it are dropped, and a body that ends short of
+// it closes the connection. A response without a body keeps the
+// handler's field.
+func TestConnDeclaredLength(t *testing.T) {
+	k := newConnKit(t, Config{})
+	k.expect("GET /declared/3 HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Length: 3\r\n\r\nabc", false)
+	k.expect("GET /declared/2 HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Length: 2\r\n\r\nab", false)
+	k.expect("GET /declared/0 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n", false)
+	k.expect("HEAD /declared/7 HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nDate: D\r\n\r\n", false)
+	k.expect("GET /declared/5 HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Length: 5\r\n\r\nabc", true)
 }
 
 func TestConnClose(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -360,7 +361,11 @@ func (h *h1conn) appendHead(r *engine.Request, streamed bool, body int) {
 	if h.shutting.Load() {
 		h.c.Shutdown()
 	}
-	h.c.StartResponse(statusOf(r), streamed, len(r.Trailers) > 0)
+	if n := declaredLength(r); streamed && n >= 0 && len(r.Trailers) == 0 {
+		h.c.StartResponseLength(statusOf(r), n)
+	} else {
+		h.c.StartResponse(statusOf(r), streamed, len(r.Trailers) > 0)
+	}
 	for i := range r.RespHeader {
 		if kv := &r.RespHeader[i]; kv.Bytes {
 			h.c.HeaderFieldBytes(kv.Name, r.HeaderValueBytes(kv))
@@ -372,10 +377,31 @@ func (h *h1conn) appendHead(r *engine.Request, streamed bool, body int) {
 	r.MarkHeadersSent()
 }
 
+// declaredLength is the content-length r's handler set, -1 if none (or
+// not a length).
+func declaredLength(r *engine.Request) int64 {
+	for i := range r.RespHeader {
+		if kv := &r.RespHeader[i]; kv.Name == "content-length" {
+			v := kv.Value
+			if kv.Bytes {
+				v = string(r.HeaderValueBytes(kv))
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || v[0] == '+' {
+				return -1
+			}
+			return n
+		}
+	}
+	return -1
+}
+
 // appendBody appends body bytes, or writes them straight from the
-// handler's buffer (after what is pending) when they are large.
+// handler's buffer (after what is pending) when they are large; bytes
+// beyond a length the handler declared are dropped.
 func (h *h1conn) appendBody(b []byte) {
 	h.mu.Lock()
+	b = h.c.Clip(b)
 	direct := h.c.WriteBody(b)
 	h.mu.Unlock()
 	if !direct {
