@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -316,4 +318,196 @@ func withoutDate(resp string) string {
 	}
 	j := strings.Index(resp[i+2:], "\r\n")
 	return resp[:i] + resp[i+2+j:]
+}
+
+// TestH1InputWhileHandlerEnds: a keep-alive client sends its next request,
+// with a body far above MaxBufferedInput, as soon as the response before it
+// is complete, while that response's handler has not returned yet. The
+// server stops reading (the rest waits in the socket, and the client's
+// writes block) instead of closing the connection as a flood, and answers
+// the request once the handler returns. Go's client got "use of closed
+// network connection" for such a request (TestNoBodyLimit, HTTP/1.1
+// chunked) when the worker that wrote the response before it was slow to
+// return on a loaded machine.
+func TestH1InputWhileHandlerEnds(t *testing.T) {
+	release := make(chan struct{})
+	var srv *h2loop.Server
+	addr := startH1Server(t, nil, func(s *h2loop.Server) {
+		srv = s
+		s.MaxBufferedInput = 256 << 10
+		s.MaxRequestBodySize = -1
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			if ctx.Path() != "/first" {
+				h1Handler(ctx)
+				return
+			}
+			ctx.SetHeader("content-length", "5")
+			ctx.WriteString("first")
+			ctx.Flush()
+			<-release // the response is out; the handler has not returned
+		})
+	})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(nc)
+	io.WriteString(nc, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The handler declared its length and flushed: Content-Length, not
+	// chunked, so the response is complete before the handler returns.
+	if resp.ContentLength != 5 || len(resp.TransferEncoding) != 0 {
+		t.Fatalf("first response: Content-Length %d, Transfer-Encoding %v", resp.ContentLength, resp.TransferEncoding)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "first" {
+		t.Fatalf("first response %q", b)
+	}
+	const size = 8 << 20
+	var sent atomic.Int64
+	werr := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(nc, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+		chunk := bytes.Repeat([]byte("y"), 64<<10)
+		for n := 0; n < size && err == nil; n += len(chunk) {
+			_, err = nc.Write(chunk)
+			sent.Add(int64(len(chunk)))
+		}
+		werr <- err
+	}()
+	// Until the server has read well past MaxBufferedInput (or its
+	// reading stopped and the client's writes block).
+	for last, i := int64(-1), 0; i < 200; i++ {
+		time.Sleep(10 * time.Millisecond)
+		n := sent.Load()
+		if n >= size || n == last && n > 1<<20 {
+			break
+		}
+		last = n
+	}
+	close(release)
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("second request (%d body bytes sent): %v (FloodErrors %d)", sent.Load(), err, srv.Metrics().FloodErrors.Load())
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != 200 || n != size {
+		t.Fatalf("second response: %d, %d of %d bytes, %v", resp.StatusCode, n, size, err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+	if f := srv.Metrics().FloodErrors.Load(); f != 0 {
+		t.Fatalf("FloodErrors %d", f)
+	}
+}
+
+// TestH1InputPausedOutputBlocked: the client sends its next request, with
+// a large body, while it does not read the large response before it: the
+// server stops reading while the handler writes, its output still reaches
+// the client once the client reads, and the next request is answered.
+func TestH1InputPausedOutputBlocked(t *testing.T) {
+	const size = 8 << 20
+	addr := startH1Server(t, nil, func(s *h2loop.Server) {
+		s.MaxBufferedInput = 256 << 10
+		s.MaxRequestBodySize = -1
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			if ctx.Path() != "/big" {
+				h1Handler(ctx)
+				return
+			}
+			ctx.SetHeader("content-length", strconv.Itoa(size))
+			chunk := bytes.Repeat([]byte("z"), 64<<10)
+			for n := 0; n < size; n += len(chunk) {
+				ctx.Write(chunk)
+				if ctx.Flush() != nil {
+					return
+				}
+			}
+		})
+	})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	werr := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(nc, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"+
+			"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+		chunk := bytes.Repeat([]byte("y"), 64<<10)
+		for n := 0; n < size && err == nil; n += len(chunk) {
+			_, err = nc.Write(chunk)
+		}
+		werr <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the server's output backs up meanwhile
+	br := bufio.NewReader(nc)
+	for _, want := range []byte("zy") {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %q: %v", want, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 || len(b) != size || b[0] != want || b[size-1] != want {
+			t.Fatalf("response %q: %d, %d of %d bytes, %v", want, resp.StatusCode, len(b), size, err)
+		}
+	}
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestH1InputPausedThenFIN: the client sends its next request and shuts
+// its side down while the handler before it runs; the server, which
+// stopped reading, still reads and answers it, then closes.
+func TestH1InputPausedThenFIN(t *testing.T) {
+	release := make(chan struct{})
+	addr := startH1Server(t, nil, func(s *h2loop.Server) {
+		s.MaxBufferedInput = 64 << 10
+		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+			if ctx.Path() != "/first" {
+				h1Handler(ctx)
+				return
+			}
+			ctx.SetHeader("content-length", "5")
+			ctx.WriteString("first")
+			ctx.Flush()
+			<-release
+		})
+	})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	const size = 300 << 10 // above the pause, within the socket buffers
+	req := "GET /first HTTP/1.1\r\nHost: x\r\n\r\n" +
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(size) + "\r\n\r\n" + strings.Repeat("y", size)
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	nc.(*net.TCPConn).CloseWrite()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	rest, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(bytes.NewReader(rest))
+	for _, want := range []int{5, size} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response of %d bytes: %v (%d bytes read in all)", want, err, len(rest))
+		}
+		if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || len(b) != want {
+			t.Fatalf("response: %d, %d bytes, want %d", resp.StatusCode, len(b), want)
+		}
+	}
 }

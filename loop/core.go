@@ -137,6 +137,9 @@ type Options struct {
 	// MaxBufferedInput bounds the bytes a connection may have received but
 	// not processed (the reactor keeps reading while a write to a client
 	// that does not read is blocked); above it the connection is closed.
+	// An HTTP/1.1 connection on the fd reactor stops reading instead while
+	// a handler runs, once it holds the smaller of this and 32 KiB of what
+	// the client sent next: the rest waits in the socket, as with net/http.
 	// Default: InitialConnWindow plus 1 MiB.
 	MaxBufferedInput int // h2loop.Server option
 	// MaxConns bounds open connections of every kind (cleartext and TLS,

@@ -64,6 +64,7 @@ var errNoPoller = errors.New("h2loop: netpoll's poller registry is not reachable
 // pollState is what the reactor keeps per poller: the scratch buffer every
 // read on that poller goes to. Only the poller's goroutine uses it.
 type pollState struct {
+	p    netpoll.Poll // the poller (its own Control pauses input: fd_pause.go)
 	buf  []byte
 	strs http1.Interner // the strings of the HTTP/1.1 requests read on the poller
 }
@@ -90,7 +91,7 @@ func pickPoller() (netpoll.Poll, *pollState, error) {
 	defer pollMu.Unlock()
 	ps := pollStates[p]
 	if ps == nil {
-		ps = &pollState{buf: make([]byte, fdScratchSize)}
+		ps = &pollState{p: p, buf: make([]byte, fdScratchSize)}
 		pollStates[p] = ps
 	}
 	return p, ps, nil
@@ -106,6 +107,8 @@ const (
 	fdPeerDone              // the peer's FIN (or a socket error) was handled
 	fdQueued                // in one of the Core's lists of closes (fd_reap.go)
 	fdBlocked               // out (or the writer) holds output the socket refused; changed under mu
+	fdPaused                // input is not read (fd_pause.go); changed under mu
+	fdPausedOut             // paused, with EPOLLOUT armed for output the socket refused; changed under mu
 )
 
 // isBlocked reports whether output waits for the socket.
@@ -240,9 +243,18 @@ func (c *fdConn) register() bool {
 
 // control changes the poller registration while fd is open; mu is held.
 func (c *fdConn) control(e netpoll.PollEvent) {
-	if !c.fdClosed {
-		c.op.Control(e)
+	if c.fdClosed {
+		return
 	}
+	if c.state.Load()&fdPaused != 0 && e != netpoll.PollDetach {
+		// Paused: EPOLLIN stays off until resumeInputLocked; output the
+		// socket refuses gets EPOLLOUT alone.
+		if e == netpoll.PollR2RW {
+			c.armOutputLocked()
+		}
+		return
+	}
+	c.op.Control(e)
 }
 
 // detach takes the socket off its poller (idempotent); the poller may
@@ -281,6 +293,9 @@ func (c *fdConn) onRead(p netpoll.Poll) error {
 	}
 	buf := c.ps.buf
 	for {
+		if len(c.in) >= c.pauseAt() && c.mayPause() && c.pauseInput() {
+			return nil // read on once the handler's turn ends (fd_pause.go)
+		}
 		var data []byte
 		var n, room int
 		var err error
@@ -320,7 +335,7 @@ func (c *fdConn) onRead(p netpoll.Poll) error {
 		used, ok := 0, true
 		if c.isBlocked() {
 			// Our output waits for the socket: the input waits too.
-			if len(data) > c.core.opts.MaxBufferedInput {
+			if len(data) > c.keptBound() {
 				if h := c.h2.Load(); h != nil {
 					h.tooMuchInput(len(data))
 				}
@@ -628,7 +643,7 @@ func (c *fdConn) onWrite(p netpoll.Poll) error {
 	case !drained:
 	case closing:
 		c.shutWrite()
-	case c.state.Load()&(fdLingering|fdClosing|fdPeerDone) != 0:
+	case c.state.Load()&(fdLingering|fdClosing|fdPeerDone|fdPaused) != 0:
 	case len(c.in) > 0:
 		// Input read while the output was blocked: processed now (its
 		// endLoop flushes, DATA included).
@@ -741,6 +756,7 @@ func (c *fdConn) closeSocket() {
 	c.mu.Lock()
 	wait := !c.fdClosed && c.out != nil
 	c.outClose = wait
+	c.resumeInputLocked() // input is read (and dropped) while lingering
 	c.mu.Unlock()
 	if !wait && c.state.Load()&fdPeerDone != 0 {
 		c.closeSoon() // the peer is gone and nothing waits to be sent: no lingering

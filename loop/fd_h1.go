@@ -57,8 +57,9 @@ func (c *fdConn) processH1(h *h1conn, data []byte) (int, bool) {
 // and ended it already, with input left to process.
 func (c *fdConn) processH1Once(h *h1conn, data []byte) (used int, more, ok bool) {
 	if !h.takeTurn() {
-		// A handler has the turn: the input waits in c.in.
-		if len(data) > c.core.opts.MaxBufferedInput {
+		// A handler has the turn: the input waits in c.in, and the
+		// reading pauses (fd_pause.go).
+		if len(data) > c.keptBound() {
 			c.h1Flood(h, len(data))
 			return 0, false, false
 		}
@@ -125,6 +126,9 @@ func (c *fdConn) h1Resume(h *h1conn, waiting, peerDone bool) {
 func (c *fdConn) kick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.resumeInputLocked() {
+		return
+	}
 	c.kicked = true
 	if c.out == nil {
 		c.control(netpoll.PollR2RW)
@@ -155,6 +159,9 @@ func (c *fdConn) h1PeerDone(h *h1conn) {
 // h1Rest processes the input kept after the peer's FIN by whoever has the
 // turn now, and closes the connection once no request is left in it.
 func (c *fdConn) h1Rest(h *h1conn) {
+	if !c.readRest(h) {
+		return
+	}
 	if len(c.in) > 0 {
 		if h.strs == &c.ps.strs {
 			h.strs = new(http1.Interner) // off the poller now
