@@ -1,3 +1,5 @@
+//go:build !windows
+
 package loop
 
 import "github.com/cloudwego/netpoll"
