@@ -72,8 +72,6 @@ type Conn struct {
 
 	// state, owned by the caller holding the connection lock
 	out      []byte
-	dec      *codec.HeaderDecoder       // &decv
-	enc      *codec.HeaderEncoder       // &encv
 	streams  *streamtable.Table[stream] // idleTable while no stream is open
 	set      *streamSet                 // the pooled table and queue, nil while idle
 	outp     *outBuf                    // the pooled buffer behind out, nil while idle
@@ -86,6 +84,9 @@ type Conn struct {
 
 	// state few connections use, allocated on first use
 	rare *connRare
+	// recent remembers the streams we reset last (pools.go), nil until
+	// the first reset and on a connection idle for a tick.
+	recent *recentStreams
 
 	// field block in progress (HEADERS without END_HEADERS)
 	contFrames int
@@ -109,11 +110,9 @@ type Conn struct {
 
 	peerMaxFrm   uint32
 	peerMaxHdr   uint32
-	lastClientID uint32     // highest stream id the client opened
-	closedRing   [16]uint32 // streams that closed last (HEADERS on them: STREAM_CLOSED)
-	closedNext   uint32
-	resetRing    [16]uint32 // streams we reset last (DATA on them is ignored)
-	resetNext    uint32
+	lastClientID uint32 // highest stream id the client opened
+	skipLo       uint32 // the last range of client stream ids skipped (never opened)
+	skipHi       uint32
 	contStream   uint32
 	// the highest push stream promised; the client's
 	// SETTINGS_NO_RFC7540_PRIORITIES; server push: the client's
@@ -202,7 +201,6 @@ func (c *Conn) Init(cfg *Config, cb Callbacks, m *Metrics, now time.Time) {
 	// 4096-byte table (§6.5.3); a smaller limit applies from the ACK.
 	c.decv.Init(max(cfg.HeaderTableSize, codec.DefaultHeaderTableSize), cfg.MaxHeaderListSize)
 	c.encv.Init()
-	c.dec, c.enc = &c.decv, &c.encv
 	c.begin()
 	settings := [...]codec.Setting{
 		{ID: codec.SettingMaxConcurrentStreams, Value: cfg.MaxConcurrentStreams},
@@ -533,7 +531,7 @@ func (c *Conn) onSettings(h codec.FrameHeader, p []byte) error {
 	}
 	if sf.Ack {
 		if c.awaitingAck && c.cfg.HeaderTableSize < codec.DefaultHeaderTableSize {
-			c.dec.SetMaxDynamicTableSize(c.cfg.HeaderTableSize)
+			c.decv.SetMaxDynamicTableSize(c.cfg.HeaderTableSize)
 		}
 		c.awaitingAck = false
 		return nil
@@ -547,7 +545,7 @@ func (c *Conn) onSettings(h codec.FrameHeader, p []byte) error {
 			if v > codec.DefaultHeaderTableSize {
 				v = codec.DefaultHeaderTableSize // our encoder never needs more
 			}
-			c.enc.SetPeerMaxDynamicTableSize(v)
+			c.encv.SetPeerMaxDynamicTableSize(v)
 		case codec.SettingInitialWindowSize:
 			if err := c.sendConn.SetInitialStreamWindow(s.Value); err != nil {
 				// "An endpoint MUST treat a change to SETTINGS_INITIAL_WINDOW_SIZE
@@ -679,6 +677,8 @@ func (c *Conn) Tick(now time.Time) error {
 	if c.active {
 		c.lastActive = t
 		c.active = false
+	} else if c.streams.Len() == 0 {
+		c.releaseRecent() // idle for a whole tick
 	}
 	if c.state == stateClosed {
 		return errClosed
@@ -829,6 +829,7 @@ func (c *Conn) Abort() {
 		c.closeReason = errClosed
 	}
 	c.abortAll(codec.ErrCodeCancel)
+	c.releaseRecent()
 }
 
 func (c *Conn) abortAll(code codec.ErrCode) {

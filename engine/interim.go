@@ -24,7 +24,7 @@ func (c *Conn) Interim(r *Request, status, from int) bool {
 	if from < 0 || from > len(r.RespHeader) {
 		from = len(r.RespHeader)
 	}
-	e := c.enc
+	e := &c.encv
 	e.Reset()
 	e.WriteStatus(status)
 	for i := from; i < len(r.RespHeader); i++ {

@@ -31,8 +31,60 @@ type streamSet struct {
 
 // connPools are the pools of one Config.
 type connPools struct {
-	sets sync.Pool // *streamSet sized for Config.MaxConcurrentStreams
-	outs sync.Pool // *outBuf output buffers
+	sets    sync.Pool // *streamSet sized for Config.MaxConcurrentStreams
+	outs    sync.Pool // *outBuf output buffers
+	recents sync.Pool // *recentStreams, zeroed
+}
+
+// recentStreams remembers the streams we reset last, for the frames the
+// client may still have in flight on them: "An endpoint MUST ignore frames that it receives on closed streams
+// after it has sent a RST_STREAM frame. An endpoint MAY choose to limit the
+// period over which it ignores frames and treat frames that arrive after
+// this time as being in error" (RFC 9113 §5.1). A connection holds one
+// from the first stream it resets until it has been idle (no stream open,
+// no frame received) for a whole tick: most connections never hold one,
+// an idle connection holds none, and one that resets streams remembers
+// more of them than a fixed part of every connection could.
+type recentStreams struct {
+	reset idRing
+}
+
+// idRing holds the last stream ids added.
+type idRing struct {
+	ids  [32]uint32
+	next uint32
+}
+
+func (r *idRing) add(id uint32) {
+	r.ids[r.next%uint32(len(r.ids))] = id
+	r.next++
+}
+
+func (r *idRing) has(id uint32) bool {
+	for _, x := range r.ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// recentStreams returns the connection's record of recent streams, taken
+// from the pool on first use.
+func (c *Conn) recentStreams() *recentStreams {
+	if c.recent == nil {
+		c.recent = c.cfg.pools.recents.Get().(*recentStreams)
+	}
+	return c.recent
+}
+
+// releaseRecent gives the record of recent streams back, zeroed.
+func (c *Conn) releaseRecent() {
+	if r := c.recent; r != nil {
+		*r = recentStreams{}
+		c.cfg.pools.recents.Put(r)
+		c.recent = nil
+	}
 }
 
 // outBuf is a pooled output buffer.
@@ -69,6 +121,7 @@ func newConnPools(maxStreams uint32) *connPools {
 	p.outs.New = func() any {
 		return &outBuf{b: make([]byte, 0, outBufSize)}
 	}
+	p.recents.New = func() any { return new(recentStreams) }
 	return p
 }
 
@@ -118,7 +171,7 @@ func (c *Conn) notePeakOut() {
 // releaseOut gives the (empty) output buffer back to the pool, unless it
 // is too large or has been too large for its uses for a while.
 func (c *Conn) releaseOut() {
-	c.enc.Release() // the encoder's block buffer too: every block is in out
+	c.encv.Release() // the encoder's block buffer too: every block is in out
 	if c.outp == nil {
 		c.out = nil
 		return

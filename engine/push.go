@@ -87,7 +87,7 @@ func (c *Conn) Push(r *Request, method, authority, path string, fields []string)
 	c.pushActive++
 
 	// PUSH_PROMISE, with CONTINUATION frames for a long block.
-	e := c.enc
+	e := &c.encv
 	e.Reset()
 	e.WriteField(":method", method)
 	e.WriteField(":scheme", scheme)

@@ -59,7 +59,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		if r.Trailer == nil {
 			r.Trailer = new(codec.HeaderBlock)
 		}
-		c.dec.Begin(id, codec.BlockTrailers, r.Trailer)
+		c.decv.Begin(id, codec.BlockTrailers, r.Trailer)
 	case !c.isIdle(id):
 		c.discardBlock(id)
 		if c.weReset(id) {
@@ -68,14 +68,15 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 			// updating header compression state for HEADERS" (§5.1).
 			return c.blockThen(hf, c.uselessFrame())
 		}
-		if c.recentlyClosed(id) {
-			// A stream the client ended or reset: "An endpoint MAY treat
-			// receipt of any other type of frame on a closed stream as a
-			// connection error (Section 5.4.1) of type STREAM_CLOSED" (§5.1).
+		if id < c.skipLo || id > c.skipHi {
+			// A stream that was open and closed (the client ended or reset
+			// it): "An endpoint MAY treat receipt of any other type of
+			// frame on a closed stream as a connection error (Section
+			// 5.4.1) of type STREAM_CLOSED" (§5.1).
 			tr := transitions[stClosed][evRecvHeaders]
 			return c.blockThen(hf, &codec.ConnError{Code: tr.code, Reason: "HEADERS on a closed stream"})
 		}
-		// "The identifier of a newly established stream MUST be numerically
+		// An id the client skipped: "The identifier of a newly established stream MUST be numerically
 		// greater than all streams that the initiating endpoint has opened
 		// ... An endpoint that receives an unexpected stream identifier MUST
 		// respond with a connection error of type PROTOCOL_ERROR" (§5.1.1).
@@ -88,6 +89,12 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 			// decoded to keep HPACK in sync.
 			c.discardBlock(id)
 			return c.blockThen(hf, c.uselessFrame())
+		}
+		if id > c.lastClientID+2 {
+			// The ids skipped are closed without having been used
+			// (§5.1.1); the last range of them is kept, for the error
+			// HEADERS on one of them gets.
+			c.skipLo, c.skipHi = c.lastClientID+1, id-1
 		}
 		c.lastClientID = id
 		if c.goAwaySent && id > c.goAwayLast {
@@ -115,9 +122,9 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		}
 		r := c.openStream(st, id, stOpen)
 		st.req = r
-		c.dec.Begin(id, codec.BlockRequest, &r.Header)
+		c.decv.Begin(id, codec.BlockRequest, &r.Header)
 	}
-	if err := c.dec.Write(hf.Fragment); err != nil {
+	if err := c.decv.Write(hf.Fragment); err != nil {
 		return err
 	}
 	if !hf.EndHeaders {
@@ -134,7 +141,7 @@ func (c *Conn) discardBlock(id uint32) {
 	if c.scratch == nil {
 		c.scratch = scratchBlocks.Get().(*codec.HeaderBlock)
 	}
-	c.dec.Begin(id, codec.BlockTrailers, c.scratch)
+	c.decv.Begin(id, codec.BlockTrailers, c.scratch)
 }
 
 // scratchBlocks holds the header blocks of discarded field blocks, which
@@ -156,7 +163,7 @@ func (c *Conn) dropScratch() {
 // blockThen decodes the rest of a discarded block (first fragment now,
 // CONTINUATION frames later) and then reports err.
 func (c *Conn) blockThen(hf codec.HeadersFrame, err error) error {
-	if werr := c.dec.Write(hf.Fragment); werr != nil {
+	if werr := c.decv.Write(hf.Fragment); werr != nil {
 		if _, ok := werr.(*codec.ConnError); ok {
 			return werr
 		}
@@ -166,7 +173,7 @@ func (c *Conn) blockThen(hf codec.HeadersFrame, err error) error {
 		c.rareState().pendingErr = err
 		return nil
 	}
-	if eerr := c.dec.End(); eerr != nil {
+	if eerr := c.decv.End(); eerr != nil {
 		if _, ok := eerr.(*codec.ConnError); ok {
 			return eerr
 		}
@@ -209,7 +216,7 @@ func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
 		c.m.inc(&c.m.FloodErrors)
 		return errCalm("too many CONTINUATION frames")
 	}
-	if err := c.dec.Write(frag); err != nil {
+	if err := c.decv.Write(frag); err != nil {
 		if _, ok := err.(*codec.ConnError); ok || !c.contDiscard {
 			return err
 		}
@@ -220,7 +227,7 @@ func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
 	id := c.contStream
 	c.contStream = 0
 	if c.contDiscard {
-		if eerr := c.dec.End(); eerr != nil {
+		if eerr := c.decv.End(); eerr != nil {
 			if _, ok := eerr.(*codec.ConnError); ok {
 				return eerr
 			}
@@ -243,7 +250,7 @@ func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
 func (c *Conn) endBlock(id uint32) error {
 	c.contStream = 0
 	st := c.streams.Get(id)
-	err := c.dec.End()
+	err := c.decv.End()
 	if err != nil {
 		if _, ok := err.(*codec.ConnError); ok {
 			return err
@@ -609,31 +616,13 @@ func (c *Conn) ackBody(r *Request, n int) {
 	}
 }
 
-// recentlyClosed reports whether id is one of the last streams to close.
-func (c *Conn) recentlyClosed(id uint32) bool {
-	for _, x := range c.closedRing {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
 // markReset records that we sent RST_STREAM on id: the client's frames
 // still in flight on it are then discarded.
-func (c *Conn) markReset(id uint32) {
-	c.resetRing[c.resetNext%uint32(len(c.resetRing))] = id
-	c.resetNext++
-}
+func (c *Conn) markReset(id uint32) { c.recentStreams().reset.add(id) }
 
 // weReset reports whether id is one of the last streams we reset.
 func (c *Conn) weReset(id uint32) bool {
-	for _, x := range c.resetRing {
-		if x == id {
-			return true
-		}
-	}
-	return false
+	return c.recent != nil && c.recent.reset.has(id)
 }
 
 // openStream starts st (just inserted as id) in state with its windows and

@@ -22,7 +22,7 @@ func (c *Conn) streamOf(r *Request) *stream {
 // writeHeaders encodes r's status and header fields as the response header
 // section. endStream is set when no body or trailers follow.
 func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) {
-	e := c.enc
+	e := &c.encv
 	e.Reset()
 	status := r.Status
 	if status == 0 {
@@ -71,7 +71,7 @@ func (c *Conn) writeHeaders(st *stream, r *Request, endStream, withLength bool) 
 // frame without END_STREAM that leaves the stream's state and the final
 // response untouched.
 func (c *Conn) writeContinue(st *stream) {
-	e := c.enc
+	e := &c.encv
 	e.Reset()
 	e.WriteStatus(100)
 	c.out = codec.AppendHeaderBlock(c.out, st.id, false, e.Bytes(), c.peerMaxFrm)
@@ -365,18 +365,18 @@ func (c *Conn) encodeField(id uint32, r *Request, kv *HeaderKV) {
 			c.badField(id, kv.Name)
 			return
 		}
-		c.enc.WriteFieldNoIndex(kv.Name, v)
+		c.encv.WriteFieldNoIndex(kv.Name, v)
 		return
 	}
 	if !codec.ValidResponseField(kv.Name, kv.Value) {
 		c.badField(id, kv.Name)
 		return
 	}
-	c.enc.WriteField(kv.Name, kv.Value)
+	c.encv.WriteField(kv.Name, kv.Value)
 }
 
 func (c *Conn) writeTrailers(st *stream, r *Request) {
-	e := c.enc
+	e := &c.encv
 	e.Reset()
 	for i := range r.Trailers {
 		kv := &r.Trailers[i]
@@ -437,8 +437,6 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 	if c.streams.Len() == 0 {
 		defer c.releaseStreams()
 	}
-	c.closedRing[c.closedNext%uint32(len(c.closedRing))] = id
-	c.closedNext++
 	if r != nil {
 		c.lifeStep(r, lifeStreamEnd) // wakes a running handler, or releases r
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"testing"
+	"time"
 
 	"github.com/h2loop/h2loop/codec"
 )
@@ -496,5 +497,77 @@ func TestHeadersAfterIdleStreamReset(t *testing.T) {
 	tc.feed(tc.get(3, "/"))
 	if len(tc.cb.reqs) != 1 {
 		t.Fatal("next stream not served")
+	}
+}
+
+// TestRecentStreamsLifetime: a busy connection remembers the last 32
+// streams it reset (frames in flight on them are discarded), and gives
+// that record back once it has been idle, with no stream open and no
+// frame received, for a whole tick: frames on those streams then count
+// as on any closed stream (§5.1 lets the period be limited).
+func TestRecentStreamsLifetime(t *testing.T) {
+	tc := newTConn(t, Config{MaxConcurrentStreams: 1})
+	tc.handshake()
+	tc.feed(tc.post(3, "/holder"))
+	const refused = 40
+	last := uint32(3 + 2*refused)
+	for id := uint32(5); id <= last; id += 2 {
+		tc.feed(tc.post(id, "/refused"))
+		tc.wantRST(id, codec.ErrCodeRefusedStream)
+	}
+	for id := last - 2*31; id <= last; id += 2 {
+		tc.feed(codec.AppendData(nil, id, false, make([]byte, 10)))
+	}
+	for len(tc.c.Output()) > 0 {
+		if f := tc.next(); f.Type != codec.FrameWindowUpdate || f.StreamID != 0 {
+			t.Fatalf("DATA on one of the last 32 streams reset answered with %v on stream %d", f.Type, f.StreamID)
+		}
+	}
+	tc.feed(codec.AppendRSTStream(nil, 3, codec.ErrCodeCancel))
+	tc.noFrames()
+	now := time.Now()
+	tc.c.Tick(now) // frames came since the last tick
+	if tc.c.recent == nil {
+		t.Fatal("the record went back while the connection was busy")
+	}
+	tc.c.Tick(now.Add(time.Second)) // a whole tick idle
+	if tc.c.recent != nil {
+		t.Fatal("an idle connection still holds its record of recent streams")
+	}
+	tc.feed(codec.AppendData(nil, last, false, make([]byte, 10)))
+	tc.wantRST(last, codec.ErrCodeStreamClosed)
+	if tc.c.Closed() {
+		t.Fatal("connection closed")
+	}
+}
+
+// TestHeadersOnClosedOrSkipped: HEADERS on a stream that was open and
+// closed, however long ago, is a connection error of type STREAM_CLOSED
+// (§5.1); on an id the client skipped (never opened, closed by a higher
+// one, §5.1.1) it is a PROTOCOL_ERROR.
+func TestHeadersOnClosedOrSkipped(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		id   uint32
+		code codec.ErrCode
+	}{
+		{"closed long ago", 1, codec.ErrCodeStreamClosed},
+		{"closed last", 99, codec.ErrCodeStreamClosed},
+		{"skipped", 103, codec.ErrCodeProtocol},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tc := newTConn(t, Config{})
+			tc.handshake()
+			for id := uint32(1); id <= 99; id += 2 {
+				tc.feed(tc.get(id, "/"))
+			}
+			tc.feed(tc.get(107, "/")) // skips 101, 103, 105
+			tc.serveAll("ok")
+			for len(tc.c.Output()) > 0 {
+				tc.next()
+			}
+			tc.feed(tc.get(c.id, "/again"))
+			tc.wantGoAway(c.code)
+		})
 	}
 }

@@ -26,7 +26,7 @@ func (c *Conn) Upgrade(settings []byte, r *Request) error {
 			if v > codec.DefaultHeaderTableSize {
 				v = codec.DefaultHeaderTableSize
 			}
-			c.enc.SetPeerMaxDynamicTableSize(v)
+			c.encv.SetPeerMaxDynamicTableSize(v)
 		case codec.SettingInitialWindowSize:
 			if err := c.sendConn.SetInitialStreamWindow(s.Value); err != nil {
 				return err
