@@ -46,12 +46,14 @@ type HeaderEncoder struct {
 	// added counts the entries ever inserted: the entry inserted as the
 	// s-th (from 0) is in the table while added-s <= n.
 	added uint32
-	// memo remembers, by the address of a value's bytes, the insertion
-	// number plus one of the entry that field was last found in or added
-	// as: fields written again from the same strings (constants, a cached
-	// Date) are found without a scan. Checked against the entry, so a stale
-	// or colliding slot only costs the scan.
-	memo    [4]uint32
+	// memo remembers, by the address of a value's bytes (two slots a
+	// value), the insertion number plus one, modulo 256, of the entry that
+	// field was last found in or added as: fields written again from the
+	// same strings (constants, a cached Date) are found without a scan,
+	// which on a table aged by a minute of Date entries is 60 of them.
+	// Checked against the entry, so a stale or colliding slot only costs
+	// the scan.
+	memo    [16]uint8
 	maxSize uint32 // the size the peer's decoder was last told (or 4096)
 
 	// peer's SETTINGS_HEADER_TABLE_SIZE and the changes not yet signalled
@@ -167,9 +169,9 @@ var blockBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b
 // none).
 func (e *HeaderEncoder) search(name, value string) (exact, named uint64) {
 	mask := len(e.ring) - 1
-	slot := &e.memo[memoSlot(value)]
-	if m := *slot; m != 0 {
-		if k := int(e.added - m); k < e.n { // k = 0 is the newest
+	s := memoSlot(value)
+	for _, i := range [2]int{s, s ^ 1} {
+		if k, ok := e.memoAt(i); ok { // k = 0 is the newest
 			en := &e.ring[(e.head+e.n-1-k)&mask]
 			if en.value == value && en.name == name {
 				return uint64(staticTableLen + 1 + k), 0
@@ -182,7 +184,7 @@ func (e *HeaderEncoder) search(name, value string) (exact, named uint64) {
 			continue
 		}
 		if en.value == value {
-			*slot = e.added - uint32(k)
+			e.remember(s, e.added-uint32(k))
 			return uint64(staticTableLen + 1 + k), 0
 		}
 		if named == 0 {
@@ -203,13 +205,36 @@ func (e *HeaderEncoder) add(name, value string, size uint32) {
 	e.n++
 	e.size += size
 	e.added++
-	e.memo[memoSlot(value)] = e.added
+	e.remember(memoSlot(value), e.added)
 }
 
-// memoSlot picks a memo slot by the address of s's bytes.
+// memoAt returns the position (0: the newest) of the entry memo slot i
+// names, if it may still be in the table.
+func (e *HeaderEncoder) memoAt(i int) (int, bool) {
+	m := e.memo[i]
+	if m == 0 {
+		return 0, false
+	}
+	k := int(uint8(e.added) - m)
+	return k, k < e.n
+}
+
+// remember records insertion number v (plus one) for a value whose first
+// memo slot is s: in s, or in its pair if s names an entry still in the
+// table and the pair does not.
+func (e *HeaderEncoder) remember(s int, v uint32) {
+	if _, live := e.memoAt(s); live {
+		if _, other := e.memoAt(s ^ 1); !other {
+			s ^= 1
+		}
+	}
+	e.memo[s] = uint8(v)
+}
+
+// memoSlot picks a memo slot pair by the address of s's bytes.
 func memoSlot(s string) int {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	return int((p>>3 ^ p>>6 ^ p>>9) & 3)
+	return int((p>>3 ^ p>>7 ^ p>>11) & 15)
 }
 
 // grow doubles the ring (2 entries at first: a response's content-type
