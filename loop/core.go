@@ -146,7 +146,7 @@ type Options struct {
 	// HTTP/2 and HTTP/1.1, and ones that have not sent anything yet).
 	// Connections accepted above it are closed at once, counted in
 	// Stats.ConnsRejected and logged (one line a second at most). Default
-	// 100000 (an idle HTTP/2 connection costs about 1.9 KB of RSS on the
+	// 100000 (an idle HTTP/2 connection costs about 1.75 KB of RSS on the
 	// fd reactor, 6 KB on netpoll's connections).
 	MaxConns int // h2loop.Server option
 	// MaxBufferedOutput bounds the output of a connection on the fd
@@ -158,7 +158,7 @@ type Options struct {
 	// Reactor picks the transport of cleartext connections: "fd", each
 	// socket registered on netpoll's pollers with an operator of its own
 	// (HTTP/2 and HTTP/1.1 read and parsed on the poller, handlers on the
-	// workers; about 1.9 KB of RSS per idle HTTP/2 connection, 1.7 KB per
+	// workers; about 1.75 KB of RSS per idle HTTP/2 connection, 1.7 KB per
 	// idle HTTP/1.1 one, no goroutine for either), or
 	// "netpoll", netpoll's own connections (about 5.7 KB per idle
 	// connection, HTTP/1.1 served on the reactor too). Empty means the
