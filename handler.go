@@ -33,8 +33,10 @@ func (f HandlerFunc) Serve(ctx *RequestCtx) { f(ctx) }
 // RequestCtx is the request and response of one stream. It is pooled: it is
 // valid from the call of the handler until the handler returns, and must not
 // be retained or used from other goroutines after that. Accessors that return
-// strings do not allocate: the strings come from the HPACK decoder, not from
-// the connection's buffers.
+// strings do not allocate: the strings come from the HPACK decoder's table,
+// or, for literals the client did not index (nghttp2's clients send every
+// :path and content-length so), from the request's own memory, which the
+// next request reuses: copy what you keep.
 type RequestCtx struct {
 	req engine.Request
 	t   loop.Transport
@@ -214,7 +216,9 @@ func (ctx *RequestCtx) SetStatus(code int) { ctx.req.Status = code }
 // and sent in lower case (HTTP/2 requires it; a name already in lower case
 // costs no allocation). name and value must be immutable strings
 // (constants, or strings nobody changes): the header compressor may keep
-// them for the connection's life. A date field with an empty value
+// them for the connection's life. The request's own strings (ctx.Path(),
+// a header's value) may be given as they are: they are sent without
+// entering the compressor's table. A date field with an empty value
 // suppresses the Date the server adds to every response.
 func (ctx *RequestCtx) SetHeader(name, value string) {
 	name = lowerName(name)

@@ -176,7 +176,17 @@ func (wh wrappedHandler) Serve(rc *RequestCtx) {
 // newRequest builds the http.Request for rc. It fails only on a request
 // target net/http would reject.
 func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
-	authority := rc.Authority()
+	// A net/http handler may keep anything of its request: no string may
+	// stay in the request's header arena, whose memory the next request
+	// reuses (engine.Request.Header).
+	hb := &rc.req.Header
+	keep := func(s string) string {
+		if hb.InArena(s) {
+			return strings.Clone(s)
+		}
+		return s
+	}
+	authority := keep(rc.Authority())
 	fields := rc.Headers()
 	h := make(http.Header, len(fields))
 	// One backing array for the values of all fields; each key's slice has
@@ -190,7 +200,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 			// authority (RFC 9113 §8.3.1); over HTTP/1.1 the transport
 			// has already moved it into Authority.
 			if authority == "" {
-				authority = f.Value
+				authority = keep(f.Value)
 			}
 			continue
 		case "trailer":
@@ -202,25 +212,25 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 					if trailer == nil {
 						trailer = make(http.Header)
 					}
-					trailer[k] = nil
+					trailer[keep(k)] = nil
 				}
 			}
 			continue
 		}
-		k := canonicalHeader(f.Name)
+		k := keep(canonicalHeader(f.Name))
 		if vs := h[k]; len(vs) > 0 {
 			if k == "Cookie" {
 				vs[0] += "; " + f.Value
 			} else {
-				h[k] = append(vs, f.Value)
+				h[k] = append(vs, keep(f.Value))
 			}
 			continue
 		}
-		vals = append(vals, f.Value)
+		vals = append(vals, keep(f.Value))
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 
-	if p := rc.Protocol(); p != "" {
+	if p := keep(rc.Protocol()); p != "" {
 		// An extended CONNECT (RFC 8441, Server.EnableConnectProtocol):
 		// net/http's HTTP/2 server (GODEBUG=http2xconnect=1) hands it to
 		// handlers as Method "CONNECT" with the URL from :path and the
@@ -232,7 +242,7 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 	// Built here and copied once by WithContext, which is the only way to
 	// give an http.Request its context.
 	base := &http.Request{
-		Method:     rc.Method(),
+		Method:     keep(rc.Method()),
 		Proto:      "HTTP/2.0",
 		ProtoMajor: 2,
 		Header:     h,
@@ -250,12 +260,13 @@ func (s *httpStream) newRequest(rc *RequestCtx) (*http.Request, error) {
 		base.URL = &url.URL{Host: authority}
 		base.RequestURI = authority
 	} else {
-		u, err := parseRequestURI(&s.url, rc.Path())
+		path := keep(rc.Path())
+		u, err := parseRequestURI(&s.url, path)
 		if err != nil {
-			return nil, fmt.Errorf("bad request target %q", rc.Path())
+			return nil, fmt.Errorf("bad request target %q", path)
 		}
 		base.URL = u
-		base.RequestURI = rc.Path()
+		base.RequestURI = path
 	}
 	base.TLS = rc.TLSState() // shared by the connection's requests, as net/http does
 

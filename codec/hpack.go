@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"golang.org/x/net/http2/hpack"
 )
@@ -20,6 +21,14 @@ import (
 // allocated literals), never from the input buffer, so they stay valid after
 // the input is released; they are immutable and may be kept as long as
 // needed. The Fields slice itself is reused by the next Reset.
+//
+// The exception is a block given an arena (SetArena): the strings of
+// literal fields that do not enter the dynamic table (sent "without
+// indexing" or "never indexed", as nghttp2's clients send every :path and
+// content-length) are then decoded into it, without allocating, and are
+// valid only until the next Reset. Whoever keeps one longer, or stores it
+// where it outlives the block (an HPACK encoder's dynamic table), must
+// copy it: InArena tells which.
 type HeaderBlock struct {
 	Method, Scheme, Authority, Path, Protocol string // request pseudo-headers, "" when absent
 
@@ -27,12 +36,60 @@ type HeaderBlock struct {
 	Fields        []hpack.HeaderField // regular fields in arrival order (each cookie crumb its own field)
 	ContentLength int64               // value of content-length, -1 when absent
 	Size          uint32              // header list size as §6.5.2 counts it (name + value + 32 per field), pseudo-headers included
+
+	arena []byte // SetArena's buffer: its bytes up to len are in use
 }
 
-// Reset empties the block, keeping the capacity of Fields.
+// Reset empties the block, keeping the capacity of Fields and the arena
+// (whose strings are then invalid).
 func (b *HeaderBlock) Reset() {
 	clear(b.Fields) // drop references to the old strings
-	*b = HeaderBlock{Fields: b.Fields[:0], ContentLength: -1}
+	*b = HeaderBlock{Fields: b.Fields[:0], ContentLength: -1, arena: b.arena[:0]}
+}
+
+// SetArena gives the block buf's capacity for the strings of literal
+// fields that do not enter the dynamic table (see HeaderBlock); one that
+// does not fit is allocated. Call it between blocks.
+func (b *HeaderBlock) SetArena(buf []byte) { b.arena = buf[:0] }
+
+// HasArena reports whether the block has an arena (SetArena).
+func (b *HeaderBlock) HasArena() bool { return cap(b.arena) > 0 }
+
+// InArena reports whether s is stored in the block's arena (false for a nil
+// block).
+func (b *HeaderBlock) InArena(s string) bool {
+	if b == nil || len(s) == 0 || cap(b.arena) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(b.arena)))
+	return p >= base && p < base+uintptr(cap(b.arena))
+}
+
+// arenaString decodes the string literal raw (Huffman-coded if huff) into
+// the arena; ok is false if it may not fit.
+func (b *HeaderBlock) arenaString(raw []byte, huff bool) (_ string, ok bool, err error) {
+	need := len(raw)
+	if huff {
+		need = len(raw) * 8 / 5 // no code is shorter than five bits
+	}
+	a := b.arena
+	if cap(a)-len(a) < need {
+		return "", false, nil
+	}
+	start := len(a)
+	if huff {
+		if a, ok = huffmanDecodeAppend(a, raw); !ok {
+			return "", false, errHuffman
+		}
+	} else {
+		a = append(a, raw...)
+	}
+	b.arena = a
+	if len(a) == start {
+		return "", true, nil
+	}
+	return unsafe.String(&a[start], len(a)-start), true, nil
 }
 
 // Get returns the value of the first regular field named name, which must be
@@ -86,7 +143,9 @@ type HeaderDecoder struct {
 	// value the HPACK dynamic table hands out again (an indexed field, the
 	// same string each time) is not scanned again. Holding the strings
 	// keeps their memory, so the same pointer and length mean the same
-	// bytes; mostly they are the table's own, and at worst 256 bytes.
+	// bytes; mostly they are the table's own, and at worst 256 bytes. A
+	// string in a block's arena is never held: its bytes change with the
+	// next block.
 	valid [2]string
 
 	// sticky: once the HPACK context is broken the connection must end

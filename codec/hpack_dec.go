@@ -141,15 +141,18 @@ func (d *HeaderDecoder) field(b []byte) (int, error) {
 	}
 	// The representation is complete: decode it.
 	store := index || d.emit
+	// A literal that does not enter the table lives only as long as the
+	// block: in its arena, if it has one.
+	own := !index && d.emit && cap(d.dst.arena) > 0
 	var name, value string
 	if idx != 0 {
 		if name, _, err = d.lookup(idx); err != nil {
 			return 0, err
 		}
-	} else if name, err = d.decodeString(b[nameAt:nameEnd], store); err != nil {
+	} else if name, err = d.decodeString(b[nameAt:nameEnd], store, own); err != nil {
 		return 0, err
 	}
-	if value, err = d.decodeString(b[valueAt:end], store); err != nil {
+	if value, err = d.decodeString(b[valueAt:end], store, own); err != nil {
 		return 0, err
 	}
 	if index {
@@ -181,9 +184,9 @@ func (d *HeaderDecoder) stringEnd(b []byte, at int) (int, error) {
 }
 
 // decodeString returns the string literal s (its length octets included)
-// as a string if store is set; otherwise it only checks a Huffman-coded one
-// and returns "".
-func (d *HeaderDecoder) decodeString(s []byte, store bool) (string, error) {
+// as a string if store is set, in the block's arena if own is set and it
+// fits there; otherwise it only checks a Huffman-coded one and returns "".
+func (d *HeaderDecoder) decodeString(s []byte, store, own bool) (string, error) {
 	huff := s[0]&0x80 != 0
 	_, n := hpackInt(s, 0x7f)
 	raw := s[n:]
@@ -194,6 +197,14 @@ func (d *HeaderDecoder) decodeString(s []byte, store bool) (string, error) {
 			}
 		}
 		return "", nil
+	}
+	if own {
+		if v, ok, err := d.dst.arenaString(raw, huff); ok || err != nil {
+			if len(v) > maxStringLen(d.maxListSize) {
+				return "", errStringTooLong
+			}
+			return v, err
+		}
 	}
 	if !huff {
 		return string(raw), nil

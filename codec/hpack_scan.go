@@ -62,12 +62,17 @@ func intError(n int) error {
 // root being state 0); no code is shorter than five bits, so a nibble
 // completes at most one symbol.
 type huffmanCheck struct {
-	next   [256][16]uint16 // next state, | huffmanSawEOS if the nibble completed EOS
+	next   [256][16]uint16 // next state, | huffmanSawEOS if the nibble completed EOS, | huffmanEmit if another symbol
+	sym    [256][16]uint8  // the symbol a huffmanEmit transition completed
 	accept [256]bool       // a string may end in this state: the bits since the last symbol are at most 7 ones
 }
 
-// huffmanSawEOS flags a transition that completed the EOS symbol.
-const huffmanSawEOS = 0x100
+// huffmanSawEOS flags a transition that completed the EOS symbol,
+// huffmanEmit one that completed another symbol.
+const (
+	huffmanSawEOS = 0x100
+	huffmanEmit   = 0x200
+)
 
 // huffmanTable builds the check table on first use: only blocks decoded
 // without emitting fields need it.
@@ -86,6 +91,36 @@ func huffmanWalk(st uint16, b []byte) (next uint16, ok bool) {
 		seen |= st
 	}
 	return uint16(uint8(st)), seen&huffmanSawEOS == 0
+}
+
+// huffmanDecodeAppend appends the Huffman-coded string b, decoded, to dst
+// (RFC 7541 §5.2): without allocating when dst has room for it (at most
+// len(b)*8/5 bytes: no code is shorter than five bits). ok is false if b
+// is not a valid Huffman-coded string: "A Huffman-encoded string literal
+// containing the EOS symbol MUST be treated as a decoding error", and so
+// must padding longer than 7 bits or not the most significant bits of EOS.
+func huffmanDecodeAppend(dst, b []byte) (_ []byte, ok bool) {
+	t := huffmanTable()
+	st := uint16(0)
+	for _, c := range b {
+		from, nib := uint8(st), c>>4
+		st = t.next[from][nib]
+		if st&(huffmanSawEOS|huffmanEmit) != 0 {
+			if st&huffmanSawEOS != 0 {
+				return dst, false
+			}
+			dst = append(dst, t.sym[from][nib])
+		}
+		from, nib = uint8(st), c&0x0f
+		st = t.next[from][nib]
+		if st&(huffmanSawEOS|huffmanEmit) != 0 {
+			if st&huffmanSawEOS != 0 {
+				return dst, false
+			}
+			dst = append(dst, t.sym[from][nib])
+		}
+	}
+	return dst, t.accept[uint8(st)]
 }
 
 // eosCode is the code of the EOS symbol (RFC 7541 Appendix B): 30 ones.
@@ -160,9 +195,12 @@ func buildHuffmanCheck() *huffmanCheck {
 			cur, flags := n, uint16(0)
 			for b := 3; b >= 0; b-- {
 				cur = int(nodes[cur].child[x>>b&1])
-				if nodes[cur].sym >= 0 {
-					if nodes[cur].sym == 256 {
+				if sym := nodes[cur].sym; sym >= 0 {
+					if sym == 256 {
 						flags = huffmanSawEOS
+					} else {
+						flags = huffmanEmit
+						t.sym[st][x] = uint8(sym)
 					}
 					cur = 0
 				}

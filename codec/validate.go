@@ -148,7 +148,7 @@ func (d *HeaderDecoder) checkValue(v string) string {
 		}
 	}
 	r := checkValue(v)
-	if r == "" {
+	if r == "" && !d.dst.InArena(v) { // an arena's bytes change with the next block
 		d.valid[d.validNext%uint8(len(d.valid))] = v
 		d.validNext++
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/h2loop/h2loop/codec"
@@ -63,9 +64,24 @@ func (c *Conn) Push(r *Request, method, authority, path string, fields []string)
 			return ErrPushRequest
 		}
 	}
-	scheme := r.Header.Scheme
+	// The promised request outlives r, and the PUSH_PROMISE's fields enter
+	// the HPACK table: nothing may stay in r's header arena.
+	keep := func(s string) string {
+		if r.Header.InArena(s) {
+			return strings.Clone(s)
+		}
+		return s
+	}
+	scheme := keep(r.Header.Scheme)
+	method, path = keep(method), keep(path)
+	if slices.ContainsFunc(fields, r.Header.InArena) {
+		fields = slices.Clone(fields)
+		for i := range fields {
+			fields[i] = keep(fields[i])
+		}
+	}
 	if authority == "" {
-		authority = r.Header.Authority
+		authority = keep(r.Header.Authority)
 	} else if !strings.EqualFold(authority, r.Header.Authority) && !c.servesOrigin(scheme, authority) {
 		return ErrPushAuthority
 	}

@@ -260,3 +260,36 @@ func TestPushedStreamViolations(t *testing.T) {
 	tc.c.Feed(codec.AppendHeaders(nil, 4, true, true, tc.headerBlock(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "example.com")))
 	tc.wantGoAway(codec.ErrCodeProtocol)
 }
+
+// TestPushFromArena: a request whose :authority and :path the client sent
+// as literals without indexing has them in its own memory; a push that
+// takes them (the default authority, the request's path, a field value)
+// promises a request of its own copies, which outlives the parent's.
+func TestPushFromArena(t *testing.T) {
+	tc := newTConn(t, Config{EnablePush: true})
+	tc.handshake()
+	block := []byte{0x82, 0x86, 0x04, 6, '/', 'p', 'a', 'g', 'e', '2', 0x01, 11}
+	block = append(block, "example.org"...)
+	tc.feed(codec.AppendHeaders(nil, 1, true, true, block))
+	r := tc.cb.reqs[0]
+	tc.cb.reqs = nil
+	if !r.Header.InArena(r.Header.Path) || !r.Header.InArena(r.Header.Authority) {
+		t.Fatal("the literals are not in the request's arena")
+	}
+	if err := tc.c.Push(r, "GET", "", r.Header.Path, []string{"x-from", r.Header.Path}); err != nil {
+		t.Fatal(err)
+	}
+	if _, fs := tc.promise(1); fs != ":method=GET;:scheme=http;:authority=example.org;:path=/page2;x-from=/page2;" {
+		t.Fatalf("promised %q", fs)
+	}
+	pr := tc.cb.reqs[0]
+	h := &pr.Header
+	for _, s := range []string{h.Authority, h.Path, h.Fields[0].Value} {
+		if r.Header.InArena(s) {
+			t.Fatalf("the promised request holds %q of its parent's memory", s)
+		}
+	}
+	if h.Authority != "example.org" || h.Path != "/page2" || h.Fields[0].Value != "/page2" {
+		t.Fatalf("promised request %+v", h)
+	}
+}

@@ -122,6 +122,7 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		}
 		r := c.openStream(st, id, stOpen)
 		st.req = r
+		r.useHeaderArena()
 		c.decv.Begin(id, codec.BlockRequest, &r.Header)
 	}
 	if err := c.decv.Write(hf.Fragment); err != nil {

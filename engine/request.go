@@ -21,7 +21,11 @@ type HeaderKV struct {
 // every field is guarded by the connection's lock unless said otherwise.
 type Request struct {
 	// Header is the decoded request header section. Its strings do not
-	// borrow from the input, so they stay valid until ReleaseRequest.
+	// borrow from the input, so they stay valid until ReleaseRequest; those
+	// of literals the client sent without indexing (nghttp2's clients send
+	// every :path and content-length so) are in the request's own memory
+	// (hdrArena) and valid only until then: Header.InArena tells them apart
+	// for whoever keeps one longer.
 	Header codec.HeaderBlock
 	// Trailer is the decoded trailer section, nil when none arrived.
 	Trailer *codec.HeaderBlock
@@ -46,6 +50,7 @@ type Request struct {
 	RespBody   []byte
 	Trailers   []HeaderKV
 	arena      []byte                     // value bytes of HeaderKV with Bytes set
+	hdrArena   [256]byte                  // Header's arena (useHeaderArena)
 	staticBody bool                       // RespBody is borrowed read-only memory: never append to it
 	respBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind RespBody, nil while it is small
 	respPeak   int                        // the largest length RespBody had before a truncation
@@ -76,6 +81,15 @@ type Request struct {
 	finishing    bool          // no more body will be added: end the stream after RespBody (and Trailers)
 	engineAnswer bool          // the engine answered (413, 431, 408): no handler response
 	bodyAtEnd    int64         // bodyLen when the response ended with the body still arriving
+}
+
+// useHeaderArena gives Header the request's own memory for the literal
+// strings that do not enter the HPACK table, so that decoding them
+// allocates nothing.
+func (r *Request) useHeaderArena() {
+	if !r.Header.HasArena() {
+		r.Header.SetArena(r.hdrArena[:0])
+	}
 }
 
 // Reset clears the request for reuse. It keeps the capacity of its header
@@ -117,7 +131,9 @@ func (r *Request) Reset() {
 
 // AddHeader appends a response header field. name and value must be
 // immutable (string constants or strings nobody changes): the HPACK encoder
-// may keep them in its dynamic table.
+// may keep them in its dynamic table. Strings of r's own header arena
+// (Header.InArena) are the exception: they are written without entering
+// the table.
 func (r *Request) AddHeader(name, value string) {
 	r.RespHeader = append(r.RespHeader, HeaderKV{Name: name, Value: value})
 }

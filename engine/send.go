@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"unsafe"
+
 	"github.com/h2loop/h2loop/codec"
 )
 
@@ -372,7 +374,18 @@ func (c *Conn) encodeField(id uint32, r *Request, kv *HeaderKV) {
 		c.badField(id, kv.Name)
 		return
 	}
-	c.encv.WriteField(kv.Name, kv.Value)
+	c.writeField(r, kv.Name, kv.Value)
+}
+
+// writeField encodes a response field of r's: a string of r's header
+// arena (a handler answering with a request's own value) never enters the
+// dynamic table, whose entries outlive the request.
+func (c *Conn) writeField(r *Request, name, value string) {
+	if r.Header.InArena(name) || r.Header.InArena(value) {
+		c.encv.WriteFieldNoIndex(name, unsafe.Slice(unsafe.StringData(value), len(value)))
+		return
+	}
+	c.encv.WriteField(name, value)
 }
 
 func (c *Conn) writeTrailers(st *stream, r *Request) {
@@ -384,7 +397,7 @@ func (c *Conn) writeTrailers(st *stream, r *Request) {
 			c.badField(st.id, kv.Name)
 			continue
 		}
-		e.WriteField(kv.Name, kv.Value)
+		c.writeField(r, kv.Name, kv.Value)
 	}
 	c.out = codec.AppendHeaderBlock(c.out, st.id, true, e.Bytes(), c.peerMaxFrm)
 	c.sentEnd(st)
