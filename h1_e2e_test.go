@@ -320,6 +320,22 @@ func withoutDate(resp string) string {
 	return resp[:i] + resp[i+2+j:]
 }
 
+// firstHeldHandler serves GET /first with "first" (its length declared,
+// flushed: the response is complete) and then holds its handler until
+// release is closed; other paths as h1Handler.
+func firstHeldHandler(release <-chan struct{}) h2loop.Handler {
+	return h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
+		if ctx.Path() != "/first" {
+			h1Handler(ctx)
+			return
+		}
+		ctx.SetHeader("content-length", "5")
+		ctx.WriteString("first")
+		ctx.Flush()
+		<-release // the response is out; the handler has not returned
+	})
+}
+
 // TestH1InputWhileHandlerEnds: a keep-alive client sends its next request,
 // with a body far above MaxBufferedInput, as soon as the response before it
 // is complete, while that response's handler has not returned yet. The
@@ -336,16 +352,7 @@ func TestH1InputWhileHandlerEnds(t *testing.T) {
 		srv = s
 		s.MaxBufferedInput = 256 << 10
 		s.MaxRequestBodySize = -1
-		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
-			if ctx.Path() != "/first" {
-				h1Handler(ctx)
-				return
-			}
-			ctx.SetHeader("content-length", "5")
-			ctx.WriteString("first")
-			ctx.Flush()
-			<-release // the response is out; the handler has not returned
-		})
+		s.Handler = firstHeldHandler(release)
 	})
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -470,16 +477,7 @@ func TestH1InputPausedThenFIN(t *testing.T) {
 	release := make(chan struct{})
 	addr := startH1Server(t, nil, func(s *h2loop.Server) {
 		s.MaxBufferedInput = 64 << 10
-		s.Handler = h2loop.HandlerFunc(func(ctx *h2loop.RequestCtx) {
-			if ctx.Path() != "/first" {
-				h1Handler(ctx)
-				return
-			}
-			ctx.SetHeader("content-length", "5")
-			ctx.WriteString("first")
-			ctx.Flush()
-			<-release
-		})
+		s.Handler = firstHeldHandler(release)
 	})
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -24,24 +24,14 @@ import (
 // (measured 0.000x: what remains is the runtime's and the pools' own,
 // after a collection empties sync.Pool).
 func TestProcessAllocsPerRequestFD(t *testing.T) {
-	const n = 100000
-	per := processAllocsPerRequest(t, "/", 20000, n, "-c", "8", "-m", "16")
-	t.Logf("%.4f allocations per request over %d requests", per, n)
-	if per > 0.01 {
-		t.Fatalf("%.4f allocations per request for the whole process, want < 0.01", per)
-	}
+	wantProcessAllocs(t, "request", 0.01, "/", 20000, 100000, "-c", "8", "-m", "16")
 }
 
 // TestProcessAllocsPerRequestFDH1 is TestProcessAllocsPerRequestFD for
 // HTTP/1.1 keep-alive connections (h2load --h1, 8 connections), which the
 // fd reactor serves on its pollers too.
 func TestProcessAllocsPerRequestFDH1(t *testing.T) {
-	const n = 50000
-	per := processAllocsPerRequest(t, "/", 20000, n, "--h1", "-c", "8")
-	t.Logf("%.4f allocations per HTTP/1.1 request over %d requests", per, n)
-	if per > 0.01 {
-		t.Fatalf("%.4f allocations per HTTP/1.1 request for the whole process, want < 0.01", per)
-	}
+	wantProcessAllocs(t, "HTTP/1.1 request", 0.01, "/", 20000, 50000, "--h1", "-c", "8")
 }
 
 // processAllocsPerRequest starts the server (startH2loop) on the fd
@@ -81,12 +71,7 @@ func processAllocsPerRequest(t *testing.T, path string, warm, n int, args ...str
 // connections, about 25 allocations each): an allocation per write, per
 // frame or per literal would show as 1, 64 or 1 more.
 func TestProcessAllocsStaticBodyFD(t *testing.T) {
-	const n = 4000
-	per := processAllocsPerRequest(t, "/bytes/1048576", 200, n, "-c", "4", "-m", "1")
-	t.Logf("%.4f allocations per request of 1 MiB over %d requests", per, n)
-	if per > 0.25 {
-		t.Fatalf("%.4f allocations per request for the whole process, want < 0.25", per)
-	}
+	wantProcessAllocs(t, "request of 1 MiB", 0.25, "/bytes/1048576", 200, 4000, "-c", "4", "-m", "1")
 }
 
 // TestProcessAllocsPostFD: POST 4 KiB to /echo (h2load -c 4 -m 4, as the
@@ -99,10 +84,17 @@ func TestProcessAllocsPostFD(t *testing.T) {
 	if err := os.WriteFile(body, bytes.Repeat([]byte("p"), 4096), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const n = 8000
-	per := processAllocsPerRequest(t, "/echo", 400, n, "-c", "4", "-m", "4", "-d", body)
-	t.Logf("%.4f allocations per POST of 4 KiB over %d requests", per, n)
-	if per > 0.25 {
-		t.Fatalf("%.4f allocations per request for the whole process, want < 0.25", per)
+	wantProcessAllocs(t, "POST of 4 KiB", 0.25, "/echo", 400, 8000, "-c", "4", "-m", "4", "-d", body)
+}
+
+// wantProcessAllocs runs processAllocsPerRequest and fails the test if the
+// whole process made more than limit allocations per request (what names
+// the request in the messages).
+func wantProcessAllocs(t *testing.T, what string, limit float64, path string, warm, n int, args ...string) {
+	t.Helper()
+	per := processAllocsPerRequest(t, path, warm, n, args...)
+	t.Logf("%.4f allocations per %s over %d requests", per, what, n)
+	if per > limit {
+		t.Fatalf("%.4f allocations per %s for the whole process, want < %v", per, what, limit)
 	}
 }
