@@ -38,7 +38,6 @@ func (f HandlerFunc) Serve(ctx *RequestCtx) { f(ctx) }
 // :path and content-length so), from the request's own memory, which the
 // next request reuses: copy what you keep.
 type RequestCtx struct {
-	req engine.Request
 	t   loop.Transport
 	srv *Server
 
@@ -50,6 +49,8 @@ type RequestCtx struct {
 	bodyBuf  []byte                     // the body gathered by Body
 	bodyBB   *bytebufferpool.ByteBuffer // the pooled buffer behind bodyBuf, nil while it is small
 	numBuf   [20]byte
+
+	req engine.Request // last: its header arena, at its end, is mostly untouched
 }
 
 // gatheredBodies are the buffers Body gathers request bodies larger than

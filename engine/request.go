@@ -50,7 +50,6 @@ type Request struct {
 	RespBody   []byte
 	Trailers   []HeaderKV
 	arena      []byte                     // value bytes of HeaderKV with Bytes set
-	hdrArena   [256]byte                  // Header's arena (useHeaderArena)
 	staticBody bool                       // RespBody is borrowed read-only memory: never append to it
 	respBuf    *bytebufferpool.ByteBuffer // the pooled buffer behind RespBody, nil while it is small
 	respPeak   int                        // the largest length RespBody had before a truncation
@@ -81,6 +80,10 @@ type Request struct {
 	finishing    bool          // no more body will be added: end the stream after RespBody (and Trailers)
 	engineAnswer bool          // the engine answered (413, 431, 408): no handler response
 	bodyAtEnd    int64         // bodyLen when the response ended with the body still arriving
+
+	// hdrArena is Header's arena (useHeaderArena), last: most requests
+	// leave it untouched, and the fields above share their cache lines.
+	hdrArena [256]byte
 }
 
 // useHeaderArena gives Header the request's own memory for the literal
