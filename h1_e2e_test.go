@@ -83,6 +83,19 @@ func startH1Server(t *testing.T, tlsConf *tls.Config, configure func(*h2loop.Ser
 	return ln.Addr().String()
 }
 
+// dialH1 opens a raw connection to addr, closed when the test ends, whose
+// reads and writes fail after d.
+func dialH1(t *testing.T, addr string, d time.Duration) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(d))
+	return nc
+}
+
 // get fetches url with c and returns the body, checking for status 200 and
 // HTTP/1.1; reused reports whether the connection was reused.
 func h1Get(t *testing.T, c *http.Client, method, url string, body io.Reader) (string, bool, *http.Response) {
@@ -168,12 +181,7 @@ func TestH1TooLarge(t *testing.T) {
 // slow pieces, on one socket.
 func TestH1RawPipelining(t *testing.T) {
 	addr := startH1Server(t, nil, nil)
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc := dialH1(t, addr, 10*time.Second)
 	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" +
 		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
@@ -354,12 +362,7 @@ func TestH1InputWhileHandlerEnds(t *testing.T) {
 		s.MaxRequestBodySize = -1
 		s.Handler = firstHeldHandler(release)
 	})
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	nc := dialH1(t, addr, 20*time.Second)
 	br := bufio.NewReader(nc)
 	io.WriteString(nc, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(br, nil)
@@ -437,12 +440,7 @@ func TestH1InputPausedOutputBlocked(t *testing.T) {
 			}
 		})
 	})
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	nc := dialH1(t, addr, 20*time.Second)
 	werr := make(chan error, 1)
 	go func() {
 		_, err := io.WriteString(nc, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"+
@@ -479,12 +477,7 @@ func TestH1InputPausedThenFIN(t *testing.T) {
 		s.MaxBufferedInput = 64 << 10
 		s.Handler = firstHeldHandler(release)
 	})
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	nc := dialH1(t, addr, 20*time.Second)
 	const size = 300 << 10 // above the pause, within the socket buffers
 	req := "GET /first HTTP/1.1\r\nHost: x\r\n\r\n" +
 		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(size) + "\r\n\r\n" + strings.Repeat("y", size)
