@@ -41,7 +41,7 @@ type HeaderEncoder struct {
 	// dynamic table: ring[(head+i)&(len(ring)-1)] for i < n, oldest first;
 	// len(ring) is zero or a power of two
 	ring    []encEntry
-	head, n int
+	head, n uint32
 	size    uint32 // sum of entry sizes
 	// added counts the entries ever inserted: the entry inserted as the
 	// s-th (from 0) is in the table while added-s <= n.
@@ -134,7 +134,7 @@ func (e *HeaderEncoder) evictTo(limit uint32) {
 		en := &e.ring[e.head]
 		e.size -= en.size()
 		*en = encEntry{} // let the strings go
-		e.head = (e.head + 1) & (len(e.ring) - 1)
+		e.head = (e.head + 1) & uint32(len(e.ring)-1)
 		e.n--
 	}
 }
@@ -169,17 +169,18 @@ var blockBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b
 // none).
 func (e *HeaderEncoder) search(name, value string) (exact, named uint64) {
 	mask := len(e.ring) - 1
+	newest := int(e.head) + int(e.n) - 1
 	s := memoSlot(value)
 	for _, i := range [2]int{s, s ^ 1} {
 		if k, ok := e.memoAt(i); ok { // k = 0 is the newest
-			en := &e.ring[(e.head+e.n-1-k)&mask]
+			en := &e.ring[(newest-k)&mask]
 			if en.value == value && en.name == name {
 				return uint64(staticTableLen + 1 + k), 0
 			}
 		}
 	}
-	for k := 0; k < e.n; k++ { // k = 0 is the newest
-		en := &e.ring[(e.head+e.n-1-k)&mask]
+	for k := 0; k < int(e.n); k++ { // k = 0 is the newest
+		en := &e.ring[(newest-k)&mask]
 		if en.name != name {
 			continue
 		}
@@ -198,10 +199,10 @@ func (e *HeaderEncoder) search(name, value string) (exact, named uint64) {
 // 7541 §4.4). The caller has checked that it fits in maxSize.
 func (e *HeaderEncoder) add(name, value string, size uint32) {
 	e.evictTo(e.maxSize - size)
-	if e.n == len(e.ring) {
+	if int(e.n) == len(e.ring) {
 		e.grow()
 	}
-	e.ring[(e.head+e.n)&(len(e.ring)-1)] = encEntry{name: name, value: value}
+	e.ring[(e.head+e.n)&uint32(len(e.ring)-1)] = encEntry{name: name, value: value}
 	e.n++
 	e.size += size
 	e.added++
@@ -216,7 +217,7 @@ func (e *HeaderEncoder) memoAt(i int) (int, bool) {
 		return 0, false
 	}
 	k := int(uint8(e.added) - m)
-	return k, k < e.n
+	return k, k < int(e.n)
 }
 
 // remember records insertion number v (plus one) for a value whose first
@@ -241,8 +242,8 @@ func memoSlot(s string) int {
 // and date, on most connections), keeping the order.
 func (e *HeaderEncoder) grow() {
 	ring := make([]encEntry, max(2, 2*len(e.ring)))
-	for i := 0; i < e.n; i++ {
-		ring[i] = e.ring[(e.head+i)&(len(e.ring)-1)]
+	for i := uint32(0); i < e.n; i++ {
+		ring[i] = e.ring[(e.head+i)&uint32(len(e.ring)-1)]
 	}
 	e.ring, e.head = ring, 0
 }

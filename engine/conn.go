@@ -6,6 +6,7 @@ package engine
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"github.com/h2loop/h2loop/codec"
@@ -76,7 +77,6 @@ type Conn struct {
 	set      *streamSet                 // the pooled table and queue, nil while idle
 	outp     *outBuf                    // the pooled buffer behind out, nil while idle
 	scratch  *codec.HeaderBlock         // pooled, for header blocks we decode only to keep HPACK in sync; nil otherwise
-	lazy     []uint32                   // streams to dispatch at the end of the current Feed
 	sendConn window.SendConn
 	recvConn window.Recv
 	buffered int64 // body bytes buffered by streams not yet dispatched
@@ -89,8 +89,7 @@ type Conn struct {
 	recent *recentStreams
 
 	// field block in progress (HEADERS without END_HEADERS)
-	contFrames int
-	contStart  int64 // UnixNano
+	contStart int64 // UnixNano
 
 	// settings and liveness, UnixNano
 	settingsSentAt int64
@@ -99,14 +98,16 @@ type Conn struct {
 	now            int64
 
 	// abuse counters
-	closeReason error
-	ctrlQueued  int    // control frames produced since the last TakeOutput
-	resets      int    // resets of active streams (the client's, or provoked by it) in the current second
-	useless     int    // frames that do no work
-	rejectedHdr int    // header sections above MaxHeaderListSize, decaying per request
-	windowUpd   uint64 // WINDOW_UPDATE frames received
-	dataFrames  uint64 // DATA frames sent
-	dataBytes   uint64 // DATA payload bytes sent
+	windowUpd  uint64 // WINDOW_UPDATE frames received
+	dataFrames uint64 // DATA frames sent
+	dataBytes  uint64 // DATA payload bytes sent
+	// Counted up to their limit (an int from the Config) and no further:
+	// the connection ends when one is crossed, so 32 bits hold them.
+	ctrlQueued  int32 // control frames produced since the last TakeOutput
+	resets      int32 // resets of active streams (the client's, or provoked by it) in the current second
+	useless     int32 // frames that do no work
+	rejectedHdr int32 // header sections above MaxHeaderListSize, decaying per request
+	contFrames  int32 // frames of the field block in progress
 
 	peerMaxFrm   uint32
 	peerMaxHdr   uint32
@@ -137,6 +138,7 @@ type Conn struct {
 	shutdownPing bool // first GOAWAY of a graceful shutdown sent, PING outstanding
 	peerGoAway   bool
 	altSvcDone   bool // Config.AltSvc sent, or not to be sent
+	closeKind    uint8
 
 	// the HPACK contexts, kept inline: one allocation per connection
 	decv codec.HeaderDecoder
@@ -151,6 +153,8 @@ type connRare struct {
 	// reported when a discarded field block continued in CONTINUATION
 	// frames ends
 	pendingErr error
+	// why the connection closed, when not one of closeKind's own reasons
+	closeErr error
 }
 
 // rareState returns c's rarely used state, allocating it.
@@ -259,7 +263,40 @@ func (c *Conn) Closed() bool { return c.state == stateClosed }
 
 // Err is the reason the connection closed, nil while it is open or after a
 // clean shutdown.
-func (c *Conn) Err() error { return c.closeReason }
+func (c *Conn) Err() error {
+	switch c.closeKind {
+	case closedAborted:
+		return errClosed
+	case closedTimeout:
+		return errTimeout
+	case closedOther:
+		return c.rare.closeErr
+	}
+	return nil
+}
+
+// Why a connection closed (Err): the common reasons are a code, any other
+// error is kept in the rare state.
+const (
+	closedClean uint8 = iota
+	closedAborted
+	closedTimeout
+	closedOther
+)
+
+func (c *Conn) setCloseReason(err error) {
+	switch err {
+	case nil:
+		c.closeKind = closedClean
+	case errClosed:
+		c.closeKind = closedAborted
+	case errTimeout:
+		c.closeKind = closedTimeout
+	default:
+		c.rareState().closeErr = err
+		c.closeKind = closedOther
+	}
+}
 
 // ActiveStreams is the number of open or half-closed streams.
 func (c *Conn) ActiveStreams() int { return c.streams.Len() }
@@ -288,7 +325,7 @@ var (
 // output): write the output, then close.
 func (c *Conn) Feed(in []byte) (int, error) {
 	n, err := c.feed(in)
-	if len(c.lazy) > 0 {
+	if c.set != nil && len(c.set.lazy) > 0 {
 		c.dispatchLazy()
 	}
 	return n, err
@@ -376,7 +413,7 @@ func (c *Conn) connError(code codec.ErrCode, reason string, err error) error {
 	if c.state != statePreface || code != codec.ErrCodeProtocol || err != errBadPreface {
 		c.out = codec.AppendGoAway(c.out, c.lastClientID, code, []byte(reason))
 	}
-	c.closeReason = err
+	c.setCloseReason(err)
 	c.goAwaySent = true
 	c.abortAll(codec.ErrCodeCancel)
 	c.state = stateClosed
@@ -442,12 +479,20 @@ func (c *Conn) frame(h codec.FrameHeader, p []byte) error {
 var errProto = errors.New("h2: protocol error")
 
 func (c *Conn) uselessFrame() error {
-	c.useless++
-	if c.useless > c.cfg.MaxUselessFrames {
+	if bump(&c.useless) > c.cfg.MaxUselessFrames {
 		c.m.inc(&c.m.FloodErrors)
 		return errCalm("too many frames that do no work")
 	}
 	return nil
+}
+
+// bump counts one more on an abuse counter and returns the count. It stops
+// at math.MaxInt32: a limit set above that is never crossed.
+func bump(n *int32) int {
+	if *n < math.MaxInt32 {
+		*n++
+	}
+	return int(*n)
 }
 
 func errCalm(reason string) error {
@@ -456,8 +501,7 @@ func errCalm(reason string) error {
 
 // control counts a control frame produced in answer to the peer.
 func (c *Conn) control() error {
-	c.ctrlQueued++
-	if c.ctrlQueued > c.cfg.MaxQueuedControlFrames {
+	if bump(&c.ctrlQueued) > c.cfg.MaxQueuedControlFrames {
 		c.m.inc(&c.m.FloodErrors)
 		return errCalm("too many queued control frames")
 	}
@@ -516,8 +560,7 @@ func (c *Conn) onRSTStream(h codec.FrameHeader, p []byte) error {
 // countReset counts a reset of an active stream, by the client or provoked
 // by it, against MaxResetsPerSecond (with a burst of twice the rate).
 func (c *Conn) countReset() error {
-	c.resets++
-	if c.resets > 2*c.cfg.MaxResetsPerSecond {
+	if bump(&c.resets) > 2*c.cfg.MaxResetsPerSecond {
 		c.m.inc(&c.m.FloodErrors)
 		return errCalm("too many stream resets")
 	}
@@ -687,7 +730,7 @@ func (c *Conn) Tick(now time.Time) error {
 		c.m.inc(&c.m.Timeouts)
 		if c.state == statePreface {
 			c.state = stateClosed
-			c.closeReason = errTimeout
+			c.closeKind = closedTimeout
 			return errTimeout
 		}
 		return c.connError(codec.ErrCodeSettingsTimeout, "no SETTINGS from the client", errTimeout)
@@ -826,7 +869,7 @@ func (c *Conn) Calm(reason string) {
 func (c *Conn) Abort() {
 	if c.state != stateClosed {
 		c.state = stateClosed
-		c.closeReason = errClosed
+		c.closeKind = closedAborted
 	}
 	c.abortAll(codec.ErrCodeCancel)
 	c.releaseRecent()

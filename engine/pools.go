@@ -27,6 +27,9 @@ import (
 type streamSet struct {
 	table *streamtable.Table[stream]
 	rq    [8]ring // stream ids with DATA waiting, one queue per urgency (prio.go)
+	// lazy are the streams to dispatch at the end of the current Feed
+	// (streaming requests): only a connection with a stream open has any.
+	lazy []uint32
 }
 
 // connPools are the pools of one Config.

@@ -128,6 +128,7 @@ func (c *Conn) resetQueues(set *streamSet) {
 	for u := range set.rq {
 		set.rq[u].head, set.rq[u].n = 0, 0
 	}
+	set.lazy = set.lazy[:0]
 	c.rmask = 0
 }
 

@@ -193,7 +193,7 @@ func (c *Conn) oversized(err error) error {
 	if !errors.Is(err, codec.ErrHeaderListTooLarge) {
 		return nil
 	}
-	if c.rejectedHdr++; c.rejectedHdr > c.cfg.MaxRejectedHeaderSections {
+	if bump(&c.rejectedHdr) > c.cfg.MaxRejectedHeaderSections {
 		c.m.inc(&c.m.FloodErrors)
 		return errCalm("too many header sections above MaxHeaderListSize")
 	}
@@ -212,8 +212,7 @@ func (c *Conn) onContinuation(h codec.FrameHeader, p []byte) error {
 		// error of type PROTOCOL_ERROR" (§6.10).
 		return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "CONTINUATION without a field block in progress"}
 	}
-	c.contFrames++
-	if c.contFrames > c.cfg.MaxHeaderBlockFrames {
+	if bump(&c.contFrames) > c.cfg.MaxHeaderBlockFrames {
 		c.m.inc(&c.m.FloodErrors)
 		return errCalm("too many CONTINUATION frames")
 	}
@@ -328,20 +327,23 @@ func (c *Conn) endBlock(id uint32) error {
 	// would deadlock every full-duplex protocol (gRPC streams, a client
 	// that waits for a reply before it sends more).
 	st.lazy = true
-	c.lazy = append(c.lazy, st.id)
+	c.set.lazy = append(c.set.lazy, st.id) // st is open: c.set is there
 	return nil
 }
 
 // dispatchLazy starts the handlers of streaming requests whose headers
 // arrived in the frames just processed and that are not dispatched yet.
 func (c *Conn) dispatchLazy() {
-	for _, id := range c.lazy {
-		if st := c.streams.Get(id); st != nil && st.lazy && !st.req.started() {
+	// The set goes back to its pool (emptied) if the last stream closes.
+	for i := 0; c.set != nil && i < len(c.set.lazy); i++ {
+		if st := c.streams.Get(c.set.lazy[i]); st != nil && st.lazy && !st.req.started() {
 			st.lazy = false
 			c.dispatch(st, !st.req.bodyEOF)
 		}
 	}
-	c.lazy = c.lazy[:0]
+	if c.set != nil {
+		c.set.lazy = c.set.lazy[:0]
+	}
 }
 
 // recvEnd handles END_STREAM from the client.

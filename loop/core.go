@@ -150,7 +150,8 @@ type Options struct {
 	// fd reactor, 6 KB on netpoll's connections).
 	MaxConns int // h2loop.Server option
 	// MaxBufferedOutput bounds the output of a connection on the fd
-	// reactor that its socket did not take yet (default 1 MiB); above it
+	// reactor that its socket did not take yet (default 1 MiB, at most
+	// 1 GiB); above it
 	// the connection is closed. While any waits, DATA stays in the engine
 	// and input is not processed, so this is what handlers that finish
 	// meanwhile add.
@@ -220,8 +221,12 @@ type Core struct {
 	date    atomic.Pointer[httpDate]
 	ticking atomic.Bool
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// the live connections: those of the fd reactor in list, each
+	// knowing its position (slotted), the others in conns. A map entry
+	// costs about 50 bytes a connection, a list entry 16.
 	conns    map[closer]struct{}
+	list     []closer
 	shutdown atomic.Bool
 	stopTick chan struct{}
 	accept   map[stopper]struct{} // the fd reactor's listeners
@@ -306,6 +311,7 @@ func NewCore(opts Options) *Core {
 		p.Timeout = 5 * time.Second
 		opts.Proxy = &p
 	}
+	opts.MaxBufferedOutput = min(opts.MaxBufferedOutput, 1<<30) // fdConn's 32-bit offsets
 	if opts.MaxBufferedOutput <= 0 {
 		opts.MaxBufferedOutput = 1 << 20
 	}
@@ -434,15 +440,56 @@ func (c *Core) add(x closer) bool {
 	if c.closed.Load() || c.shutdown.Load() {
 		return false // shutting down: new connections are refused
 	}
-	c.conns[x] = struct{}{}
+	if s := slotOf(x); s != nil {
+		c.list = append(c.list, x)
+		*s = int32(len(c.list))
+	} else {
+		c.conns[x] = struct{}{}
+	}
 	c.tickOnce.Do(func() { go c.ticker() })
 	return true
 }
 
+// slotted is a connection that keeps its position in the Core's list:
+// regSlot is where (position + 1; 0 while not listed), or nil for a
+// connection kept in the map. An fd connection and the protocol that
+// takes it over share one slot: the first leaves the list before the
+// second joins it.
+type slotted interface{ regSlot() *int32 }
+
+func slotOf(x closer) *int32 {
+	if s, ok := x.(slotted); ok {
+		return s.regSlot()
+	}
+	return nil
+}
+
+// remove unregisters x; a connection not registered (or no longer) is
+// left alone.
 func (c *Core) remove(x closer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.conns, x)
+	s := slotOf(x)
+	if s == nil {
+		delete(c.conns, x)
+		return
+	}
+	i := int(*s) - 1
+	if i < 0 || i >= len(c.list) || c.list[i] != x {
+		return
+	}
+	last := len(c.list) - 1
+	if i != last {
+		moved := c.list[last]
+		c.list[i] = moved
+		*slotOf(moved) = int32(i + 1)
+	}
+	c.list[last] = nil
+	c.list = c.list[:last]
+	*s = 0
+	if cap(c.list) > 1024 && len(c.list) < cap(c.list)/4 {
+		c.list = slices.Clone(c.list) // the peak has passed
+	}
 }
 
 func (c *Core) snapshot() []closer { return c.appendConns(nil) }
@@ -451,11 +498,11 @@ func (c *Core) snapshot() []closer { return c.appendConns(nil) }
 func (c *Core) appendConns(dst []closer) []closer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	dst = slices.Grow(dst, len(c.conns))
+	dst = slices.Grow(dst, len(c.conns)+len(c.list))
 	for x := range c.conns {
 		dst = append(dst, x)
 	}
-	return dst
+	return append(dst, c.list...)
 }
 
 // httpTimeFormat is the IMF-fixdate of RFC 9110 §5.6.7 (net/http's
@@ -522,7 +569,7 @@ func (c *Core) ticker() {
 func (c *Core) Conns() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.conns)
+	return len(c.conns) + len(c.list)
 }
 
 // Shutdown starts a graceful shutdown of every connection (GOAWAY, then

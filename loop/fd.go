@@ -148,7 +148,11 @@ type fdConn struct {
 
 	// guarded by mu: the descriptor, and the output the socket refused.
 	out     *[]byte // pending output, out[outHead:] not yet sent
-	outHead int
+	outHead int32   // MaxBufferedOutput is at most 1 GiB
+	// reg is the position (+1) in the Core's list of live connections of
+	// this connection or of the protocol that took it over (guarded by the
+	// Core's lock)
+	reg     int32
 	outAt   int64         // last progress on out (unix nanoseconds)
 	drained chan struct{} // closed when out drains (writers waiting, fd_h1.go)
 
@@ -536,7 +540,7 @@ func (c *fdConn) write(b []byte) error {
 		c.setBlocked(true)
 		c.control(netpoll.PollR2RW)
 	}
-	if pending := len(*c.out) - c.outHead + len(b); pending > c.core.opts.MaxBufferedOutput {
+	if pending := len(*c.out) - int(c.outHead) + len(b); pending > c.core.opts.MaxBufferedOutput {
 		c.core.Metrics.FloodErrors.Add(1)
 		c.core.logEvent(slog.LevelWarn, logAttrs{remote: c.peer(), counter: "FloodErrors"}, "h2loop: %v: %d bytes of output the peer does not read (MaxBufferedOutput %d): closing", c.peer(), pending, c.core.opts.MaxBufferedOutput)
 		return errOutputFlood
@@ -580,15 +584,15 @@ func (c *fdConn) writeVec(segs [][]byte) (int, error) {
 // onWrite (resumeOutput). It reports false when it closed the
 // connection (a write error). Called with mu held.
 func (h *h2conn) flushFD(fc *fdConn) bool {
-	for h.eng.OutputLen() > 0 {
+	for h.engv.OutputLen() > 0 {
 		var n int
 		var err error
-		if h.eng.OutputReferenced() == 0 {
-			n, err = fc.writeVec([][]byte{h.eng.Output()})
+		if h.engv.OutputReferenced() == 0 {
+			n, err = fc.writeVec([][]byte{h.engv.Output()})
 		} else {
 			n, err = h.writeSegmentsFD(fc)
 		}
-		h.eng.ConsumeOutput(n)
+		h.engv.ConsumeOutput(n)
 		if err != nil {
 			h.closeLocked()
 			return false
@@ -597,7 +601,7 @@ func (h *h2conn) flushFD(fc *fdConn) bool {
 			return true
 		}
 	}
-	h.eng.ConsumeOutput(0) // lets an idle connection return its buffer
+	h.engv.ConsumeOutput(0) // lets an idle connection return its buffer
 	return true
 }
 
@@ -608,17 +612,17 @@ func (h *h2conn) flushFD(fc *fdConn) bool {
 //go:noinline
 func (h *h2conn) writeSegmentsFD(fc *fdConn) (int, error) {
 	var segs [maxSegments][]byte
-	return fc.writeVec(h.eng.OutputSegments(segs[:0]))
+	return fc.writeVec(h.engv.OutputSegments(segs[:0]))
 }
 
 // handOverOutput moves output the engine still holds to fc's own buffer
 // (copied), before a close that aborts the engine: closeSocket then sends
 // it before shutting the socket down. Called with mu held.
 func (h *h2conn) handOverOutput(fc *fdConn) {
-	if h.eng.OutputLen() > 0 {
-		out := h.eng.Output()
+	if h.engv.OutputLen() > 0 {
+		out := h.engv.Output()
 		fc.write(out)
-		h.eng.ConsumeOutput(len(out))
+		h.engv.ConsumeOutput(len(out))
 	}
 }
 
@@ -692,10 +696,10 @@ func (c *fdConn) sendOut() (drained, closing bool, err error) {
 	}
 	if n > 0 {
 		c.outAt = nanotime()
-		c.outHead += n
+		c.outHead += int32(n)
 	}
 	if n < len(b) {
-		if c.outHead > len(*c.out)/2 {
+		if int(c.outHead) > len(*c.out)/2 {
 			*c.out = (*c.out)[:copy(*c.out, (*c.out)[c.outHead:])]
 			c.outHead = 0
 		}
@@ -896,6 +900,25 @@ func (c *fdConn) peer() net.Addr { return (*fdPeer)(c) }
 
 // realAddr is the address a stands for: a connection's peer address made
 // on first use, or a itself.
+// regSlot is where c, and the protocol that takes it over, keep their
+// position in the Core's list (core.go's slotted); connections on other
+// transports are in the Core's map.
+func (c *fdConn) regSlot() *int32 { return &c.reg }
+
+func (h *h2conn) regSlot() *int32 {
+	if c, ok := h.sink.(*fdConn); ok {
+		return c.regSlot()
+	}
+	return nil
+}
+
+func (h *h1conn) regSlot() *int32 {
+	if c, ok := h.sink.(*fdConn); ok {
+		return c.regSlot()
+	}
+	return nil
+}
+
 func realAddr(a net.Addr) net.Addr {
 	if p, ok := a.(*fdPeer); ok {
 		return (*fdConn)(p).RemoteAddr()

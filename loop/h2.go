@@ -51,14 +51,11 @@ type h2conn struct {
 	sink   sink
 	remote net.Addr
 	rstr   addrString
-	// tlsState is set by the TLS transport before the first request.
-	tlsState *tls.ConnectionState
 
 	mu     sync.Mutex
-	wait   waiters      // handlers blocked on body bytes or the send window; guarded by mu
-	eng    *engine.Conn // &engv
-	closed atomic.Bool  // socket closed: the engine is aborted; set under mu
-	ending atomic.Bool  // the engine ended the connection (its error counted); closing follows
+	wait   *waiters    // handlers blocked on body bytes or the send window, from the first; guarded by mu
+	closed atomic.Bool // socket closed: the engine is aborted; set under mu
+	ending atomic.Bool // the engine ended the connection (its error counted); closing follows
 	// shutdownReq asks for a graceful shutdown, started by whoever holds
 	// mu next; shutdownDone (under mu) says it started.
 	shutdownReq  atomic.Bool
@@ -83,12 +80,20 @@ type h2conn struct {
 
 func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 	h := &h2conn{core: core, sink: s, remote: remote, tls: isTLS}
-	h.eng = &h.engv
-	h.eng.Init(core.engineConfig(remote), h, &core.Metrics, time.Now())
+	h.engv.Init(core.engineConfig(remote), h, &core.Metrics, time.Now())
 	if isTLS {
-		h.eng.StartTLS()
+		h.engv.StartTLS()
 	}
 	return h
+}
+
+// waiters returns the connection's waiters, allocated when a handler first
+// waits (most connections never have one). mu is held.
+func (h *h2conn) waiters() *waiters {
+	if h.wait == nil {
+		h.wait = new(waiters)
+	}
+	return h.wait
 }
 
 // engine.Callbacks, called under mu.
@@ -177,9 +182,9 @@ func (h *h2conn) feed(buf []byte) (tasks *taskList, used, need int, done bool) {
 	if h.ending.Load() {
 		return nil, 0, 0, true // closing for too much unprocessed input: the rest is dropped
 	}
-	used, err := h.eng.Feed(buf)
-	need = h.eng.Need(buf[used:])
-	done = err != nil || h.eng.Closed()
+	used, err := h.engv.Feed(buf)
+	need = h.engv.Need(buf[used:])
+	done = err != nil || h.engv.Closed()
 	if done {
 		h.ending.Store(true)
 	}
@@ -205,7 +210,7 @@ func (h *h2conn) refuse(r *engine.Request, why string) {
 	h.core.overloaded(h.remote, why)
 	h.mu.Lock()
 	defer h.unlock("refuse")
-	h.eng.Refuse(r)
+	h.engv.Refuse(r)
 	if !h.inLoop {
 		h.flushLocked()
 	}
@@ -307,25 +312,25 @@ func (h *h2conn) flushLocked() {
 			if !h.flushFD(fc) {
 				return
 			}
-		} else if out := h.eng.Output(); len(out) > 0 {
+		} else if out := h.engv.Output(); len(out) > 0 {
 			err := h.sink.write(out)
-			h.eng.ConsumeOutput(len(out))
+			h.engv.ConsumeOutput(len(out))
 			if err != nil {
 				h.closeLocked()
 				return
 			}
 		} else {
-			h.eng.ConsumeOutput(0) // lets an idle connection return its buffer
+			h.engv.ConsumeOutput(0) // lets an idle connection return its buffer
 		}
-		if !h.eng.HasPendingData() || h.sinkFull() {
+		if !h.engv.HasPendingData() || h.sinkFull() {
 			break
 		}
-		h.eng.WritePending()
-		if h.eng.OutputLen() == 0 {
+		h.engv.WritePending()
+		if h.engv.OutputLen() == 0 {
 			break
 		}
 	}
-	if h.eng.Closed() && !h.closed.Load() {
+	if h.engv.Closed() && !h.closed.Load() {
 		if fc != nil {
 			h.handOverOutput(fc)
 		}
@@ -355,7 +360,7 @@ func (h *h2conn) closeLocked() {
 		return
 	}
 	h.closed.Store(true)
-	h.eng.Abort()
+	h.engv.Abort()
 	h.wait.wakeAll()
 	if fc := h.fdSink(); fc != nil {
 		fc.closeSocket() // never blocks, and queues the close itself
@@ -377,7 +382,7 @@ func (h *h2conn) onClosed() {
 	defer h.unlock("HTTP/2 close")
 	if !h.closed.Load() {
 		h.closed.Store(true)
-		h.eng.Abort()
+		h.engv.Abort()
 		h.wait.wakeAll()
 	}
 }
@@ -391,9 +396,9 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("ReadBody", &err)
 	for {
-		n, eof := h.eng.ReadBody(r, p)
+		n, eof := h.engv.ReadBody(r, p)
 		if n > 0 {
-			if h.eng.OutputLen() > 0 {
+			if h.engv.OutputLen() > 0 {
 				h.flushSoon()
 			}
 			if eof {
@@ -410,21 +415,21 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 		if r.Canceled || h.closed.Load() || r.StreamDone() {
 			return 0, ErrCanceled
 		}
-		h.wait.wait(&h.mu, r)
+		h.waiters().wait(&h.mu, r)
 	}
 }
 
 func (h *h2conn) AckBody(r *engine.Request, n int) {
 	h.mu.Lock()
 	defer h.unlock("AckBody")
-	h.eng.AckBody(r, n)
+	h.engv.AckBody(r, n)
 	h.flushSoon()
 }
 
 func (h *h2conn) CloseBody(r *engine.Request) {
 	h.mu.Lock()
 	defer h.unlock("CloseBody")
-	h.eng.CloseBody(r)
+	h.engv.CloseBody(r)
 	h.wait.wake(r)
 	h.flushSoon()
 }
@@ -432,7 +437,7 @@ func (h *h2conn) CloseBody(r *engine.Request) {
 func (h *h2conn) Flush(r *engine.Request) (err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("Flush", &err)
-	if h.closed.Load() || !h.eng.Flush(r) {
+	if h.closed.Load() || !h.engv.Flush(r) {
 		return ErrCanceled
 	}
 	if r == h.inlineReq.Load() {
@@ -449,23 +454,23 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 	// one wake-up share one write (gRPC's handler flushes after every
 	// message). The output is bounded (WriteChunk): what does not fit
 	// stays pending below, until a writer has made room.
-	if h.eng.OutputLen() > 0 {
+	if h.engv.OutputLen() > 0 {
 		h.flushSoon()
 	}
 	for r.Pending() > 0 {
 		if r.Canceled || h.closed.Load() || r.StreamDone() {
 			return ErrCanceled
 		}
-		h.wait.wait(&h.mu, r)
+		h.waiters().wait(&h.mu, r)
 	}
-	h.eng.CompactBody(r)
+	h.engv.CompactBody(r)
 	return nil
 }
 
 func (h *h2conn) Finish(r *engine.Request) {
 	h.mu.Lock()
 	defer h.unlock("Finish")
-	h.eng.Respond(r)
+	h.engv.Respond(r)
 	h.flushSoon()
 }
 
@@ -478,7 +483,7 @@ func (h *h2conn) Interim(r *engine.Request, status, from int) (err error) {
 	if h.closed.Load() || r.Canceled || r.StreamDone() {
 		return ErrCanceled
 	}
-	if !h.eng.Interim(r, status, from) {
+	if !h.engv.Interim(r, status, from) {
 		return ErrInterim
 	}
 	h.flushLocked()
@@ -511,7 +516,7 @@ func (h *h2conn) push(r *engine.Request, method, authority, path string, fields 
 	if h.closed.Load() {
 		return nil, ErrCanceled
 	}
-	err = h.eng.Push(r, method, authority, path, fields)
+	err = h.engv.Push(r, method, authority, path, fields)
 	// Take the dispatched request now: the reading goroutine submits
 	// only what its own input dispatched.
 	tasks = h.takeTasks()
@@ -524,13 +529,13 @@ func (h *h2conn) push(r *engine.Request, method, authority, path string, fields 
 func (h *h2conn) PushAllowed() bool {
 	h.mu.Lock()
 	defer h.unlock("PushAllowed")
-	return !h.closed.Load() && h.eng.PushAllowed()
+	return !h.closed.Load() && h.engv.PushAllowed()
 }
 
 func (h *h2conn) AltSvc(r *engine.Request, value string) (err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("AltSvc", &err)
-	if h.closed.Load() || !h.eng.AltSvc(r, value) {
+	if h.closed.Load() || !h.engv.AltSvc(r, value) {
 		return ErrCanceled
 	}
 	h.flushSoon()
@@ -540,7 +545,7 @@ func (h *h2conn) AltSvc(r *engine.Request, value string) (err error) {
 func (h *h2conn) Origin(origins []string) (err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("Origin", &err)
-	if h.closed.Load() || !h.eng.SendOrigin(origins) {
+	if h.closed.Load() || !h.engv.SendOrigin(origins) {
 		return ErrCanceled
 	}
 	h.flushSoon()
@@ -550,18 +555,23 @@ func (h *h2conn) Origin(origins []string) (err error) {
 func (h *h2conn) Reset(r *engine.Request) {
 	h.mu.Lock()
 	defer h.unlock("Reset")
-	h.eng.Cancel(r, codec.ErrCodeCancel)
+	h.engv.Cancel(r, codec.ErrCodeCancel)
 	h.flushSoon()
 }
 
 func (h *h2conn) RemoteAddr() net.Addr { return realAddr(h.remote) }
 
-func (h *h2conn) RemoteAddrString() string       { return h.rstr.get(h.remote) }
-func (h *h2conn) LocalAddr() net.Addr            { return localAddr(h.sink) }
-func (h *h2conn) Proto() string                  { return "HTTP/2.0" }
-func (h *h2conn) ConnContext() context.Context   { return h.sink.hooks().context() }
-func (h *h2conn) connHooks() *connHooks          { return h.sink.hooks() }
-func (h *h2conn) TLSState() *tls.ConnectionState { return h.tlsState }
+func (h *h2conn) RemoteAddrString() string     { return h.rstr.get(h.remote) }
+func (h *h2conn) LocalAddr() net.Addr          { return localAddr(h.sink) }
+func (h *h2conn) Proto() string                { return "HTTP/2.0" }
+func (h *h2conn) ConnContext() context.Context { return h.sink.hooks().context() }
+func (h *h2conn) connHooks() *connHooks        { return h.sink.hooks() }
+func (h *h2conn) TLSState() *tls.ConnectionState {
+	if s, ok := h.sink.(*stdConn); ok {
+		return s.tlsState // the TLS transport's
+	}
+	return nil
+}
 
 func (h *h2conn) TLS() bool { return h.tls }
 
@@ -582,7 +592,7 @@ func (h *h2conn) tick(now time.Time) {
 		if h.shutdownReq.Load() {
 			h.shutdownLocked()
 		}
-		h.eng.Tick(now)
+		h.engv.Tick(now)
 		if !h.inLoop {
 			h.flushLocked()
 		}
@@ -604,9 +614,9 @@ func (h *h2conn) tooMuchInput(n int) bool {
 	if tw, ok := h.sink.(interface{ tryWrite([]byte) }); ok && h.mu.TryLock() {
 		func() {
 			defer h.unlock("too much input")
-			h.eng.Calm("too much unprocessed input")
-			tw.tryWrite(h.eng.Output())
-			h.eng.ConsumeOutput(len(h.eng.Output()))
+			h.engv.Calm("too much unprocessed input")
+			tw.tryWrite(h.engv.Output())
+			h.engv.ConsumeOutput(len(h.engv.Output()))
 		}()
 	}
 	go h.sink.closeSocket()
@@ -632,7 +642,7 @@ func (h *h2conn) shutdown() {
 func (h *h2conn) shutdownLocked() {
 	if !h.closed.Load() && !h.shutdownDone {
 		h.shutdownDone = true
-		h.eng.Shutdown()
+		h.engv.Shutdown()
 	}
 }
 
@@ -672,7 +682,7 @@ func newH2ConnUpgrade(core *Core, s sink, remote net.Addr, isTLS bool, up *h2Upg
 func (h *h2conn) upgrade(up *h2Upgrade) (tasks *taskList, err error) {
 	h.mu.Lock()
 	defer h.unlock("h2c upgrade")
-	err = h.eng.Upgrade(up.settings, up.req)
+	err = h.engv.Upgrade(up.settings, up.req)
 	tasks = h.takeTasks()
 	h.flushLocked()
 	return tasks, err

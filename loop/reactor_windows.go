@@ -39,5 +39,10 @@ func (r *fdReaper) stop()         {}
 
 func (c *fdConn) closeSocket() {}
 
+// Every connection is in the Core's map here (core.go's slotted).
+func (c *fdConn) regSlot() *int32 { return nil }
+func (h *h2conn) regSlot() *int32 { return nil }
+func (h *h1conn) regSlot() *int32 { return nil }
+
 // realAddr is a: there are no fd connections here.
 func realAddr(a net.Addr) net.Addr { return a }

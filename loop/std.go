@@ -24,6 +24,10 @@ type stdConn struct {
 	early    *[]byte     // bytes watchPeer read while a handler ran
 	hijacked atomic.Bool // a handler took nc: it is not closed here
 	hk       *connHooks  // immutable after the start of serveStd
+	// the TLS connection's state, nil in cleartext; set before the
+	// first request (HTTP/2 reads it here, to keep it out of every
+	// connection's h2conn)
+	tlsState *tls.ConnectionState
 }
 
 func (s *stdConn) hooks() *connHooks { return s.hk }
@@ -161,7 +165,7 @@ func (core *Core) serveStdHooks(nc net.Conn, tlsConf *tls.Config, hk *connHooks)
 	switch {
 	case proto == "h2":
 		h2 = newH2Conn(core, s, nc.RemoteAddr(), true)
-		h2.tlsState = state
+		s.tlsState = state
 	case isTLS && core.opts.DisableHTTP1:
 		// ALPN did not choose h2: the client would speak HTTP/1.1.
 		core.logf("h2loop: TLS from %v: ALPN protocol %q, and HTTP/1.1 is disabled: closing", nc.RemoteAddr(), proto)

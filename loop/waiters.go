@@ -51,8 +51,12 @@ func (ws *waiters) wait(mu *sync.Mutex, r *engine.Request) {
 	ws.free = append(ws.free, w)
 }
 
-// wake wakes the waiters of r. Called with the mutex held.
+// wake wakes the waiters of r (none on a nil ws). Called with the mutex
+// held.
 func (ws *waiters) wake(r *engine.Request) {
+	if ws == nil {
+		return
+	}
 	kept := ws.list[:0]
 	for _, x := range ws.list {
 		if x.r == r {
@@ -65,8 +69,12 @@ func (ws *waiters) wake(r *engine.Request) {
 	ws.list = kept
 }
 
-// wakeAll wakes every waiter. Called with the mutex held.
+// wakeAll wakes every waiter (none on a nil ws). Called with the mutex
+// held.
 func (ws *waiters) wakeAll() {
+	if ws == nil {
+		return
+	}
 	for _, x := range ws.list {
 		x.w.ch <- struct{}{}
 	}
