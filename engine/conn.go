@@ -846,12 +846,13 @@ func (c *Conn) finalGoAway() {
 }
 
 // maybeFinish closes a connection that is going away once no stream is left.
+// When the client sent the GOAWAY, none is sent back: every stream it
+// opened is answered or reset, so ours would tell it nothing ("SHOULD
+// always send a GOAWAY frame before closing", §6.8, is for a peer that
+// may not know), and a client that closes right after its GOAWAY, as
+// load generators do, would answer it with a TCP reset.
 func (c *Conn) maybeFinish() {
 	if (c.goAwaySent || c.peerGoAway) && c.streams.Len() == 0 && c.state != stateClosed {
-		if !c.goAwaySent {
-			c.out = codec.AppendGoAway(c.out, c.lastClientID, codec.ErrCodeNo, nil)
-			c.goAwaySent = true
-		}
 		c.state = stateClosed
 	}
 }

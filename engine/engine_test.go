@@ -284,6 +284,45 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestClientGoAway: the client's GOAWAY closes the connection once its
+// last stream is answered, with no GOAWAY sent back and no error; until
+// then the open stream is served.
+func TestClientGoAway(t *testing.T) {
+	t.Run("idle", func(t *testing.T) {
+		tc := newTConn(t, Config{})
+		tc.handshake()
+		tc.feed(tc.get(1, "/"))
+		tc.serveAll("hi")
+		tc.response(1)
+		tc.body(1)
+		tc.c.Feed(codec.AppendGoAway(nil, 0, codec.ErrCodeNo, nil)) // its error says finished
+		if !tc.c.Closed() || tc.c.Err() != nil {
+			t.Fatalf("after the client's GOAWAY: Closed %v, Err %v; want closed, no error", tc.c.Closed(), tc.c.Err())
+		}
+		tc.noFrames()
+	})
+	t.Run("stream open", func(t *testing.T) {
+		tc := newTConn(t, Config{})
+		tc.handshake()
+		tc.feed(tc.get(1, "/"))
+		tc.feed(codec.AppendGoAway(nil, 0, codec.ErrCodeNo, nil))
+		if tc.c.Closed() {
+			t.Fatal("closed with stream 1 unanswered")
+		}
+		tc.serveAll("hi")
+		if status, _, _ := tc.response(1); status != "200" {
+			t.Fatalf("status %q", status)
+		}
+		if got := string(tc.body(1)); got != "hi" {
+			t.Fatalf("body %q", got)
+		}
+		if !tc.c.Closed() || tc.c.Err() != nil {
+			t.Fatalf("after the last stream: Closed %v, Err %v; want closed, no error", tc.c.Closed(), tc.c.Err())
+		}
+		tc.noFrames()
+	})
+}
+
 func TestRapidResetFlood(t *testing.T) {
 	tc := newTConn(t, Config{MaxResetsPerSecond: 10})
 	tc.handshake()

@@ -762,6 +762,11 @@ func (c *fdConn) closeSocket() {
 	c.outClose = wait
 	c.resumeInputLocked() // input is read (and dropped) while lingering
 	c.mu.Unlock()
+	if !wait && c.state.Load()&fdPeerDone == 0 && c.peerFinished() {
+		// A client that ends with GOAWAY and closes at once, as load
+		// generators do: its FIN is usually here already.
+		c.state.Or(fdPeerDone)
+	}
 	if !wait && c.state.Load()&fdPeerDone != 0 {
 		c.closeSoon() // the peer is gone and nothing waits to be sent: no lingering
 		return
@@ -770,6 +775,15 @@ func (c *fdConn) closeSocket() {
 		c.shutWrite()
 	}
 	c.queue(true) // closed by the Core's ticker, lingerTime from now
+}
+
+// peerFinished reports whether the peer has closed its side with nothing
+// left unread: a read of one byte finds the end of the stream. A byte it
+// reads is dropped, as lingering drops input.
+func (c *fdConn) peerFinished() bool {
+	var b [1]byte
+	n, err := c.read(b[:])
+	return n == 0 && err == nil
 }
 
 // shutWrite shuts the socket's write side down.
