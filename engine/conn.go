@@ -76,7 +76,6 @@ type Conn struct {
 	streams  *streamtable.Table[stream] // idleTable while no stream is open
 	set      *streamSet                 // the pooled table and queue, nil while idle
 	outp     *outBuf                    // the pooled buffer behind out, nil while idle
-	scratch  *codec.HeaderBlock         // pooled, for header blocks we decode only to keep HPACK in sync; nil otherwise
 	sendConn window.SendConn
 	recvConn window.Recv
 	buffered int64 // body bytes buffered by streams not yet dispatched
@@ -84,25 +83,19 @@ type Conn struct {
 
 	// state few connections use, allocated on first use
 	rare *connRare
-	// recent remembers the streams we reset last (pools.go), nil until
-	// the first reset and on a connection idle for a tick.
-	recent *recentStreams
 
-	// field block in progress (HEADERS without END_HEADERS)
-	contStart int64 // UnixNano
-
-	// settings and liveness, UnixNano
+	// settings and liveness, UnixNano. settingsSentAt is also the start of
+	// the connection until the client's SETTINGS arrive.
 	settingsSentAt int64
-	started        int64
 	lastActive     int64
 	now            int64
 
 	// abuse counters
-	windowUpd  uint64 // WINDOW_UPDATE frames received
-	dataFrames uint64 // DATA frames sent
-	dataBytes  uint64 // DATA payload bytes sent
-	// Counted up to their limit (an int from the Config) and no further:
-	// the connection ends when one is crossed, so 32 bits hold them.
+	dataBytes uint64 // DATA payload bytes sent
+	// Counted up to math.MaxUint32 (satu32): the limit they are held
+	// against ends the connection long before.
+	windowUpd   uint32 // WINDOW_UPDATE frames received
+	dataFrames  uint32 // DATA frames sent
 	ctrlQueued  int32 // control frames produced since the last TakeOutput
 	resets      int32 // resets of active streams (the client's, or provoked by it) in the current second
 	useless     int32 // frames that do no work
@@ -115,13 +108,9 @@ type Conn struct {
 	skipLo       uint32 // the last range of client stream ids skipped (never opened)
 	skipHi       uint32
 	contStream   uint32
-	// the highest push stream promised; the client's
-	// SETTINGS_NO_RFC7540_PRIORITIES; server push: the client's
-	// SETTINGS_MAX_CONCURRENT_STREAMS, and our pushed streams open
-	lastPushID     uint32
-	peerNo7540     uint32
+	// server push: the client's SETTINGS_MAX_CONCURRENT_STREAMS (our
+	// promises are in the rare state)
 	peerMaxStreams uint32
-	pushActive     uint32
 	goAwayLast     uint32 // the last stream id of the final GOAWAY
 
 	state       connState
@@ -138,6 +127,7 @@ type Conn struct {
 	shutdownPing bool // first GOAWAY of a graceful shutdown sent, PING outstanding
 	peerGoAway   bool
 	altSvcDone   bool // Config.AltSvc sent, or not to be sent
+	peerNo7540   bool // the client's SETTINGS_NO_RFC7540_PRIORITIES (0 or 1, the codec checks)
 	closeKind    uint8
 
 	// the HPACK contexts, kept inline: one allocation per connection
@@ -148,6 +138,19 @@ type Conn struct {
 // connRare is the state of a Conn that few connections ever use: it is
 // allocated when first needed and kept.
 type connRare struct {
+	// recent remembers the streams we reset last (pools.go), nil until
+	// the first reset and on a connection idle for a tick.
+	recent *recentStreams
+	// pooled, for header blocks we decode only to keep HPACK in sync;
+	// nil otherwise
+	scratch *codec.HeaderBlock
+	// when the field block continued in CONTINUATION frames started
+	// (UnixNano; while contStream != 0)
+	contStart int64
+	// server push: the highest stream id promised, and the pushed
+	// streams open
+	lastPushID uint32
+	pushActive uint32
 	// RFC 9218: PRIORITY_UPDATEs for streams not open yet
 	prioIdle []prioUpdate
 	// reported when a discarded field block continued in CONTINUATION
@@ -155,6 +158,14 @@ type connRare struct {
 	pendingErr error
 	// why the connection closed, when not one of closeKind's own reasons
 	closeErr error
+}
+
+// lastPushed is the highest stream id promised (0: none).
+func (c *Conn) lastPushed() uint32 {
+	if c.rare == nil {
+		return 0
+	}
+	return c.rare.lastPushID
 }
 
 // rareState returns c's rarely used state, allocating it.
@@ -197,7 +208,6 @@ func (c *Conn) Init(cfg *Config, cb Callbacks, m *Metrics, now time.Time) {
 		// SETTINGS_MAX_CONCURRENT_STREAMS is unlimited until set (§6.5.2).
 		peerPush:       true,
 		peerMaxStreams: 1<<32 - 1,
-		started:        t,
 		lastActive:     t,
 		now:            t,
 	}
@@ -495,6 +505,13 @@ func bump(n *int32) int {
 	return int(*n)
 }
 
+// satu32 counts one more on *n, up to math.MaxUint32.
+func satu32(n *uint32) {
+	if *n < math.MaxUint32 {
+		*n++
+	}
+}
+
 func errCalm(reason string) error {
 	return &codec.ConnError{Code: codec.ErrCodeEnhanceYourCalm, Reason: reason}
 }
@@ -512,7 +529,7 @@ func (c *Conn) control() error {
 // (odd ids), or promised by us (even ids).
 func (c *Conn) isIdle(id uint32) bool {
 	if id%2 == 0 {
-		return id > c.lastPushID
+		return id > c.lastPushed()
 	}
 	return id > c.lastClientID
 }
@@ -610,10 +627,10 @@ func (c *Conn) onSettings(h codec.FrameHeader, p []byte) error {
 			// value after the first SETTINGS frame. Receivers that detect a
 			// change MAY treat it as a connection error of type
 			// PROTOCOL_ERROR" (RFC 9218 §2.1).
-			if c.settingsIn && s.Value != c.peerNo7540 {
+			if c.settingsIn && (s.Value == 1) != c.peerNo7540 {
 				return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "SETTINGS_NO_RFC7540_PRIORITIES changed"}
 			}
-			c.peerNo7540 = s.Value
+			c.peerNo7540 = s.Value == 1
 		}
 	}
 	c.settingsIn = true
@@ -678,8 +695,8 @@ func (c *Conn) onWindowUpdate(h codec.FrameHeader, p []byte) error {
 	// WINDOW_UPDATE returns credit for DATA we sent: a client that sends far
 	// more of them than our DATA explains is flooding (each costs a lookup
 	// and a scheduling round and needs no answer, so no other limit sees it).
-	c.windowUpd++
-	if c.windowUpd > 100+uint64(c.cfg.MaxWindowUpdatesPerDataFrame)*c.dataFrames+c.dataBytes>>10 {
+	satu32(&c.windowUpd)
+	if uint64(c.windowUpd) > 100+uint64(c.cfg.MaxWindowUpdatesPerDataFrame)*uint64(c.dataFrames)+c.dataBytes>>10 {
 		c.m.inc(&c.m.FloodErrors)
 		return errCalm("too many WINDOW_UPDATE frames")
 	}
@@ -726,7 +743,7 @@ func (c *Conn) Tick(now time.Time) error {
 	if c.state == stateClosed {
 		return errClosed
 	}
-	if c.state != stateOpen && t-c.started > int64(c.cfg.SettingsTimeout) {
+	if c.state != stateOpen && t-c.settingsSentAt > int64(c.cfg.SettingsTimeout) {
 		c.m.inc(&c.m.Timeouts)
 		if c.state == statePreface {
 			c.state = stateClosed
@@ -742,7 +759,7 @@ func (c *Conn) Tick(now time.Time) error {
 		c.m.inc(&c.m.Timeouts)
 		return c.connError(codec.ErrCodeSettingsTimeout, "SETTINGS not acknowledged", errTimeout)
 	}
-	if c.contStream != 0 && t-c.contStart > int64(c.cfg.HeaderTimeout) {
+	if c.contStream != 0 && t-c.rare.contStart > int64(c.cfg.HeaderTimeout) {
 		c.m.inc(&c.m.Timeouts)
 		return c.connError(codec.ErrCodeEnhanceYourCalm, "header block not completed in time", errTimeout)
 	}

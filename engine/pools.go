@@ -75,18 +75,22 @@ func (r *idRing) has(id uint32) bool {
 // recentStreams returns the connection's record of recent streams, taken
 // from the pool on first use.
 func (c *Conn) recentStreams() *recentStreams {
-	if c.recent == nil {
-		c.recent = c.cfg.pools.recents.Get().(*recentStreams)
+	rare := c.rareState()
+	if rare.recent == nil {
+		rare.recent = c.cfg.pools.recents.Get().(*recentStreams)
 	}
-	return c.recent
+	return rare.recent
 }
 
 // releaseRecent gives the record of recent streams back, zeroed.
 func (c *Conn) releaseRecent() {
-	if r := c.recent; r != nil {
+	if c.rare == nil {
+		return
+	}
+	if r := c.rare.recent; r != nil {
 		*r = recentStreams{}
 		c.cfg.pools.recents.Put(r)
-		c.recent = nil
+		c.rare.recent = nil
 	}
 }
 

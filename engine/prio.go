@@ -168,7 +168,7 @@ func (c *Conn) onPriorityUpdate(h codec.FrameHeader, p []byte) error {
 			c.setPriority(st, codec.ParsePriorityField(st.prio, pu.Value))
 			return nil
 		}
-		if pu.StreamID > c.lastPushID {
+		if pu.StreamID > c.lastPushed() {
 			return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "PRIORITY_UPDATE for an idle push stream"}
 		}
 		return nil // closed: "Servers can discard frames where the Prioritized Stream ID refers to a stream in the "closed" state"

@@ -88,10 +88,11 @@ func (c *Conn) Push(r *Request, method, authority, path string, fields []string)
 	if authority == "" || scheme == "" {
 		return ErrPushAuthority
 	}
-	if c.pushActive >= c.peerMaxStreams || uint32(c.streams.Len()) >= c.cfg.MaxConcurrentStreams {
+	rare := c.rareState()
+	if rare.pushActive >= c.peerMaxStreams || uint32(c.streams.Len()) >= c.cfg.MaxConcurrentStreams {
 		return ErrPushLimit
 	}
-	id := c.lastPushID + 2
+	id := rare.lastPushID + 2
 	if id > codec.MaxStreamID {
 		return ErrPushLimit
 	}
@@ -99,8 +100,8 @@ func (c *Conn) Push(r *Request, method, authority, path string, fields []string)
 	if err != nil {
 		return ErrPushLimit
 	}
-	c.lastPushID = id
-	c.pushActive++
+	rare.lastPushID = id
+	rare.pushActive++
 
 	// PUSH_PROMISE, with CONTINUATION frames for a long block.
 	e := &c.encv

@@ -102,8 +102,8 @@ func TestPush(t *testing.T) {
 	}
 	tc.c.Respond(head)
 	tc.noFrames()
-	if tc.c.pushActive != 0 {
-		t.Fatalf("pushActive %d", tc.c.pushActive)
+	if tc.c.rare.pushActive != 0 {
+		t.Fatalf("pushActive %d", tc.c.rare.pushActive)
 	}
 	// Frames on closed pushed streams: WINDOW_UPDATE ignored, RST_STREAM
 	// ignored; on a push stream never promised: PROTOCOL_ERROR (§5.1 idle).

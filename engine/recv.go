@@ -24,7 +24,6 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 	if id%2 == 0 {
 		return &codec.ConnError{Code: codec.ErrCodeProtocol, Reason: "even stream id from a client"}
 	}
-	c.contStart = c.now
 	c.contFrames = 1
 	c.contEnd = hf.EndStream
 	c.contDiscard = false
@@ -129,20 +128,28 @@ func (c *Conn) onHeaders(h codec.FrameHeader, p []byte) error {
 		return err
 	}
 	if !hf.EndHeaders {
-		c.contStream = id
+		c.continued(id)
 		return nil
 	}
 	return c.endBlock(id)
+}
+
+// continued notes a field block on stream id that continues in
+// CONTINUATION frames, from now (HeaderTimeout).
+func (c *Conn) continued(id uint32) {
+	c.contStream = id
+	c.rareState().contStart = c.now
 }
 
 // discardBlock switches the decoder to a scratch block: the field block is
 // decoded only to keep the HPACK state in sync with the client.
 func (c *Conn) discardBlock(id uint32) {
 	c.contDiscard = true
-	if c.scratch == nil {
-		c.scratch = scratchBlocks.Get().(*codec.HeaderBlock)
+	rare := c.rareState()
+	if rare.scratch == nil {
+		rare.scratch = scratchBlocks.Get().(*codec.HeaderBlock)
 	}
-	c.decv.Begin(id, codec.BlockTrailers, c.scratch)
+	c.decv.Begin(id, codec.BlockTrailers, rare.scratch)
 }
 
 // scratchBlocks holds the header blocks of discarded field blocks, which
@@ -152,8 +159,11 @@ var scratchBlocks = sync.Pool{New: func() any { return new(codec.HeaderBlock) }}
 // dropScratch gives the scratch block back once a discarded field block
 // has ended.
 func (c *Conn) dropScratch() {
-	if b := c.scratch; b != nil {
-		c.scratch = nil
+	if c.rare == nil {
+		return
+	}
+	if b := c.rare.scratch; b != nil {
+		c.rare.scratch = nil
 		b.Reset()
 		if cap(b.Fields) <= 64 {
 			scratchBlocks.Put(b)
@@ -170,8 +180,8 @@ func (c *Conn) blockThen(hf codec.HeadersFrame, err error) error {
 		}
 	}
 	if !hf.EndHeaders {
-		c.contStream = hf.StreamID
-		c.rareState().pendingErr = err
+		c.continued(hf.StreamID)
+		c.rare.pendingErr = err
 		return nil
 	}
 	if eerr := c.decv.End(); eerr != nil {
@@ -625,7 +635,7 @@ func (c *Conn) markReset(id uint32) { c.recentStreams().reset.add(id) }
 
 // weReset reports whether id is one of the last streams we reset.
 func (c *Conn) weReset(id uint32) bool {
-	return c.recent != nil && c.recent.reset.has(id)
+	return c.rare != nil && c.rare.recent != nil && c.rare.recent.reset.has(id)
 }
 
 // openStream starts st (just inserted as id) in state with its windows and

@@ -334,7 +334,7 @@ func (c *Conn) writeData() {
 			}
 			c.touch(st)
 			c.sendConn.Consume(&st.send, n)
-			c.dataFrames++
+			satu32(&c.dataFrames)
 			c.dataBytes += uint64(n)
 			r.pendingOff += n
 			if c.m != nil {
@@ -443,7 +443,7 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 	}
 	c.sendConn.CloseStream(&st.send)
 	if id%2 == 0 {
-		c.pushActive--
+		c.rare.pushActive-- // a promise made it
 	}
 	c.streams.Delete(id)
 	c.m.OpenStreams.Add(-1)

@@ -722,7 +722,7 @@ func (c *fdConn) sendOut() (drained, closing bool, err error) {
 func (h *h2conn) resumeOutput() {
 	h.mu.Lock()
 	defer h.unlock("HTTP/2 flush")
-	if !h.inLoop && !h.closed.Load() {
+	if !h.inLoop && !h.is(flagClosed) {
 		h.flushLocked()
 	}
 }

@@ -52,13 +52,14 @@ type h2conn struct {
 	remote net.Addr
 	rstr   addrString
 
-	mu     sync.Mutex
-	wait   *waiters    // handlers blocked on body bytes or the send window, from the first; guarded by mu
-	closed atomic.Bool // socket closed: the engine is aborted; set under mu
-	ending atomic.Bool // the engine ended the connection (its error counted); closing follows
-	// shutdownReq asks for a graceful shutdown, started by whoever holds
-	// mu next; shutdownDone (under mu) says it started.
-	shutdownReq  atomic.Bool
+	mu   sync.Mutex
+	wait *waiters // handlers blocked on body bytes or the send window, from the first; guarded by mu
+	// flags: flagClosed (the socket is closed: the engine is aborted; set
+	// under mu), flagEnding (the engine ended the connection, its error
+	// counted; closing follows), flagShutdownReq (a graceful shutdown is
+	// asked for, started by whoever holds mu next; shutdownDone, under mu,
+	// says it started)
+	flags        atomic.Uint32
 	shutdownDone bool
 	inLoop       bool // the reading goroutine will flush when it is done
 	flushing     bool // a worker is about to flush
@@ -86,6 +87,18 @@ func newH2Conn(core *Core, s sink, remote net.Addr, isTLS bool) *h2conn {
 	}
 	return h
 }
+
+const (
+	flagClosed uint32 = 1 << iota
+	flagEnding
+	flagShutdownReq
+)
+
+func (h *h2conn) is(f uint32) bool { return h.flags.Load()&f != 0 }
+func (h *h2conn) set(f uint32)     { h.flags.Or(f) }
+
+// setOld sets f and reports whether it was set already.
+func (h *h2conn) setOld(f uint32) bool { return h.flags.Or(f)&f != 0 }
 
 // waiters returns the connection's waiters, allocated when a handler first
 // waits (most connections never have one). mu is held.
@@ -179,14 +192,14 @@ func (h *h2conn) feed(buf []byte) (tasks *taskList, used, need int, done bool) {
 		// (which finds them canceled): that is what releases them.
 		tasks = h.takeTasks()
 	}()
-	if h.ending.Load() {
+	if h.is(flagEnding) {
 		return nil, 0, 0, true // closing for too much unprocessed input: the rest is dropped
 	}
 	used, err := h.engv.Feed(buf)
 	need = h.engv.Need(buf[used:])
 	done = err != nil || h.engv.Closed()
 	if done {
-		h.ending.Store(true)
+		h.set(flagEnding)
 	}
 	return nil, used, need, done
 }
@@ -245,13 +258,13 @@ func (h *h2conn) closeAfterPanic() {
 		if p := recover(); p != nil {
 			// The engine panics again while aborting: close the socket
 			// without it.
-			h.closed.Store(true)
+			h.set(flagClosed)
 			h.wait.wakeAll()
 			go h.sink.closeSocket()
 			h.core.remove(h)
 		}
 	}()
-	h.ending.Store(true)
+	h.set(flagEnding)
 	h.closeLocked()
 }
 
@@ -297,7 +310,7 @@ func (h *h2conn) endLoop() {
 	h.mu.Lock()
 	defer h.unlock("HTTP/2 flush")
 	h.inLoop = false
-	if h.shutdownReq.Load() {
+	if h.is(flagShutdownReq) {
 		h.shutdownLocked()
 	}
 	h.flushLocked()
@@ -307,7 +320,7 @@ func (h *h2conn) endLoop() {
 // windows allow, chunk by chunk. Called with mu held.
 func (h *h2conn) flushLocked() {
 	fc := h.fdSink()
-	for !h.closed.Load() {
+	for !h.is(flagClosed) {
 		if fc != nil {
 			if !h.flushFD(fc) {
 				return
@@ -330,7 +343,7 @@ func (h *h2conn) flushLocked() {
 			break
 		}
 	}
-	if h.engv.Closed() && !h.closed.Load() {
+	if h.engv.Closed() && !h.is(flagClosed) {
 		if fc != nil {
 			h.handOverOutput(fc)
 		}
@@ -356,10 +369,10 @@ func (h *h2conn) flushSoon() {
 }
 
 func (h *h2conn) closeLocked() {
-	if h.closed.Load() {
+	if h.is(flagClosed) {
 		return
 	}
-	h.closed.Store(true)
+	h.set(flagClosed)
 	h.engv.Abort()
 	h.wait.wakeAll()
 	if fc := h.fdSink(); fc != nil {
@@ -375,13 +388,13 @@ func (h *h2conn) closeLocked() {
 // callback, which netpoll may run synchronously inside Close, returns at once.
 func (h *h2conn) onClosed() {
 	defer h.core.remove(h)
-	if h.closed.Load() {
+	if h.is(flagClosed) {
 		return
 	}
 	h.mu.Lock()
 	defer h.unlock("HTTP/2 close")
-	if !h.closed.Load() {
-		h.closed.Store(true)
+	if !h.is(flagClosed) {
+		h.set(flagClosed)
 		h.engv.Abort()
 		h.wait.wakeAll()
 	}
@@ -412,7 +425,7 @@ func (h *h2conn) ReadBody(r *engine.Request, p []byte) (n int, err error) {
 		if eof {
 			return 0, io.EOF
 		}
-		if r.Canceled || h.closed.Load() || r.StreamDone() {
+		if r.Canceled || h.is(flagClosed) || r.StreamDone() {
 			return 0, ErrCanceled
 		}
 		h.waiters().wait(&h.mu, r)
@@ -437,7 +450,7 @@ func (h *h2conn) CloseBody(r *engine.Request) {
 func (h *h2conn) Flush(r *engine.Request) (err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("Flush", &err)
-	if h.closed.Load() || !h.engv.Flush(r) {
+	if h.is(flagClosed) || !h.engv.Flush(r) {
 		return ErrCanceled
 	}
 	if r == h.inlineReq.Load() {
@@ -458,7 +471,7 @@ func (h *h2conn) Flush(r *engine.Request) (err error) {
 		h.flushSoon()
 	}
 	for r.Pending() > 0 {
-		if r.Canceled || h.closed.Load() || r.StreamDone() {
+		if r.Canceled || h.is(flagClosed) || r.StreamDone() {
 			return ErrCanceled
 		}
 		h.waiters().wait(&h.mu, r)
@@ -480,7 +493,7 @@ func (h *h2conn) Abort(r *engine.Request) { h.Reset(r) }
 func (h *h2conn) Interim(r *engine.Request, status, from int) (err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("Interim", &err)
-	if h.closed.Load() || r.Canceled || r.StreamDone() {
+	if h.is(flagClosed) || r.Canceled || r.StreamDone() {
 		return ErrCanceled
 	}
 	if !h.engv.Interim(r, status, from) {
@@ -513,7 +526,7 @@ func (h *h2conn) Push(r *engine.Request, method, authority, path string, fields 
 func (h *h2conn) push(r *engine.Request, method, authority, path string, fields []string) (tasks *taskList, err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("Push", &err)
-	if h.closed.Load() {
+	if h.is(flagClosed) {
 		return nil, ErrCanceled
 	}
 	err = h.engv.Push(r, method, authority, path, fields)
@@ -529,13 +542,13 @@ func (h *h2conn) push(r *engine.Request, method, authority, path string, fields 
 func (h *h2conn) PushAllowed() bool {
 	h.mu.Lock()
 	defer h.unlock("PushAllowed")
-	return !h.closed.Load() && h.engv.PushAllowed()
+	return !h.is(flagClosed) && h.engv.PushAllowed()
 }
 
 func (h *h2conn) AltSvc(r *engine.Request, value string) (err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("AltSvc", &err)
-	if h.closed.Load() || !h.engv.AltSvc(r, value) {
+	if h.is(flagClosed) || !h.engv.AltSvc(r, value) {
 		return ErrCanceled
 	}
 	h.flushSoon()
@@ -545,7 +558,7 @@ func (h *h2conn) AltSvc(r *engine.Request, value string) (err error) {
 func (h *h2conn) Origin(origins []string) (err error) {
 	h.mu.Lock()
 	defer h.unlockCanceled("Origin", &err)
-	if h.closed.Load() || !h.engv.SendOrigin(origins) {
+	if h.is(flagClosed) || !h.engv.SendOrigin(origins) {
 		return ErrCanceled
 	}
 	h.flushSoon()
@@ -588,8 +601,8 @@ func (h *h2conn) tick(now time.Time) {
 		return // busy (a blocked write holds the lock): try at the next tick
 	}
 	defer h.unlock("HTTP/2 tick")
-	if !h.closed.Load() {
-		if h.shutdownReq.Load() {
+	if !h.is(flagClosed) {
+		if h.is(flagShutdownReq) {
 			h.shutdownLocked()
 		}
 		h.engv.Tick(now)
@@ -603,7 +616,7 @@ func (h *h2conn) tick(now time.Time) {
 // MaxBufferedInput (counted as a flood, logged), once; it reports whether
 // this call did it.
 func (h *h2conn) tooMuchInput(n int) bool {
-	if h.closed.Load() || !h.ending.CompareAndSwap(false, true) {
+	if h.is(flagClosed) || h.setOld(flagEnding) {
 		return false
 	}
 	h.core.Metrics.FloodErrors.Add(1)
@@ -628,7 +641,7 @@ func (h *h2conn) tooMuchInput(n int) bool {
 // the lock is busy, the end of the current input pass or the next tick
 // starts it.
 func (h *h2conn) shutdown() {
-	h.shutdownReq.Store(true)
+	h.set(flagShutdownReq)
 	if !h.mu.TryLock() {
 		return
 	}
@@ -640,7 +653,7 @@ func (h *h2conn) shutdown() {
 }
 
 func (h *h2conn) shutdownLocked() {
-	if !h.closed.Load() && !h.shutdownDone {
+	if !h.is(flagClosed) && !h.shutdownDone {
 		h.shutdownDone = true
 		h.engv.Shutdown()
 	}
@@ -651,7 +664,7 @@ func (h *h2conn) shutdownLocked() {
 // fails, and the close callback finishes the job.
 func (h *h2conn) close() {
 	if !h.mu.TryLock() {
-		h.ending.Store(true)
+		h.set(flagEnding)
 		go h.sink.closeSocket()
 		return
 	}
@@ -660,7 +673,7 @@ func (h *h2conn) close() {
 }
 
 // idle reports whether the connection has finished; it takes no lock.
-func (h *h2conn) idle() bool { return h.closed.Load() }
+func (h *h2conn) idle() bool { return h.is(flagClosed) }
 
 // h2Upgrade is an HTTP/1.1 request that asked for h2c with "Upgrade: h2c":
 // the 101 response is written; the request becomes stream 1.

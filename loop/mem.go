@@ -44,7 +44,7 @@ func (m *MemConn) Feed(b []byte) bool {
 	h.beginLoop()
 	used, _, done := h.input(b)
 	h.endLoop()
-	return used == len(b) && !done && !h.closed.Load()
+	return used == len(b) && !done && !h.is(flagClosed)
 }
 
 // Tick runs the connection's timers.

@@ -12,8 +12,8 @@ package window
 // Costs: insert and remove are O(1) expected; max is O(len(slots)).
 type adjSet struct {
 	slots []adjSlot // len is 0 or a power of two
+	keys  uint32    // distinct keys stored
 	shift uint8     // 32 - log2(len(slots)): home slot = hash >> shift
-	keys  int       // distinct keys stored
 }
 
 type adjSlot struct {
@@ -28,7 +28,7 @@ func (t *adjSet) home(k uint32) int { return int((k * 0x9E3779B9) >> t.shift) }
 
 // insert adds one occurrence of k (k > 0).
 func (t *adjSet) insert(k uint32) {
-	if 2*(t.keys+1) > len(t.slots) {
+	if 2*(int(t.keys)+1) > len(t.slots) {
 		t.grow()
 	}
 	mask := len(t.slots) - 1

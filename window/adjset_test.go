@@ -35,7 +35,7 @@ func TestAdjSetAgainstMap(t *testing.T) {
 				t.Fatalf("step %d: remove(%d) left %d, want %d", step, k, got, ref[k])
 			}
 		}
-		if s.keys != len(ref) {
+		if int(s.keys) != len(ref) {
 			t.Fatalf("step %d: keys %d, want %d", step, s.keys, len(ref))
 		}
 		var want uint32

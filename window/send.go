@@ -47,8 +47,8 @@ type SendConn struct {
 	initial int64 // peer's SETTINGS_INITIAL_WINDOW_SIZE, 0..MaxWindow
 
 	// bookkeeping for the §6.9.2 overflow check, private to SendConn
-	open     int    // open (tracked) streams
 	pos      adjSet // adj of every open stream whose adj > 0
+	open     int32  // open (tracked) streams: at most the stream ids there are
 	maxAdj   uint32 // >= every value in pos; == the largest unless maxStale
 	maxStale bool   // the stream that held maxAdj consumed or closed since
 }
@@ -135,7 +135,7 @@ func (c *SendConn) ConnAvailable() int64 { return c.conn }
 
 // OpenStreams returns the number of streams between OpenStream and
 // CloseStream.
-func (c *SendConn) OpenStreams() int { return c.open }
+func (c *SendConn) OpenStreams() int { return int(c.open) }
 
 // OpenStream sets s to a new stream's window (the current initial size) and
 // tracks it for the §6.9.2 overflow check until CloseStream. Opening an
