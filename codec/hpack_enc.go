@@ -59,6 +59,12 @@ type HeaderEncoder struct {
 	// peer's SETTINGS_HEADER_TABLE_SIZE and the changes not yet signalled
 	peerLimit   uint32 // last value the peer sent (initially 4096)
 	sizePending bool
+	// begun: a block was started; indexing: fields are added to the
+	// table, from the second block on. A connection that carries one
+	// response (most short-lived ones, and every health check) then
+	// never allocates a table; one that carries more indexes its fields
+	// one response later.
+	begun, indexing bool
 	sizeMin     uint32 // smallest size since the last block
 	sizeFinal   uint32 // latest size
 }
@@ -108,6 +114,8 @@ func (e *HeaderEncoder) Reset() {
 		e.out = *e.buf
 	}
 	e.out = e.out[:0]
+	e.indexing = e.begun
+	e.begun = true
 	if !e.sizePending {
 		return
 	}
@@ -250,8 +258,9 @@ func (e *HeaderEncoder) grow() {
 
 // WriteField writes name: value, from the dynamic table when an equal field
 // is there, otherwise as a literal with incremental indexing when it fits
-// in the table (without indexing when it does not). The dynamic table
-// retains the strings: pass immutable ones. name must be lowercase.
+// in the table (without indexing when it does not, or in the encoder's
+// first block). The dynamic table retains the strings: pass immutable
+// ones. name must be lowercase.
 func (e *HeaderEncoder) WriteField(name, value string) {
 	exact, named := e.search(name, value)
 	if exact != 0 {
@@ -266,8 +275,9 @@ func (e *HeaderEncoder) WriteField(name, value string) {
 		named = uint64(staticNameIndex[name])
 	}
 	size := uint32(len(name)) + uint32(len(value)) + 32
-	if uint64(len(name))+uint64(len(value))+32 > uint64(e.maxSize) {
-		// Too large to index: a literal without indexing (RFC 7541 §6.2.2).
+	if !e.indexing || uint64(len(name))+uint64(len(value))+32 > uint64(e.maxSize) {
+		// The first block, or too large to index: a literal without
+		// indexing (RFC 7541 §6.2.2).
 		e.appendLiteral(0x00, 4, named, name, value)
 		return
 	}

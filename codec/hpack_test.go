@@ -717,6 +717,7 @@ func TestHeaderEncoderNoIndex(t *testing.T) {
 func TestHeaderEncoderIndexAndSensitive(t *testing.T) {
 	e := NewHeaderEncoder()
 	d := NewHeaderDecoder(4096, 1<<16)
+	e.Reset() // the first block indexes nothing (TestHeaderEncoderFirstBlock)
 	e.Reset()
 	e.WriteStatus(200)
 	e.WriteField("content-type", "text/plain")
@@ -748,6 +749,30 @@ func TestHeaderEncoderIndexAndSensitive(t *testing.T) {
 	}
 }
 
+// TestHeaderEncoderFirstBlock: the encoder's first block adds nothing to
+// the dynamic table (a connection that carries one response holds no
+// table); the second indexes, the third finds the fields there.
+func TestHeaderEncoderFirstBlock(t *testing.T) {
+	e := NewHeaderEncoder()
+	d := NewHeaderDecoder(4096, 1<<16)
+	want := []hpack.HeaderField{hf("content-type", "text/plain"), hf("x-k", "v")}
+	for i, wantHex := range []string{"88 0f10 87 497ca58ae819aa 0003 782d 6b01 76", "88 5f87 497ca58ae819aa 4003 782d 6b01 76", "88 bf be"} {
+		e.Reset()
+		e.WriteStatus(200)
+		e.WriteField("content-type", "text/plain")
+		e.WriteField("x-k", "v")
+		if got, w := hex.EncodeToString(e.Bytes()), strings.ReplaceAll(wantHex, " ", ""); got != w {
+			t.Fatalf("block %d = %s, want %s", i+1, got, w)
+		}
+		if b := decodeResponse(t, d, e.Bytes()); !reflect.DeepEqual(b.Fields, want) {
+			t.Fatalf("block %d decoded %+v", i+1, b.Fields)
+		}
+		if tableLen := int(e.n); tableLen != min(i, 1)*2 || (i == 0) != (e.ring == nil) {
+			t.Fatalf("after block %d the table holds %d entries (ring allocated: %v)", i+1, tableLen, e.ring != nil)
+		}
+	}
+}
+
 // TestHeaderEncoderTableSizeUpdates checks the exact updates the encoder
 // emits and that a decoder advertising the same sizes follows.
 func TestHeaderEncoderTableSizeUpdates(t *testing.T) {
@@ -772,7 +797,8 @@ func TestHeaderEncoderTableSizeUpdates(t *testing.T) {
 		setPeer []uint32
 		want    string
 	}{
-		{"first block, default size", nil, "88 4003 782d 6b01 76"},
+		{"first block: nothing indexed", nil, "88 0003 782d 6b01 76"},
+		{"second block: indexed", nil, "88 4003 782d 6b01 76"},
 		{"same size: no update", []uint32{4096}, "88 be"},
 		{"larger than 4096: capped, no update", []uint32{65536}, "88 be"},
 		{"reduced to 8192: our table fits, but a reduction is signalled", []uint32{8192}, "3fe11f 88 be"},
@@ -1005,7 +1031,9 @@ func ExampleHeaderDecoder() {
 func ExampleHeaderEncoder() {
 	e := NewHeaderEncoder()
 	date := []byte("Mon, 21 Oct 2013 20:13:21 GMT")
-	for i := 0; i < 2; i++ {
+	// The first block indexes nothing, the second indexes content-type,
+	// the third finds it in the table.
+	for i := 0; i < 3; i++ {
 		e.Reset()
 		e.WriteStatus(200)
 		e.WriteField("content-type", "text/plain")
@@ -1014,6 +1042,7 @@ func ExampleHeaderEncoder() {
 		fmt.Printf("%d bytes: % x ...\n", len(e.Bytes()), e.Bytes()[:8])
 	}
 	// Output:
+	// 49 bytes: 88 0f 10 87 49 7c a5 8a ...
 	// 48 bytes: 88 5f 87 49 7c a5 8a e8 ...
 	// 40 bytes: 88 be 0f 0d 83 08 99 6b ...
 }

@@ -676,18 +676,26 @@ func TestResponseDate(t *testing.T) {
 		t.Fatalf("date fields %q", dates(fields))
 	}
 	tc.body(1)
-	// Within the second the date is indexed: one byte, not a 20-byte literal.
+	// The second response indexes the date (the encoder's first block
+	// indexes nothing); within the second, the third finds it: one byte,
+	// not a 20-byte literal.
 	tc.feed(tc.get(3, "/"))
 	tc.serveAll("ok")
+	if _, fields, _ := tc.response(3); len(dates(fields)) != 1 || dates(fields)[0] != date {
+		t.Fatalf("second response: date fields %q", dates(fields))
+	}
+	tc.body(3)
+	tc.feed(tc.get(5, "/"))
+	tc.serveAll("ok")
 	if f := tc.next(); f.Type != codec.FrameHeaders || len(f.p) > 8 {
-		t.Fatalf("second response: %v of %d bytes %x, want a block of at most 8", f.Type, len(f.p), f.p)
+		t.Fatalf("third response: %v of %d bytes %x, want a block of at most 8", f.Type, len(f.p), f.p)
 	} else {
 		tc.fields = tc.fields[:0]
 		if _, err := tc.dec.Write(f.p); err != nil || len(dates(tc.fields)) != 1 || dates(tc.fields)[0] != date {
-			t.Fatalf("second response: %v, dates %q", err, dates(tc.fields))
+			t.Fatalf("third response: %v, dates %q", err, dates(tc.fields))
 		}
 	}
-	tc.body(3)
+	tc.body(5)
 	tc.feed(tc.get(9, "/"))
 	r := tc.cb.reqs[0]
 	tc.cb.reqs = nil
