@@ -102,18 +102,24 @@ func heapPerConn(t *testing.T, kind string, limit int64, open func(addr string, 
 
 // settledHeap is the live heap once it stops shrinking: the server of an
 // earlier test may still be freeing its connections (netpoll closes them
-// asynchronously), which would make the growth measured next too small.
+// asynchronously, and a lingering close waits for a tick of the Core's
+// ticker after lingerTime), which would make the growth measured next too
+// small, or negative. Settled means it did not shrink by 64 KiB over the
+// last 2.2 s (11 readings 200 ms apart): longer than a tick plus
+// lingerTime, so a close that waits for the next tick is not mistaken for
+// a pause.
 func settledHeap() uint64 {
-	h := liveHeap()
-	for range 50 {
+	const window = 11
+	hist := []uint64{liveHeap()}
+	for range 75 {
 		time.Sleep(200 * time.Millisecond)
-		next := liveHeap()
-		if next+64<<10 > h {
-			return min(h, next)
+		h := liveHeap()
+		hist = append(hist, h)
+		if n := len(hist); n > window && h+64<<10 > hist[n-1-window] {
+			return h
 		}
-		h = next
 	}
-	return h
+	return hist[len(hist)-1]
 }
 
 func liveHeap() uint64 {
