@@ -762,13 +762,11 @@ func (c *fdConn) closeSocket() {
 	c.outClose = wait
 	c.resumeInputLocked() // input is read (and dropped) while lingering
 	c.mu.Unlock()
-	if !wait && c.state.Load()&fdPeerDone == 0 && c.peerFinished() {
-		// A client that ends with GOAWAY and closes at once, as load
-		// generators do: its FIN is usually here already.
-		c.state.Or(fdPeerDone)
-	}
-	if !wait && c.state.Load()&fdPeerDone != 0 {
-		c.closeSoon() // the peer is gone and nothing waits to be sent: no lingering
+	// The peer is gone (a client that ends with GOAWAY and closes at
+	// once, as load generators do, has its FIN here already) and nothing
+	// waits to be sent: no lingering.
+	if !wait && (c.state.Load()&fdPeerDone != 0 || c.peerFinished()) {
+		c.closeSoon()
 		return
 	}
 	if !wait {
