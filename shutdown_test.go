@@ -502,3 +502,36 @@ func wantClosedUnanswered(t *testing.T, rc *rawConn, id uint32) {
 		}
 	}
 }
+
+// TestClientGoAwayClose: after the client's GOAWAY the server finishes the
+// stream in flight, then closes the connection without a GOAWAY of its
+// own (the client knows every stream's fate), and without an error.
+func TestClientGoAwayClose(t *testing.T) {
+	addr, srv, _ := servedServer(t, nil)
+	rc := dialRaw(t, addr)
+	rc.handshake()
+	rc.write(rc.get(1, "/delay/200"))
+	waitRequests(t, srv, 1)
+	rc.write(codec.AppendGoAway(nil, 0, codec.ErrCodeNo, nil))
+	var status string
+	ended := false
+	readUntil(t, rc, func(f rawFrame) bool {
+		switch f.Type {
+		case codec.FrameGoAway:
+			t.Fatalf("GOAWAY %+v in answer to the client's", goAwayOf(t, f))
+		case codec.FrameHeaders:
+			status = rc.status(f)
+		}
+		if f.StreamID == 1 && f.Flags.Has(codec.FlagEndStream) {
+			ended = true
+		}
+		return true // until the server closes
+	})
+	if status != "200" || !ended {
+		t.Fatalf("stream 1: status %q, ended %v; want 200, ended", status, ended)
+	}
+	waitFor(t, "the connection to be released", func() bool { return srv.Gauges().OpenConns == 0 })
+	if n := srv.Metrics().Snapshot()["ConnErrors"]; n != 0 {
+		t.Fatalf("ConnErrors = %d after a clean close", n)
+	}
+}
