@@ -442,8 +442,8 @@ func (c *Conn) closeStream(st *stream, canceled bool, code codec.ErrCode) {
 		}
 	}
 	c.sendConn.CloseStream(&st.send)
-	if id%2 == 0 {
-		c.rare.pushActive-- // a promise made it
+	if id%2 == 0 && c.rare != nil {
+		c.rare.pushActive-- // only a promise opens an even stream, and it made the rare state
 	}
 	c.streams.Delete(id)
 	c.m.OpenStreams.Add(-1)
