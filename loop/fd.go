@@ -109,6 +109,7 @@ const (
 	fdBlocked               // out (or the writer) holds output the socket refused; changed under mu
 	fdPaused                // input is not read (fd_pause.go); changed under mu
 	fdPausedOut             // paused, with EPOLLOUT armed for output the socket refused; changed under mu
+	fdRest                  // after the peer's FIN, the socket may hold input behind a pause, read as it is processed (fd_pause.go)
 )
 
 // isBlocked reports whether output waits for the socket.

@@ -159,10 +159,11 @@ func (c *fdConn) h1PeerDone(h *h1conn) {
 // h1Rest processes the input kept after the peer's FIN by whoever has the
 // turn now, and closes the connection once no request is left in it.
 func (c *fdConn) h1Rest(h *h1conn) {
-	if !c.readRest(h) {
-		return
-	}
-	if len(c.in) > 0 {
+	for {
+		c.readRest()
+		if len(c.in) == 0 && c.state.Load()&fdRest == 0 {
+			break
+		}
 		if h.strs == &c.ps.strs {
 			h.strs = new(http1.Interner) // off the poller now
 		}
@@ -173,6 +174,15 @@ func (c *fdConn) h1Rest(h *h1conn) {
 		c.in = c.in[:copy(c.in, c.in[used:])]
 		if h.busyTurn() {
 			return // a handler runs: its end comes back here
+		}
+		if used == 0 {
+			if c.state.Load()&fdRest != 0 && len(c.in) >= c.keptBound() {
+				c.h1Flood(h, len(c.in)) // nothing in the kept input can be processed
+				return
+			}
+			if c.state.Load()&fdRest == 0 {
+				break // an incomplete request the client will never finish
+			}
 		}
 	}
 	c.dropIn()

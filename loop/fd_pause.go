@@ -111,40 +111,40 @@ func (c *fdConn) resumeInputLocked() bool {
 }
 
 // readRest reads, after the peer's FIN, what the socket holds behind
-// paused input, so that the requests in it are answered as those read
-// before the pause are; above MaxBufferedInput it is a flood. It runs off
-// the poller (the socket left it at the FIN) and reports false when the
-// connection was closed.
-func (c *fdConn) readRest(h *h1conn) bool {
+// paused input, as far as the input kept may go (keptBound): the rest
+// stays in the socket until what was read is processed, as it would on the
+// poller. A client may send a request body larger than that and then shut
+// its side down: the body is read as the handler consumes it (h1Rest reads
+// on), not all at once, which would be a flood. It runs off the poller
+// (the socket left it at the FIN).
+func (c *fdConn) readRest() {
 	c.mu.Lock()
-	paused := c.state.Load()&fdPaused != 0
-	c.state.And(^uint32(fdPaused | fdPausedOut))
+	if c.state.Load()&fdPaused != 0 {
+		c.state.And(^uint32(fdPaused | fdPausedOut))
+		c.state.Or(fdRest)
+	}
 	c.mu.Unlock()
-	if !paused {
-		return true
+	if c.state.Load()&fdRest == 0 {
+		return
 	}
 	if c.inBuf == nil {
 		c.inBuf = inPool.Get().(*[]byte)
 		c.in = (*c.inBuf)[:0]
 	}
-	for {
-		if len(c.in) > c.core.opts.MaxBufferedInput {
-			c.h1Flood(h, len(c.in))
-			return false
-		}
+	for bound := c.keptBound(); len(c.in) < bound; {
 		if cap(c.in)-len(c.in) < 4096 {
 			nb := make([]byte, len(c.in), 2*cap(c.in)+4096)
 			copy(nb, c.in)
 			c.in = nb
 		}
-		n, _ := c.read(c.in[len(c.in):cap(c.in)])
+		n, _ := c.read(c.in[len(c.in):min(cap(c.in), bound)])
 		if n <= 0 {
-			break // EOF (or an error: what was read is answered, if it can be)
+			c.state.And(^uint32(fdRest)) // EOF (or an error: what was read is answered, if it can be)
+			break
 		}
 		c.in = c.in[:len(c.in)+n]
 	}
 	*c.inBuf = c.in
-	return true
 }
 
 // keptBound bounds the input kept while it cannot be processed: for
