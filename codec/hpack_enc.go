@@ -65,8 +65,8 @@ type HeaderEncoder struct {
 	// never allocates a table; one that carries more indexes its fields
 	// one response later.
 	begun, indexing bool
-	sizeMin     uint32 // smallest size since the last block
-	sizeFinal   uint32 // latest size
+	sizeMin         uint32 // smallest size since the last block
+	sizeFinal       uint32 // latest size
 }
 
 // NewHeaderEncoder returns an encoder with the initial dynamic table size of

@@ -92,15 +92,17 @@ type Conn struct {
 
 	// abuse counters
 	dataBytes uint64 // DATA payload bytes sent
-	// Counted up to math.MaxUint32 (satu32): the limit they are held
-	// against ends the connection long before.
+	// Saturating: windowUpd and dataFrames stop at math.MaxUint32 (satu32),
+	// the others at math.MaxInt32 (bump). The limits they are held against
+	// end a connection long before; past 2^32 DATA frames the WINDOW_UPDATE
+	// ratio only stops getting looser.
 	windowUpd   uint32 // WINDOW_UPDATE frames received
 	dataFrames  uint32 // DATA frames sent
-	ctrlQueued  int32 // control frames produced since the last TakeOutput
-	resets      int32 // resets of active streams (the client's, or provoked by it) in the current second
-	useless     int32 // frames that do no work
-	rejectedHdr int32 // header sections above MaxHeaderListSize, decaying per request
-	contFrames  int32 // frames of the field block in progress
+	ctrlQueued  int32  // control frames produced since the last TakeOutput
+	resets      int32  // resets of active streams (the client's, or provoked by it) in the current second
+	useless     int32  // frames that do no work
+	rejectedHdr int32  // header sections above MaxHeaderListSize, decaying per request
+	contFrames  int32  // frames of the field block in progress
 
 	peerMaxFrm   uint32
 	peerMaxHdr   uint32
