@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,7 +36,7 @@ func TestProxyProtocolHAProxy(t *testing.T) {
 
 	ports := make([]string, 4) // v1 clear, v2 clear, v1 tls, v2 tls
 	for i := range ports {
-		ports[i] = freePort(t)
+		ports[i] = testutil.FreePort(t)
 	}
 	conf := "defaults\n\tmode tcp\n\ttimeout connect 5s\n\ttimeout client 30s\n\ttimeout server 30s\n"
 	for i, p := range ports {
@@ -154,16 +153,6 @@ func fromClient(h2 bool, conf *tls.Config) (c *http.Client, local func() string)
 		}}, local
 	}
 	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: dial, TLSClientConfig: conf}}, local
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 func waitTCP(addr string) error {

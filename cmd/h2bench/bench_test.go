@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/h2loop/h2loop/client"
+	"github.com/h2loop/h2loop/internal/testutil"
 )
 
 // wantCounts checks the request counters of a run.
@@ -355,7 +356,7 @@ func TestUpgradeH2O(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o644)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	conf := fmt.Sprintf("listen:\n  port: %s\n  host: 127.0.0.1\nnum-threads: 1\nhosts:\n  default:\n    paths:\n      /:\n        file.dir: %s\naccess-log: /dev/null\nerror-log: %s/error.log\npid-file: %s/h2o.pid\n",
 		port, dir, dir, dir)
 	if os.Geteuid() == 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/h2loop/h2loop/internal/hostile"
+	"github.com/h2loop/h2loop/internal/testutil"
 )
 
 // Runs against servers that break the protocol or attack the client
@@ -229,7 +230,7 @@ func TestHostileControl(t *testing.T) {
 
 // TestErrorCauses: connection failures before HTTP/2 name their cause too.
 func TestErrorCauses(t *testing.T) {
-	r, report := runBench(t, "-n", "2", "http://127.0.0.1:"+freePort(t)+"/")
+	r, report := runBench(t, "-n", "2", "http://127.0.0.1:"+testutil.FreePort(t)+"/")
 	if !strings.Contains(r.ErrorCauses["connect"], "connection refused") ||
 		!strings.Contains(report, "first cause: connect: connection refused") {
 		t.Fatalf("%v\n%s", r.ErrorCauses, report)

@@ -209,17 +209,6 @@ func runBench(t *testing.T, args ...string) (*result, string) {
 	return res, out.String()
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p
-}
-
 func waitPort(t *testing.T, addr string) {
 	t.Helper()
 	for i := 0; i < 100; i++ {

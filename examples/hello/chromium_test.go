@@ -37,9 +37,7 @@ type netLogEvent struct {
 func TestEarlyHintsChromium(t *testing.T) {
 	chromium := testutil.Tool(t, "chromium")
 	certFile, keyFile := selfSignedFiles(t)
-	tlsAddr := freeAddr(t)
-	startHello(t, "-tls-addr", tlsAddr, "-cert", certFile, "-key", keyFile)
-	waitListening(t, tlsAddr)
+	tlsAddr := startHello(t, "-tls-addr", "127.0.0.1:0", "-cert", certFile, "-key", keyFile).tlsAddr
 	for attempt := 1; attempt <= 10; attempt++ {
 		if took := chromiumHints(t, chromium, tlsAddr, attempt); took {
 			return

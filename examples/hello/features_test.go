@@ -49,19 +49,11 @@ func helloBin(t *testing.T) string {
 	return builtBin
 }
 
-// startHello runs the command with args plus -addr on a free port and
-// returns the address.
-func startHello(t *testing.T, args ...string) string {
+// startHello runs the command with args on ports it picks and returns
+// once it serves.
+func startHello(t *testing.T, args ...string) *helloProc {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(helloBin(t), append([]string{"-addr", addr}, args...)...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitListening(t, addr)
-	return addr
+	return startHelloProc(t, helloBin(t), args...)
 }
 
 // nghttpFrames runs nghttp -v (plus args) on url and returns its output.
@@ -78,7 +70,7 @@ func nghttpFrames(t *testing.T, args ...string) string {
 // TestHintsNghttp: nghttp sees the 103 with its link field, then the final
 // 200 and its body, on the same stream.
 func TestHintsNghttp(t *testing.T) {
-	addr := startHello(t)
+	addr := startHello(t).addr
 	out := nghttpFrames(t, "http://"+addr+"/hints")
 	re := regexp.MustCompile(`(?s)recv \(stream_id=13\) :status: 103\n\s*\[[ 0-9.]+\] recv \(stream_id=13\) link: </bytes/1000>; rel=preload; as=fetch; crossorigin\n\s*\[[ 0-9.]+\] recv HEADERS frame <length=\d+, flags=0x04, stream_id=13>.*?recv \(stream_id=13\) :status: 200\n.*?\bhinted\n\s*\[[ 0-9.]+\] recv DATA frame <length=7, flags=0x01, stream_id=13>`)
 	if !re.MatchString(out) {
@@ -127,11 +119,10 @@ func TestAltSvcOrigin(t *testing.T) {
 		t.Skip("h2bench runs on Linux only")
 	}
 	certFile, keyFile := selfSignedFiles(t)
-	tlsAddr := freeAddr(t)
 	const alt = `h2="alt.example.com:443"; ma=60`
-	addr := startHello(t, "-altsvc", alt, "-origin", "https://127.0.0.1, https://localhost",
-		"-tls-addr", tlsAddr, "-cert", certFile, "-key", keyFile)
-	waitListening(t, tlsAddr)
+	p := startHello(t, "-altsvc", alt, "-origin", "https://127.0.0.1, https://localhost",
+		"-tls-addr", "127.0.0.1:0", "-cert", certFile, "-key", keyFile)
+	addr, tlsAddr := p.addr, p.tlsAddr
 
 	for _, c := range []struct {
 		url    string
@@ -166,7 +157,7 @@ func TestAltSvcOrigin(t *testing.T) {
 // /bytes/1000 on the request's stream and the pushed response on stream 2;
 // with --no-push, and with h2bench (which refuses push), just the 200.
 func TestPushNghttp(t *testing.T) {
-	addr := startHello(t)
+	addr := startHello(t).addr
 	out := nghttpFrames(t, "-a", "http://"+addr+"/push")
 	re := regexp.MustCompile(`(?s)recv \(stream_id=13\) :path: /bytes/1000\n\s*\[[ 0-9.]+\] recv PUSH_PROMISE frame <length=\d+, flags=0x04, stream_id=13>.*?promised_stream_id=2\).*?\bpushed\n.*?recv \(stream_id=2\) :status: 200\n.*?recv DATA frame <length=1000, flags=0x01, stream_id=2>`)
 	if !re.MatchString(out) {

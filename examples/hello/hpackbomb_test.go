@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -46,13 +45,8 @@ func vmRSS(t *testing.T, pid int) int64 {
 // the server's RSS grows by less than 32 MiB (it grew by 341 to 482 MB
 // before the reactor bounded unprocessed input on every pass).
 func TestHPACKBombRSS(t *testing.T) {
-	addr := freeAddr(t)
-	cmd := exec.Command(helloBin(t), "-addr", addr)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitListening(t, addr)
+	p := startHelloProc(t, helloBin(t))
+	addr, cmd := p.addr, p.cmd
 
 	victim := testutil.H2CClient()
 	get := func() error {

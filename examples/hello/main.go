@@ -2,7 +2,10 @@
 // and outside tools drive. Its contract:
 //
 //	-addr host:port   listen address (default 127.0.0.1:8080), cleartext
-//	                  HTTP/2 (prior knowledge or Upgrade) and HTTP/1.1
+//	                  HTTP/2 (prior knowledge or Upgrade) and HTTP/1.1;
+//	                  once every listener is bound, stderr has the line
+//	                  "hello: serving on ADDR" with the address bound
+//	                  (port 0 picks a free port)
 //	GET  /            200 "hello, world!\n" (text/plain)
 //	GET  /bytes/N     200 with exactly N bytes, byte i = 'a' + i%26, with content-length
 //	POST /echo        200 echoing the request body as it streams in
@@ -25,7 +28,9 @@
 // Prometheus metrics (/metrics: the h2prom collector's h2loop_* series) on
 // a separate listener; -reuseport sets SO_REUSEPORT on the listeners
 // (several hello processes on one port share its connections; each exits
-// gracefully on SIGTERM or SIGINT while the others go on serving).
+// gracefully on SIGTERM or SIGINT while the others go on serving). The
+// addresses bound for -tls-addr and -debug are logged before the serving
+// line, as "hello: TLS on ADDR" and "hello: debug on ADDR".
 package main
 
 import (
@@ -33,6 +38,7 @@ import (
 	"expvar"
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
@@ -216,18 +222,31 @@ func main() {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(h2prom.NewCollector(srv, h2prom.Options{}))
 		http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		go func() { log.Println(http.ListenAndServe(*debugAddr, nil)) }()
-	}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.ListenAndServe() }()
-	if *tlsAddr != "" {
-		ln, err := srv.Listen(*tlsAddr)
+		dl, err := net.Listen("tcp", *debugAddr)
 		if err != nil {
 			log.Fatal(err)
 		}
-		go func() { errc <- srv.ServeTLS(ln, *cert, *key) }()
+		log.Printf("hello: debug on %s", dl.Addr())
+		go func() { log.Println(http.Serve(dl, nil)) }()
 	}
-	log.Printf("hello: serving on %s", *addr)
+	// Every listener is bound before the "serving on" line, which names the
+	// address bound (with port 0 in -addr, the one the kernel chose); a
+	// listener that cannot bind ends the process.
+	errc := make(chan error, 2)
+	ln, err := srv.Listen(*addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *tlsAddr != "" {
+		tln, err := srv.Listen(*tlsAddr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("hello: TLS on %s", tln.Addr())
+		go func() { errc <- srv.ServeTLS(tln, *cert, *key) }()
+	}
+	go func() { errc <- srv.Serve(ln) }()
+	log.Printf("hello: serving on %s", ln.Addr())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
@@ -39,23 +38,12 @@ func TestContract(t *testing.T) {
 
 	for _, inline := range []bool{false, true} {
 		t.Run(fmt.Sprintf("inline=%v", inline), func(t *testing.T) {
-			addr := freeAddr(t)
-			args := []string{"-addr", addr}
+			args := []string{"-addr", "127.0.0.1:0"}
 			if inline {
 				args = append(args, "-inline")
 			}
-			cmd := exec.Command(bin, args...)
-			cmd.Stderr = os.Stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				<-exited
-			})
-			waitListening(t, addr)
+			p := startHelloProc(t, bin, args...)
+			addr, cmd, exited := p.addr, p.cmd, p.exited
 			base := "http://" + addr
 			h2 := testutil.H2CClient()
 			checkEndpoints(t, h2, base, 2, inline)
@@ -225,30 +213,6 @@ func checkEndpoints(t *testing.T, c *http.Client, base string, proto int, inline
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitListening(t *testing.T, addr string) {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		nc, err := net.Dial("tcp", addr)
-		if err == nil {
-			nc.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is not listening: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // Node's built-in HTTP/2 client with a 2 KiB stream window and 200
 // concurrent streams, half of them /echo uploads of 200-500 KB, against the
 // binary after an h2load run that passes and leaves idle workers. Before,
@@ -263,14 +227,7 @@ func TestNodeClientSmallWindow(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "-addr", addr)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitListening(t, addr)
+	addr := startHelloProc(t, bin).addr
 	body := filepath.Join(t.TempDir(), "4k")
 	if err := os.WriteFile(body, make([]byte, 4096), 0o600); err != nil {
 		t.Fatal(err)

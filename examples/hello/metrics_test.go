@@ -18,10 +18,8 @@ func TestDebugMetrics(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr, debug := freeAddr(t), freeAddr(t)
-	startHelloProc(t, bin, "-addr", addr, "-debug", debug)
-	waitListening(t, addr)
-	waitListening(t, debug)
+	p := startHelloProc(t, bin, "-debug", "127.0.0.1:0")
+	addr, debug := p.addr, p.debugAddr
 	c := testutil.H2CClient()
 	for range 5 {
 		resp, err := c.Get("http://" + addr + "/")
@@ -31,8 +29,8 @@ func TestDebugMetrics(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	// The probe connections of waitListening close asynchronously: poll
-	// until the open-connection gauge has counted them out.
+	// Connections close asynchronously: poll until the open-connection
+	// gauge has counted them out.
 	wants := []string{
 		"# TYPE h2loop_requests_total counter\nh2loop_requests_total 5\n",
 		"# TYPE h2loop_connections_total counter\nh2loop_connections_total 1\n",

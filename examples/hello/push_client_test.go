@@ -94,7 +94,7 @@ func pushExchange(t *testing.T, addr, path string, push bool) (*pushRecorder, *c
 // PUSH_PROMISE comes (the client would fail the connection with
 // ErrPushPromise) and the response is the same.
 func TestPushClient(t *testing.T) {
-	addr := startHello(t)
+	addr := startHello(t).addr
 	rec, c := pushExchange(t, addr, "/push", true)
 	if rec.status != 200 || rec.result != client.ResultOK || c.BytesBody != uint64(len("pushed\n")) {
 		t.Fatalf("response %d %v, %d body bytes", rec.status, rec.result, c.BytesBody)
@@ -128,7 +128,7 @@ func TestPushH2bench(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("h2bench runs on Linux only")
 	}
-	addr := startHello(t)
+	addr := startHello(t).addr
 	out, err := exec.Command(h2bench(t), "--enable-push", "-n", "40", "-c", "2", "-m", "4", "--json", "-", "http://"+addr+"/push").Output()
 	if err != nil {
 		t.Fatalf("h2bench --enable-push: %v\n%s", err, out)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"os/exec"
@@ -15,29 +14,6 @@ import (
 
 	"github.com/h2loop/h2loop/internal/testutil"
 )
-
-// helloProc is one hello process started by a test.
-type helloProc struct {
-	cmd    *exec.Cmd
-	exited chan error
-	stderr bytes.Buffer
-}
-
-func startHelloProc(t *testing.T, bin string, args ...string) *helloProc {
-	t.Helper()
-	p := &helloProc{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		err := <-p.exited
-		p.exited <- err
-	})
-	return p
-}
 
 // pidOf asks addr for /pid on a new connection, over HTTP/2 (h2c) or HTTP/1.1.
 func pidOf(addr string, h2 bool) (int, error) {
@@ -72,9 +48,8 @@ func TestReusePortTwoProcesses(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
-	a := startHelloProc(t, bin, "-addr", addr, "-reuseport")
-	waitListening(t, addr)
+	a := startHelloProc(t, bin, "-addr", "127.0.0.1:0", "-reuseport")
+	addr := a.addr
 	b := startHelloProc(t, bin, "-addr", addr, "-reuseport")
 	pidA, pidB := a.cmd.Process.Pid, b.cmd.Process.Pid
 
@@ -98,7 +73,7 @@ func TestReusePortTwoProcesses(t *testing.T) {
 	t.Logf("connections served: A %d, B %d", seen[pidA], seen[pidB])
 
 	// Without -reuseport a third process cannot bind the port.
-	c := startHelloProc(t, bin, "-addr", addr)
+	c := launchHello(t, bin, "-addr", addr)
 	select {
 	case err := <-c.exited:
 		c.exited <- err
